@@ -1,0 +1,16 @@
+//! Herald's shared core: domain types that cannot hold invalid values, the rules between them,
+//! the ports (traits) Herald's functions talk through, and their AWS and in-memory adapters.
+//!
+//! Nothing here knows about HTTP or Lambda events; the functions in `functions/` do.
+
+pub mod account;
+pub mod aws;
+pub mod config;
+pub mod email;
+pub mod etag;
+pub mod json_fields;
+pub mod seal;
+pub mod secret;
+pub mod settings;
+pub mod sms;
+pub mod validation;

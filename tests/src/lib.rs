@@ -1,0 +1,1 @@
+//! Shared helpers for Herald's integration tests.
