@@ -1,7 +1,7 @@
 //! Configuration from the environment, parsed and checked once at cold start. Every problem is
 //! reported at once, each naming its variable, so a bad deployment fails with a clear message.
 
-use crate::email::{DisplayName, DomainName};
+use crate::email::{DisplayName, DomainName, LocalPart};
 use crate::sms::{SenderName, SmsProvider};
 
 /// Every invalid or missing variable.
@@ -93,6 +93,7 @@ pub struct PlatformConfig {
     pub sms_providers: Vec<SmsProvider>,
     pub default_sms_sender: SenderName,
     pub default_email_sender_name: DisplayName,
+    pub default_from_address_prefix: LocalPart,
     pub default_email_domain: DomainName,
     /// Whether http (not https) URLs are accepted for endpoints Herald calls: local development
     /// and tests only.
@@ -103,8 +104,12 @@ impl PlatformConfig {
     pub fn read<F: Fn(&str) -> Option<String>>(env: &mut EnvReader<F>) -> Option<Self> {
         let providers = env.parsed("HERALD_SMS_PROVIDERS", "sns", parse_providers);
         let sender = env.parsed("HERALD_DEFAULT_SMS_SENDER", "Herald", SenderName::parse);
-        let sender_name =
-            env.parsed("HERALD_DEFAULT_EMAIL_SENDER_NAME", "Herald", DisplayName::parse);
+        let sender_name = env.parsed(
+            "HERALD_DEFAULT_EMAIL_SENDER_NAME",
+            "Herald",
+            DisplayName::parse,
+        );
+        let prefix = env.parsed("HERALD_DEFAULT_FROM_PREFIX", "noreply", LocalPart::parse);
         let domain = env.required("HERALD_DEFAULT_EMAIL_DOMAIN");
         let domain = match DomainName::parse(&domain) {
             Ok(d) => Some(d),
@@ -127,6 +132,7 @@ impl PlatformConfig {
             sms_providers: providers,
             default_sms_sender: sender,
             default_email_sender_name: sender_name?,
+            default_from_address_prefix: prefix?,
             default_email_domain: domain?,
             allow_http_urls,
         })
@@ -194,6 +200,9 @@ mod tests {
             ("HERALD_DEFAULT_SMS_SENDER", "Acme Co"),
         ])
         .expect_err("sns rejects spaces");
-        assert!(err.to_string().contains("HERALD_DEFAULT_SMS_SENDER"), "{err}");
+        assert!(
+            err.to_string().contains("HERALD_DEFAULT_SMS_SENDER"),
+            "{err}"
+        );
     }
 }

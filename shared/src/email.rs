@@ -32,7 +32,8 @@ impl LocalPart {
         // many receivers mishandle them.
         let atext = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-/=?^_`{|}~".contains(c);
         let ok = (1..=64).contains(&s.len())
-            && s.split('.').all(|atom| !atom.is_empty() && atom.chars().all(atext));
+            && s.split('.')
+                .all(|atom| !atom.is_empty() && atom.chars().all(atext));
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -446,7 +447,11 @@ impl From<TokenEndpoint> for String {
 /// How Herald authenticates to an account's SMTP server. `S` is how secrets are held: sealed
 /// when stored, as [`crate::secret::SecretInput`] in a write request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase", rename_all_fields = "camelCase")]
+#[serde(
+    tag = "type",
+    rename_all = "lowercase",
+    rename_all_fields = "camelCase"
+)]
 pub enum SmtpAuth<S = SealedSecret> {
     None,
     Basic {
@@ -502,6 +507,30 @@ impl<S> SmtpAuth<S> {
     }
 }
 
+impl<S> SmtpAuth<S> {
+    /// The same auth with its secret transformed by `f`.
+    pub fn map_secret<T>(self, f: impl FnOnce(S) -> T) -> SmtpAuth<T> {
+        match self {
+            Self::None => SmtpAuth::None,
+            Self::Basic { username, password } => SmtpAuth::Basic {
+                username,
+                password: f(password),
+            },
+            Self::Xoauth2 {
+                client_id,
+                client_secret,
+                scopes,
+                token_endpoint,
+            } => SmtpAuth::Xoauth2 {
+                client_id,
+                client_secret: f(client_secret),
+                scopes,
+                token_endpoint,
+            },
+        }
+    }
+}
+
 /// An account's own SMTP server.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -515,6 +544,19 @@ pub struct SmtpSettings<S = SealedSecret> {
     pub disable_certificate_validation: bool,
 }
 
+impl<S> SmtpSettings<S> {
+    pub fn map_secret<T>(self, f: impl FnOnce(S) -> T) -> SmtpSettings<T> {
+        SmtpSettings {
+            host: self.host,
+            port: self.port,
+            sender_address: self.sender_address,
+            sender_locked: self.sender_locked,
+            auth: self.auth.map_secret(f),
+            disable_certificate_validation: self.disable_certificate_validation,
+        }
+    }
+}
+
 /// An account's email settings.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -522,6 +564,16 @@ pub struct EmailSettings<S = SealedSecret> {
     pub from_address_prefix: LocalPart,
     pub sender_name: DisplayName,
     pub smtp: Option<SmtpSettings<S>>,
+}
+
+impl<S> EmailSettings<S> {
+    pub fn map_secret<T>(self, f: impl FnOnce(S) -> T) -> EmailSettings<T> {
+        EmailSettings {
+            from_address_prefix: self.from_address_prefix,
+            sender_name: self.sender_name,
+            smtp: self.smtp.map(|s| s.map_secret(f)),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -533,7 +585,17 @@ mod tests {
         for ok in ["noreply", "no.reply", "a+b", "x_y-z", "o'brien"] {
             assert!(LocalPart::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", ".a", "a.", "a..b", "a b", "a@b", "\"q\"", "a\r\nBcc:", &"a".repeat(65)] {
+        for bad in [
+            "",
+            ".a",
+            "a.",
+            "a..b",
+            "a b",
+            "a@b",
+            "\"q\"",
+            "a\r\nBcc:",
+            &"a".repeat(65),
+        ] {
             assert!(LocalPart::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -573,7 +635,16 @@ mod tests {
             DomainName::parse("bücher.de").map(String::from),
             Ok("xn--bcher-kva.de".into())
         );
-        for bad in ["", "localhost", "-a.com", "a-.com", "a..com", "a_b.com", "1.2.3.4", "a.com/x"] {
+        for bad in [
+            "",
+            "localhost",
+            "-a.com",
+            "a-.com",
+            "a..com",
+            "a_b.com",
+            "1.2.3.4",
+            "a.com/x",
+        ] {
             assert!(DomainName::parse(bad).is_err(), "{bad:?}");
         }
     }
@@ -601,7 +672,13 @@ mod tests {
         for ok in ["smtp.example.com", "localhost", "127.0.0.1", "::1"] {
             assert!(SmtpHost::parse(ok).is_ok(), "{ok}");
         }
-        for bad in ["", "smtp example.com", "smtp.example.com:25", "smtp.example.com\r\n", "a/b"] {
+        for bad in [
+            "",
+            "smtp example.com",
+            "smtp.example.com:25",
+            "smtp.example.com\r\n",
+            "a/b",
+        ] {
             assert!(SmtpHost::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -109,11 +109,17 @@ mod tests {
     #[test]
     fn if_match_parsing() {
         assert_eq!(Precondition::from_if_match(None), Ok(Precondition::Any));
-        assert_eq!(Precondition::from_if_match(Some("*")), Ok(Precondition::Any));
+        assert_eq!(
+            Precondition::from_if_match(Some("*")),
+            Ok(Precondition::Any)
+        );
         let p = Precondition::from_if_match(Some("\"abc\", W/\"def\", \"ghi\"")).expect("valid");
         assert!(p.allows(&ETag::from_stored("abc".into())));
         assert!(p.allows(&ETag::from_stored("ghi".into())));
-        assert!(!p.allows(&ETag::from_stored("def".into())), "weak tags never match");
+        assert!(
+            !p.allows(&ETag::from_stored("def".into())),
+            "weak tags never match"
+        );
         assert!(Precondition::from_if_match(Some("abc")).is_err());
         assert!(Precondition::from_if_match(Some("\"a\"b\"")).is_err());
     }

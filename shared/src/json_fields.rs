@@ -196,6 +196,9 @@ mod tests {
     fn body_must_be_an_object() {
         let mut errors = FieldErrors::new();
         assert!(ObjectReader::new(json!([1]), "", &mut errors).is_none());
-        assert_eq!(errors.to_string(), "(body): must be an object, not an array");
+        assert_eq!(
+            errors.to_string(),
+            "(body): must be an object, not an array"
+        );
     }
 }

@@ -67,6 +67,16 @@ impl SecretInput {
     }
 }
 
+/// Stands for a stored secret in what the API shows: serializes as [`PLACEHOLDER`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Redacted;
+
+impl Serialize for Redacted {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(PLACEHOLDER)
+    }
+}
+
 /// A sealed secret: opaque bytes only the sealer that made them can open. Stored as base64.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -115,7 +125,10 @@ mod tests {
     #[test]
     fn placeholder_means_keep() {
         assert_eq!(SecretInput::parse(PLACEHOLDER), Ok(SecretInput::Keep));
-        assert!(matches!(SecretInput::parse("p4ss"), Ok(SecretInput::New(_))));
+        assert!(matches!(
+            SecretInput::parse("p4ss"),
+            Ok(SecretInput::New(_))
+        ));
         assert_eq!(SecretInput::parse(""), Err(InvalidSecret::Empty));
         assert_eq!(SecretInput::parse("a\nb"), Err(InvalidSecret::Control));
     }

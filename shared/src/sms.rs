@@ -20,7 +20,10 @@ pub enum InvalidSenderName {
 impl SenderName {
     pub fn parse(s: &str) -> Result<Self, InvalidSenderName> {
         // Checked before the length so that "é" is reported as a bad character, not as two bytes.
-        if !s.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == ' ') {
+        if !s
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == ' ')
+        {
             return Err(InvalidSenderName::Charset);
         }
         if !(3..=11).contains(&s.len()) {
@@ -245,7 +248,15 @@ mod tests {
     fn sender_name_charset_is_alphanumeric_dot_space() {
         assert!(SenderName::parse("Acme Co.").is_ok());
         assert!(SenderName::parse("A1.b2 C3").is_ok());
-        for bad in ["Acme-Co", "Acme_Co", "Acmé", "Acme\nCo", "Acme\r\nBcc", "Acme\tCo", "Ac<me>"] {
+        for bad in [
+            "Acme-Co",
+            "Acme_Co",
+            "Acmé",
+            "Acme\nCo",
+            "Acme\r\nBcc",
+            "Acme\tCo",
+            "Ac<me>",
+        ] {
             assert_eq!(
                 SenderName::parse(bad),
                 Err(InvalidSenderName::Charset),
@@ -268,7 +279,9 @@ mod tests {
         let err = SmsSettings::new(name("Acme"), SmsProvider::Twilio, Some(SmsProvider::Twilio))
             .expect_err("same provider twice");
         assert!(err.has("secondaryProvider"));
-        assert!(SmsSettings::new(name("Acme"), SmsProvider::Twilio, Some(SmsProvider::Vonage)).is_ok());
+        assert!(
+            SmsSettings::new(name("Acme"), SmsProvider::Twilio, Some(SmsProvider::Vonage)).is_ok()
+        );
         assert!(SmsSettings::new(name("Acme"), SmsProvider::Twilio, None).is_ok());
     }
 

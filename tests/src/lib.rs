@@ -1,1 +1,34 @@
-//! Shared helpers for Herald's integration tests.
+//! Helpers for Herald's integration and end-to-end tests. `cargo xtask test` starts the local
+//! stack (moto, the template's resources, the functions under `cargo lambda watch`) and passes
+//! its addresses in the environment; these helpers read them.
+
+pub mod api;
+pub mod contract;
+
+use std::time::Duration;
+
+/// A variable set by `cargo xtask test`; a clear failure when the tests run without it.
+pub fn stack_var(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!(
+            "{name} is not set: these tests run against the local stack; run them with \
+             `cargo xtask test` (extra arguments filter tests, as with cargo test)"
+        )
+    })
+}
+
+/// The AWS SDK configuration of the local stack (moto), from the standard variables.
+pub async fn aws() -> aws_config::SdkConfig {
+    stack_var("AWS_ENDPOINT_URL");
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .load()
+        .await
+}
+
+/// A fresh account id, so tests never see each other's data.
+pub fn new_account() -> herald::account::AccountId {
+    let id = format!("t-{}", uuid::Uuid::new_v4().simple());
+    herald::account::AccountId::parse(&id).unwrap_or_else(|e| panic!("{id}: {e}"))
+}
+
+pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);

@@ -1,1 +1,46 @@
-fn main() {}
+//! `cargo xtask dev | test`: Herald's local stack on an emulated AWS, and every check.
+
+mod cli;
+mod dev;
+mod process;
+mod provision;
+mod stack;
+mod template;
+mod test;
+mod token;
+mod venv;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::Result<T, E>;
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let outcome = match args.first().map(String::as_str) {
+        Some("dev") => dev::run(),
+        Some("test") => test::run(&args[1..]),
+        Some("-h" | "--help") | None => {
+            cli::usage();
+            return ExitCode::SUCCESS;
+        }
+        Some(other) => {
+            eprintln!("unknown command '{other}'\n");
+            cli::usage();
+            return ExitCode::from(2);
+        }
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("\nerror: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (xtask lives one level below it).
+pub fn root() -> PathBuf {
+    let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    manifest.parent().map(PathBuf::from).unwrap_or(manifest)
+}

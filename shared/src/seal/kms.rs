@@ -45,11 +45,7 @@ impl SecretSealer for KmsSealer {
             .send()
             .await
             .map_err(|e| key_service(aws_sdk_kms::Error::from(e)))?;
-        let plain = Zeroizing::new(
-            out.plaintext
-                .ok_or(SealError::Unreadable)?
-                .into_inner(),
-        );
+        let plain = Zeroizing::new(out.plaintext.ok_or(SealError::Unreadable)?.into_inner());
         let wrapped = out.ciphertext_blob.ok_or(SealError::Unreadable)?;
         envelope::seal(
             Kind::Kms,

@@ -1,7 +1,7 @@
 //! A sealer with its key in memory: for unit tests and in-memory runs, never for deployments.
 
-use aes_gcm::aead::{KeyInit, OsRng};
 use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::{KeyInit, OsRng};
 use async_trait::async_trait;
 use zeroize::Zeroizing;
 
@@ -26,7 +26,13 @@ impl LocalSealer {
 #[async_trait]
 impl SecretSealer for LocalSealer {
     async fn seal(&self, account: &AccountId, secret: &Secret) -> Result<SealedSecret, SealError> {
-        envelope::seal(Kind::Local, &self.key, &[], account.as_str().as_bytes(), secret)
+        envelope::seal(
+            Kind::Local,
+            &self.key,
+            &[],
+            account.as_str().as_bytes(),
+            secret,
+        )
     }
 
     async fn open(&self, account: &AccountId, sealed: &SealedSecret) -> Result<Secret, SealError> {
@@ -52,7 +58,12 @@ mod tests {
         let opened = sealer.open(&account("a1"), &sealed).await.expect("opened");
         assert_eq!(opened.expose(), "s3cret!");
         assert!(sealer.open(&account("a2"), &sealed).await.is_err());
-        assert!(LocalSealer::random().open(&account("a1"), &sealed).await.is_err());
+        assert!(
+            LocalSealer::random()
+                .open(&account("a1"), &sealed)
+                .await
+                .is_err()
+        );
         // Two seals of the same secret differ (fresh nonce), so equal secrets are not revealed.
         let again = sealer.seal(&account("a1"), &secret).await.expect("sealed");
         assert_ne!(sealed, again);
@@ -71,7 +82,12 @@ mod tests {
             *last ^= 1;
         }
         for bad in [vec![], vec![0x4c], bytes] {
-            assert!(sealer.open(&a, &SealedSecret::from_bytes(bad)).await.is_err());
+            assert!(
+                sealer
+                    .open(&a, &SealedSecret::from_bytes(bad))
+                    .await
+                    .is_err()
+            );
         }
     }
 }

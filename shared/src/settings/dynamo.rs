@@ -57,7 +57,10 @@ fn condition(precondition: &Precondition) -> Condition {
             clauses.push("attribute_not_exists(accountId)".to_owned());
         } else {
             clauses.push(format!("etag = :etag{i}"));
-            values.push((format!(":etag{i}"), AttributeValue::S(tag.as_str().to_owned())));
+            values.push((
+                format!(":etag{i}"),
+                AttributeValue::S(tag.as_str().to_owned()),
+            ));
         }
     }
     if clauses.is_empty() {

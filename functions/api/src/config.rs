@@ -1,0 +1,55 @@
+//! The api function's configuration, read from the environment once at cold start.
+
+use herald::config::{ConfigError, EnvReader, PlatformConfig};
+use herald::secret::Secret;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub platform: PlatformConfig,
+    pub settings_table: String,
+    pub kms_key_id: String,
+    pub auth: AuthConfig,
+}
+
+/// How callers are authenticated when API Gateway's JWT authorizer has not already done it.
+#[derive(Debug, Clone)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// The HS256 key that signs development tokens. Deployments leave it unset: there the
+    /// authorizer verifies tokens, and a request without its claims is refused.
+    pub dev_jwt_secret: Option<Secret>,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(EnvReader::from_process())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(mut env: EnvReader<F>) -> Result<Self, ConfigError> {
+        let platform = PlatformConfig::read(&mut env);
+        let settings_table = env.required("HERALD_SETTINGS_TABLE");
+        let kms_key_id = env.required("HERALD_KMS_KEY_ID");
+        let issuer = env.required("HERALD_JWT_ISSUER");
+        let audience = env.required("HERALD_JWT_AUDIENCE");
+        let dev_jwt_secret = match env.optional("HERALD_DEV_JWT_SECRET") {
+            Some(s) if s.len() >= 32 => Secret::parse(&s).ok(),
+            Some(_) => {
+                env.problem("HERALD_DEV_JWT_SECRET", "must be at least 32 characters");
+                None
+            }
+            None => None,
+        };
+        let config = platform.map(|platform| Self {
+            platform,
+            settings_table,
+            kms_key_id,
+            auth: AuthConfig {
+                issuer,
+                audience,
+                dev_jwt_secret,
+            },
+        });
+        env.finish(config)
+    }
+}

@@ -1,0 +1,190 @@
+//! Errors as RFC 9457 `application/problem+json`. Every error a handler can return is an
+//! [`ApiError`]; internal failures are logged with their whole chain and answered without detail.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use herald::seal::SealError;
+use herald::settings::StoreError;
+use herald::validation::{FieldError, FieldErrors};
+use serde::Serialize;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("unauthorized: {0}")]
+    Unauthorized(&'static str),
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("method not allowed")]
+    MethodNotAllowed,
+    #[error("invalid request: {0}")]
+    Validation(FieldErrors),
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    #[error("precondition failed")]
+    PreconditionFailed,
+    #[error("payload too large")]
+    PayloadTooLarge,
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::PreconditionFailed => Self::PreconditionFailed,
+            other => Self::Internal(Box::new(other)),
+        }
+    }
+}
+
+impl From<SealError> for ApiError {
+    fn from(e: SealError) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
+#[derive(Serialize)]
+struct Problem<'a> {
+    #[serde(rename = "type")]
+    type_: &'a str,
+    title: &'a str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    errors: Vec<FieldError>,
+}
+
+pub const VALIDATION_TYPE: &str = "urn:herald:problem:validation";
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, type_, title, detail, errors) = match self {
+            Self::Unauthorized(why) => (
+                StatusCode::UNAUTHORIZED,
+                "about:blank",
+                "Unauthorized",
+                Some(why.to_owned()),
+                vec![],
+            ),
+            Self::Forbidden(why) => (
+                StatusCode::FORBIDDEN,
+                "about:blank",
+                "Forbidden",
+                Some(why.to_owned()),
+                vec![],
+            ),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "about:blank",
+                "Not Found",
+                Some("No such resource, or it is not visible with this token.".to_owned()),
+                vec![],
+            ),
+            Self::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "about:blank",
+                "Method Not Allowed",
+                None,
+                vec![],
+            ),
+            Self::Validation(errors) => (
+                StatusCode::BAD_REQUEST,
+                VALIDATION_TYPE,
+                "Invalid request",
+                Some(format!(
+                    "{} field{} invalid; see errors.",
+                    errors.len(),
+                    if errors.len() == 1 { " is" } else { "s are" }
+                )),
+                errors.into_vec(),
+            ),
+            Self::BadRequest(detail) => (
+                StatusCode::BAD_REQUEST,
+                "about:blank",
+                "Bad Request",
+                Some(detail),
+                vec![],
+            ),
+            Self::PreconditionFailed => (
+                StatusCode::PRECONDITION_FAILED,
+                "about:blank",
+                "Precondition Failed",
+                Some(
+                    "The resource changed since the ETag in If-Match was read; GET it again."
+                        .to_owned(),
+                ),
+                vec![],
+            ),
+            Self::PayloadTooLarge => (
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "about:blank",
+                "Payload Too Large",
+                Some(format!(
+                    "Request bodies are limited to {} KiB.",
+                    crate::MAX_BODY_BYTES / 1024
+                )),
+                vec![],
+            ),
+            Self::UnsupportedMediaType => (
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "about:blank",
+                "Unsupported Media Type",
+                Some("Send the body as application/json.".to_owned()),
+                vec![],
+            ),
+            Self::Internal(source) => {
+                tracing::error!(error = %error_chain(source.as_ref()), "request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "about:blank",
+                    "Internal Server Error",
+                    Some("Herald could not complete the request; try again later.".to_owned()),
+                    vec![],
+                )
+            }
+        };
+        let body = Problem {
+            type_,
+            title,
+            status: status.as_u16(),
+            detail,
+            errors,
+        };
+        let mut response = (status, axum::Json(body)).into_response();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// `error: cause: cause ...`, so one log line tells the whole story.
+fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+pub async fn not_found() -> ApiError {
+    ApiError::NotFound
+}
+
+pub async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
+}

@@ -1,0 +1,267 @@
+//! `/accounts/{accountId}/email-settings`: read, replace and reset an account's email settings.
+//! Secrets are write-only: they are sealed before they are stored, shown as a placeholder, and a
+//! write that sends the placeholder back keeps the stored secret.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use herald::account::AccountId;
+use herald::config::PlatformConfig;
+use herald::email::{
+    Credential, DisplayName, EmailAddress, EmailSettings, LocalPart, OAuthScope, SmtpAuth,
+    SmtpHost, SmtpPort, SmtpSettings, TokenEndpoint,
+};
+use herald::json_fields::{ObjectReader, boolean, integer, kind, parsed, string};
+use herald::secret::{Redacted, SecretInput};
+use herald::settings::{SettingsKind, Versioned};
+use herald::validation::FieldErrors;
+use serde_json::Value;
+
+use super::{Account, etag_header, precondition};
+use crate::AppState;
+use crate::body::JsonBody;
+use crate::problem::ApiError;
+
+/// At most this many OAuth scopes.
+const MAX_SCOPES: usize = 20;
+
+fn view(settings: Option<EmailSettings>, platform: &PlatformConfig) -> EmailSettings<Redacted> {
+    settings.map_or_else(
+        || EmailSettings {
+            from_address_prefix: platform.default_from_address_prefix.clone(),
+            sender_name: platform.default_email_sender_name.clone(),
+            smtp: None,
+        },
+        |s| s.map_secret(|_| Redacted),
+    )
+}
+
+fn port(value: Value) -> Result<SmtpPort, String> {
+    SmtpPort::parse(integer(value)?).map_err(|e| e.to_string())
+}
+
+fn scopes(value: Value) -> Result<Vec<OAuthScope>, String> {
+    let Value::Array(items) = value else {
+        return Err(format!("must be an array of scopes, not {}", kind(&value)));
+    };
+    if items.is_empty() || items.len() > MAX_SCOPES {
+        return Err(format!("must list 1 to {MAX_SCOPES} scopes"));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let s = string(item).map_err(|e| format!("item {i} {e}"))?;
+            OAuthScope::parse(&s).map_err(|e| format!("item {i} {e}"))
+        })
+        .collect()
+}
+
+fn auth(mut r: ObjectReader<'_>, allow_http: bool) -> Option<SmtpAuth<SecretInput>> {
+    let type_path = r.path("type");
+    let ty = r.required("type", string)?;
+    let auth = match ty.as_str() {
+        "none" => Some(SmtpAuth::None),
+        "basic" => {
+            let username = r.required("username", parsed(Credential::parse));
+            let password = r.required("password", parsed(SecretInput::parse));
+            username
+                .zip(password)
+                .map(|(username, password)| SmtpAuth::Basic { username, password })
+        }
+        "xoauth2" => {
+            let client_id = r.required("clientId", parsed(Credential::parse));
+            let client_secret = r.required("clientSecret", parsed(SecretInput::parse));
+            let scopes = r.required("scopes", scopes);
+            let endpoint = r.required(
+                "tokenEndpoint",
+                parsed(|s: &str| TokenEndpoint::parse(s, allow_http)),
+            );
+            match (client_id, client_secret, scopes, endpoint) {
+                (Some(client_id), Some(client_secret), Some(scopes), Some(token_endpoint)) => {
+                    Some(SmtpAuth::Xoauth2 {
+                        client_id,
+                        client_secret,
+                        scopes,
+                        token_endpoint,
+                    })
+                }
+                _ => None,
+            }
+        }
+        other => {
+            // The other fields depend on the type, so they cannot be judged: report the type
+            // alone.
+            r.errors().push(
+                type_path,
+                format!("'{other}' is not an auth type; use none, basic or xoauth2"),
+            );
+            return None;
+        }
+    };
+    r.finish();
+    auth
+}
+
+fn smtp(mut r: ObjectReader<'_>, allow_http: bool) -> Option<SmtpSettings<SecretInput>> {
+    let host = r.required("host", parsed(SmtpHost::parse));
+    let port = r.optional("port", port);
+    let sender_address = r.required("senderAddress", parsed(EmailAddress::parse));
+    let sender_locked = r.optional("senderLocked", boolean);
+    let auth = r.nested("auth", |a| auth(a, allow_http));
+    let disable_cert = r.optional("disableCertificateValidation", boolean);
+    r.finish();
+    Some(SmtpSettings {
+        host: host?,
+        port: port?.unwrap_or_default(),
+        sender_address: sender_address?,
+        sender_locked: sender_locked?.unwrap_or(false),
+        auth: auth?.unwrap_or(SmtpAuth::None),
+        disable_certificate_validation: disable_cert?.unwrap_or(false),
+    })
+}
+
+/// Validates a `PUT` body, reporting every invalid field. Secrets stay as given (a new value
+/// or the placeholder) until [`seal_secrets`].
+pub fn parse(
+    body: Value,
+    platform: &PlatformConfig,
+) -> Result<EmailSettings<SecretInput>, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let allow_http = platform.allow_http_urls;
+    let settings = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
+        let prefix = r.required("fromAddressPrefix", parsed(LocalPart::parse));
+        let sender = r.required("senderName", parsed(DisplayName::parse));
+        let smtp = r.nested("smtp", |s| smtp(s, allow_http));
+        r.finish();
+        Some(EmailSettings {
+            from_address_prefix: prefix?,
+            sender_name: sender?,
+            smtp: smtp?,
+        })
+    });
+    match settings {
+        Some(s) if errors.is_empty() => Ok(s),
+        _ => Err(errors),
+    }
+}
+
+/// Seals a new secret, or keeps the stored one when the placeholder was sent back.
+async fn seal_secrets(
+    state: &AppState,
+    account: &AccountId,
+    input: EmailSettings<SecretInput>,
+    current: Option<&EmailSettings>,
+) -> Result<EmailSettings, ApiError> {
+    let EmailSettings {
+        from_address_prefix,
+        sender_name,
+        smtp,
+    } = input;
+    let Some(smtp) = smtp else {
+        return Ok(EmailSettings {
+            from_address_prefix,
+            sender_name,
+            smtp: None,
+        });
+    };
+    let sealed = match smtp.auth.secret() {
+        None => None,
+        Some(SecretInput::New(secret)) => Some(state.sealer.seal(account, secret).await?),
+        Some(SecretInput::Keep) => {
+            // Only a secret of the same kind of auth is kept: a basic password never becomes
+            // an OAuth client secret.
+            let stored = current
+                .and_then(|c| c.smtp.as_ref())
+                .map(|s| &s.auth)
+                .filter(|a| a.type_name() == smtp.auth.type_name())
+                .and_then(SmtpAuth::secret)
+                .cloned();
+            if stored.is_none() {
+                let (field, what) = match smtp.auth {
+                    SmtpAuth::Xoauth2 { .. } => ("smtp.auth.clientSecret", "client secret"),
+                    _ => ("smtp.auth.password", "password"),
+                };
+                let mut errors = FieldErrors::new();
+                errors.push(
+                    field,
+                    format!(
+                        "is the placeholder that keeps the stored {what}, but no {what} is \
+                         stored for this auth type; send the {what} itself"
+                    ),
+                );
+                return Err(ApiError::Validation(errors));
+            }
+            stored
+        }
+    };
+    let smtp = smtp.map_secret(|_| ());
+    let auth = smtp
+        .auth
+        .with_secret(sealed)
+        .ok_or_else(|| ApiError::Internal("auth secret missing after sealing".into()))?;
+    Ok(EmailSettings {
+        from_address_prefix,
+        sender_name,
+        smtp: Some(SmtpSettings {
+            host: smtp.host,
+            port: smtp.port,
+            sender_address: smtp.sender_address,
+            sender_locked: smtp.sender_locked,
+            auth,
+            disable_certificate_validation: smtp.disable_certificate_validation,
+        }),
+    })
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Account(account): Account,
+) -> Result<impl IntoResponse, ApiError> {
+    let current = state.settings.email(&account).await?;
+    Ok((
+        etag_header(&current.etag),
+        Json(view(current.settings, &state.config.platform)),
+    ))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    Account(account): Account,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let precondition = precondition(&headers)?;
+    let input = parse(body, &state.config.platform).map_err(ApiError::Validation)?;
+    let Versioned { settings, etag } = state.settings.email(&account).await?;
+    // Checked here as well as by the store's conditional write, so a stale request costs no
+    // sealing; the conditional write still guards against a race after this point.
+    if !precondition.allows(&etag) {
+        return Err(ApiError::PreconditionFailed);
+    }
+    let settings = seal_secrets(&state, &account, input, settings.as_ref()).await?;
+    let etag = state
+        .settings
+        .save_email(&account, &settings, &precondition)
+        .await?;
+    tracing::info!(account = %account, "email settings saved");
+    Ok((
+        etag_header(&etag),
+        Json(view(Some(settings), &state.config.platform)),
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Account(account): Account,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let precondition = precondition(&headers)?;
+    let etag = state
+        .settings
+        .reset(&account, SettingsKind::Email, &precondition)
+        .await?;
+    tracing::info!(account = %account, "email settings reset to defaults");
+    Ok((etag_header(&etag), Json(view(None, &state.config.platform))))
+}

@@ -1,0 +1,56 @@
+//! The handlers, one module per resource.
+
+pub mod email;
+pub mod providers;
+pub mod sms;
+
+use std::collections::HashMap;
+
+use axum::extract::{FromRequestParts, Path};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, header};
+use herald::account::AccountId;
+use herald::etag::{ETag, Precondition};
+
+use crate::auth::Caller;
+use crate::problem::ApiError;
+
+/// The `{account_id}` of the path, checked against what the caller may see. As an extractor
+/// of the request head it runs before the body is read, so a foreign account is a 404 whatever
+/// the body holds.
+pub struct Account(pub AccountId);
+
+impl<S: Send + Sync> FromRequestParts<S> for Account {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let Path(params) = Path::<HashMap<String, String>>::from_request_parts(parts, state)
+            .await
+            .map_err(|_| ApiError::NotFound)?;
+        let raw = params.get("account_id").ok_or(ApiError::NotFound)?;
+        let caller = parts
+            .extensions
+            .get::<Caller>()
+            .ok_or(ApiError::Unauthorized("no authenticated caller"))?;
+        caller.account(raw).map(Account)
+    }
+}
+
+/// The `If-Match` precondition of a write.
+pub fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
+    let raw = headers
+        .get(header::IF_MATCH)
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::BadRequest("If-Match is not valid text".into()))
+        })
+        .transpose()?;
+    Precondition::from_if_match(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
+}
+
+/// The `ETag` header for a response.
+pub fn etag_header(etag: &ETag) -> [(header::HeaderName, HeaderValue); 1] {
+    let value = HeaderValue::from_str(&etag.header_value())
+        .unwrap_or_else(|_| HeaderValue::from_static("\"invalid\""));
+    [(header::ETAG, value)]
+}

@@ -1,0 +1,127 @@
+//! `/accounts/{accountId}/sms-settings`: read, replace and reset an account's SMS settings.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::IntoResponse;
+use herald::config::PlatformConfig;
+use herald::json_fields::{ObjectReader, parsed, string};
+use herald::settings::SettingsKind;
+use herald::sms::{SenderName, SmsProvider, SmsSettings};
+use herald::validation::FieldErrors;
+use serde::Serialize;
+use serde_json::Value;
+
+use super::{Account, etag_header, precondition};
+use crate::AppState;
+use crate::body::JsonBody;
+use crate::problem::ApiError;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsSettingsView {
+    sender_name: String,
+    primary_provider: SmsProvider,
+    secondary_provider: Option<SmsProvider>,
+}
+
+fn view(settings: Option<SmsSettings>, platform: &PlatformConfig) -> SmsSettingsView {
+    match settings {
+        Some(s) => SmsSettingsView {
+            sender_name: s.sender_name().as_str().to_owned(),
+            primary_provider: s.primary_provider(),
+            secondary_provider: s.secondary_provider(),
+        },
+        None => SmsSettingsView {
+            sender_name: platform.default_sms_sender.as_str().to_owned(),
+            primary_provider: platform
+                .sms_providers
+                .first()
+                .copied()
+                .unwrap_or(SmsProvider::Sns),
+            secondary_provider: None,
+        },
+    }
+}
+
+/// A provider id that the operator offers.
+fn offered(platform: &PlatformConfig) -> impl Fn(Value) -> Result<SmsProvider, String> + '_ {
+    move |value| {
+        let id = string(value)?;
+        let provider = SmsProvider::parse(&id).ok();
+        match provider.filter(|p| platform.sms_providers.contains(p)) {
+            Some(p) => Ok(p),
+            None => Err(format!(
+                "'{id}' is not an available provider; choose one of {} (GET /sms-providers)",
+                platform
+                    .sms_providers
+                    .iter()
+                    .map(|p| p.id())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        }
+    }
+}
+
+/// Validates a `PUT` body into settings, reporting every invalid field.
+pub fn parse(body: Value, platform: &PlatformConfig) -> Result<SmsSettings, FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let fields = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
+        let sender = r.required("senderName", parsed(SenderName::parse));
+        let primary = r.required("primaryProvider", offered(platform));
+        let secondary = r.optional("secondaryProvider", offered(platform));
+        r.finish();
+        Some((sender?, primary?, secondary?))
+    });
+    match fields {
+        Some((sender, primary, secondary)) if errors.is_empty() => {
+            SmsSettings::new(sender, primary, secondary)
+        }
+        _ => Err(errors),
+    }
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Account(account): Account,
+) -> Result<impl IntoResponse, ApiError> {
+    let current = state.settings.sms(&account).await?;
+    Ok((
+        etag_header(&current.etag),
+        Json(view(current.settings, &state.config.platform)),
+    ))
+}
+
+pub async fn put(
+    State(state): State<AppState>,
+    Account(account): Account,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<impl IntoResponse, ApiError> {
+    let precondition = precondition(&headers)?;
+    let settings = parse(body, &state.config.platform).map_err(ApiError::Validation)?;
+    let etag = state
+        .settings
+        .save_sms(&account, &settings, &precondition)
+        .await?;
+    tracing::info!(account = %account, "sms settings saved");
+    Ok((
+        etag_header(&etag),
+        Json(view(Some(settings), &state.config.platform)),
+    ))
+}
+
+pub async fn delete(
+    State(state): State<AppState>,
+    Account(account): Account,
+    headers: HeaderMap,
+) -> Result<impl IntoResponse, ApiError> {
+    let precondition = precondition(&headers)?;
+    let etag = state
+        .settings
+        .reset(&account, SettingsKind::Sms, &precondition)
+        .await?;
+    tracing::info!(account = %account, "sms settings reset to defaults");
+    Ok((etag_header(&etag), Json(view(None, &state.config.platform))))
+}

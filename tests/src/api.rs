@@ -1,0 +1,201 @@
+//! An HTTP client for the API of the local stack, with development tokens, that checks every
+//! response against the OpenAPI contract.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use reqwest::Method;
+use reqwest::header::HeaderMap;
+use serde_json::{Value, json};
+
+use crate::contract::Contract;
+use crate::{HTTP_TIMEOUT, stack_var};
+
+pub struct Api {
+    base: String,
+    http: reqwest::Client,
+    token: Option<String>,
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn etag(&self) -> String {
+        self.headers
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_else(|| panic!("no ETag in {self:?}"))
+            .to_owned()
+    }
+
+    pub fn content_type(&self) -> &str {
+        self.headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+
+    /// The fields named in a problem's `errors`.
+    pub fn error_fields(&self) -> Vec<String> {
+        self.body["errors"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|e| e["field"].as_str().map(str::to_owned))
+            .collect()
+    }
+}
+
+/// Claims for a development token.
+pub struct Claims<'a> {
+    pub accounts: &'a str,
+    pub internal: bool,
+    /// Seconds from now; negative for an expired token.
+    pub expires_in: i64,
+    /// Sign with another key (a forged token).
+    pub wrong_key: bool,
+}
+
+pub fn token(claims: Claims<'_>) -> String {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    let mut body = json!({
+        "sub": "test",
+        "iss": stack_var("HERALD_JWT_ISSUER"),
+        "aud": stack_var("HERALD_JWT_AUDIENCE"),
+        "iat": now,
+        "exp": now + claims.expires_in,
+        "herald:accounts": claims.accounts,
+    });
+    if claims.internal {
+        body["scope"] = json!("herald:internal");
+    }
+    let key = if claims.wrong_key {
+        "not-the-development-signing-key-at-all".to_owned()
+    } else {
+        stack_var("HERALD_DEV_JWT_SECRET")
+    };
+    jsonwebtoken::encode(
+        &jsonwebtoken::Header::default(),
+        &body,
+        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+    )
+    .unwrap_or_else(|e| panic!("signing a token: {e}"))
+}
+
+impl Api {
+    /// A client whose token administers `accounts` (space-separated).
+    pub fn for_accounts(accounts: &str) -> Self {
+        Self::with_token(Some(token(Claims {
+            accounts,
+            internal: false,
+            expires_in: 3600,
+            wrong_key: false,
+        })))
+    }
+
+    pub fn with_token(token: Option<String>) -> Self {
+        Self {
+            base: stack_var("HERALD_TEST_API_URL"),
+            http: reqwest::Client::builder()
+                .timeout(HTTP_TIMEOUT)
+                .build()
+                .unwrap_or_else(|e| panic!("http client: {e}")),
+            token,
+        }
+    }
+
+    /// Sends a request; `body` is sent as JSON unless it is a raw string with its content type.
+    pub async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Body>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut req = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req = match body {
+            None => req,
+            Some(Body::Json(v)) => req.json(&v),
+            Some(Body::Raw(content_type, bytes)) => {
+                req.header("content-type", content_type).body(bytes)
+            }
+        };
+        let resp = req
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = resp
+            .bytes()
+            .await
+            .unwrap_or_else(|e| panic!("{method} {path}: reading the body: {e}"));
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                panic!(
+                    "{method} {path} {status}: body is not JSON ({e}): {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        let reply = Reply {
+            status,
+            headers,
+            body,
+        };
+        Contract::get().check(
+            method.as_str(),
+            path,
+            status,
+            reply.content_type(),
+            &reply.body,
+        );
+        reply
+    }
+
+    pub async fn get(&self, path: &str) -> Reply {
+        self.send(Method::GET, path, None, &[]).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::PUT, path, Some(Body::Json(body)), &[])
+            .await
+    }
+
+    pub async fn put_if(&self, path: &str, body: Value, if_match: &str) -> Reply {
+        self.send(
+            Method::PUT,
+            path,
+            Some(Body::Json(body)),
+            &[("if-match", if_match)],
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str) -> Reply {
+        self.send(Method::DELETE, path, None, &[]).await
+    }
+}
+
+pub enum Body {
+    Json(Value),
+    Raw(&'static str, Vec<u8>),
+}

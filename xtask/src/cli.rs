@@ -1,0 +1,12 @@
+//! Help text.
+
+pub fn usage() {
+    eprintln!(
+        "usage: cargo xtask <command>
+
+commands:
+  dev     run every function locally on an emulated AWS (moto), ready to curl; Ctrl-C stops it
+  test    run every check and test: fmt, clippy, cfn-lint, OpenAPI lint, unit, integration
+          and end-to-end tests (extra arguments go to `cargo test`, e.g. a test name filter)"
+    );
+}

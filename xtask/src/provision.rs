@@ -1,0 +1,165 @@
+//! Creates on the emulated AWS what template.yaml declares: DynamoDB tables (keys, indexes,
+//! TTL) and KMS keys. Resources with no local meaning (log groups, the HTTP API) are skipped.
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use serde_yaml::Value;
+
+use crate::Result;
+use crate::template::{Physical, Template};
+
+pub async fn sdk_config(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(crate::template::REGION))
+        .credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "local",
+        ))
+        .load()
+        .await
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Result<&'a str> {
+    v.get(key)
+        .and_then(Value::as_str)
+        .ok_or_else(|| format!("missing {key}").into())
+}
+
+fn key_schema(v: Option<&Value>) -> Result<Vec<KeySchemaElement>> {
+    v.and_then(Value::as_sequence)
+        .ok_or("missing KeySchema")?
+        .iter()
+        .map(|k| {
+            Ok(KeySchemaElement::builder()
+                .attribute_name(text(k, "AttributeName")?)
+                .key_type(KeyType::from(text(k, "KeyType")?))
+                .build()?)
+        })
+        .collect()
+}
+
+async fn create_table(
+    client: &aws_sdk_dynamodb::Client,
+    id: &str,
+    props: &Value,
+    physical: &mut Physical,
+) -> Result<()> {
+    let name = props
+        .get("TableName")
+        .and_then(Value::as_str)
+        .map_or_else(|| format!("{}-{id}", crate::template::STACK), str::to_owned);
+    let mut req = client
+        .create_table()
+        .table_name(&name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .set_key_schema(Some(key_schema(props.get("KeySchema"))?));
+    for a in props
+        .get("AttributeDefinitions")
+        .and_then(Value::as_sequence)
+        .ok_or("missing AttributeDefinitions")?
+    {
+        req = req.attribute_definitions(
+            AttributeDefinition::builder()
+                .attribute_name(text(a, "AttributeName")?)
+                .attribute_type(ScalarAttributeType::from(text(a, "AttributeType")?))
+                .build()?,
+        );
+    }
+    for g in props
+        .get("GlobalSecondaryIndexes")
+        .and_then(Value::as_sequence)
+        .into_iter()
+        .flatten()
+    {
+        let projection = g.get("Projection");
+        let non_key: Option<Vec<String>> = projection
+            .and_then(|p| p.get("NonKeyAttributes"))
+            .and_then(Value::as_sequence)
+            .map(|s| {
+                s.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            });
+        req = req.global_secondary_indexes(
+            GlobalSecondaryIndex::builder()
+                .index_name(text(g, "IndexName")?)
+                .set_key_schema(Some(key_schema(g.get("KeySchema"))?))
+                .projection(
+                    Projection::builder()
+                        .projection_type(ProjectionType::from(
+                            projection
+                                .and_then(|p| p.get("ProjectionType"))
+                                .and_then(Value::as_str)
+                                .unwrap_or("ALL"),
+                        ))
+                        .set_non_key_attributes(non_key)
+                        .build(),
+                )
+                .build()?,
+        );
+    }
+    let out = req.send().await.map_err(|e| {
+        format!(
+            "creating table {name}: {}",
+            aws_sdk_dynamodb::Error::from(e)
+        )
+    })?;
+    if let Some(ttl) = props.get("TimeToLiveSpecification") {
+        client
+            .update_time_to_live()
+            .table_name(&name)
+            .time_to_live_specification(
+                TimeToLiveSpecification::builder()
+                    .attribute_name(text(ttl, "AttributeName")?)
+                    .enabled(ttl.get("Enabled").and_then(Value::as_bool).unwrap_or(true))
+                    .build()?,
+            )
+            .send()
+            .await
+            .map_err(|e| format!("TTL of {name}: {}", aws_sdk_dynamodb::Error::from(e)))?;
+    }
+    let arn = out
+        .table_description
+        .and_then(|d| d.table_arn)
+        .unwrap_or_else(|| {
+            format!(
+                "arn:aws:dynamodb:{}:{}:table/{name}",
+                crate::template::REGION,
+                crate::template::ACCOUNT
+            )
+        });
+    physical.refs.insert(id.to_owned(), name);
+    physical.arns.insert(id.to_owned(), arn);
+    Ok(())
+}
+
+pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> {
+    let config = sdk_config(endpoint).await;
+    let dynamo = aws_sdk_dynamodb::Client::new(&config);
+    let kms = aws_sdk_kms::Client::new(&config);
+    let mut physical = Physical::default();
+    for (id, resource) in &template.resources {
+        match resource.kind.as_str() {
+            "AWS::DynamoDB::Table" => {
+                create_table(&dynamo, id, &resource.properties, &mut physical).await?;
+            }
+            "AWS::KMS::Key" => {
+                let out = kms
+                    .create_key()
+                    .description(format!("{id} (local)"))
+                    .send()
+                    .await
+                    .map_err(|e| format!("creating key {id}: {}", aws_sdk_kms::Error::from(e)))?;
+                let meta = out.key_metadata.ok_or("CreateKey returned no metadata")?;
+                physical.refs.insert(id.clone(), meta.key_id);
+                physical
+                    .arns
+                    .insert(id.clone(), meta.arn.unwrap_or_default());
+            }
+            _ => {}
+        }
+    }
+    Ok(physical)
+}

@@ -1,0 +1,194 @@
+//! The local stack shared by `dev` and `test`: moto on loopback as AWS, the template's resources
+//! created on it, and every function served by `cargo lambda watch`.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::Result;
+use crate::process::{Guarded, run};
+use crate::template::Template;
+use crate::venv::Venv;
+
+pub struct Options {
+    pub moto_port: u16,
+    pub lambda_port: u16,
+    /// Where children write their output: the terminal (`None`) or files in this folder.
+    pub log_dir: Option<PathBuf>,
+    pub dev_secret: String,
+}
+
+pub struct Stack {
+    pub api_url: String,
+    pub aws_endpoint: String,
+    /// What every function (and a test standing in for one) gets: the template's variables
+    /// resolved to the local resources, and the AWS SDK pointed at moto.
+    pub env: BTreeMap<String, String>,
+    // Dropped (so killed) in reverse order: functions before moto.
+    children: Vec<Guarded>,
+}
+
+fn output(log_dir: Option<&Path>, name: &str) -> Result<(Stdio, Stdio)> {
+    match log_dir {
+        None => Ok((Stdio::inherit(), Stdio::inherit())),
+        Some(dir) => {
+            let file = File::create(dir.join(format!("{name}.log")))?;
+            Ok((Stdio::from(file.try_clone()?), Stdio::from(file)))
+        }
+    }
+}
+
+/// The AWS SDK's standard variables, pointing at the emulated AWS.
+pub fn aws_env(endpoint: &str) -> [(&'static str, String); 6] {
+    [
+        ("AWS_ENDPOINT_URL", endpoint.to_owned()),
+        ("AWS_ACCESS_KEY_ID", "test".to_owned()),
+        ("AWS_SECRET_ACCESS_KEY", "test".to_owned()),
+        ("AWS_REGION", crate::template::REGION.to_owned()),
+        ("AWS_DEFAULT_REGION", crate::template::REGION.to_owned()),
+        ("AWS_EC2_METADATA_DISABLED", "true".to_owned()),
+    ]
+}
+
+async fn wait_for(
+    url: &str,
+    what: &str,
+    ready: impl Fn(u16) -> bool,
+    limit: Duration,
+) -> Result<()> {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()?;
+    let deadline = Instant::now() + limit;
+    loop {
+        match client.get(url).send().await {
+            Ok(r) if ready(r.status().as_u16()) => return Ok(()),
+            _ if Instant::now() > deadline => {
+                return Err(
+                    format!("{what} did not become ready at {url} within {limit:?}").into(),
+                );
+            }
+            _ => tokio::time::sleep(Duration::from_millis(250)).await,
+        }
+    }
+}
+
+pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
+    let runtime = tokio::runtime::Runtime::new()?;
+    let template = Template::load(&root.join("template.yaml"))?;
+    let functions = template.functions();
+    let mut children = Vec::new();
+
+    // Build first, so a compile error shows here, plainly, and `cargo lambda watch` starts warm
+    // (its `cargo run --bin <name>` finds the same artifacts).
+    eprintln!("==> building the functions");
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build.current_dir(root).arg("build");
+    for f in &functions {
+        build.args(["--bin", &f.binary]);
+    }
+    run("cargo build (functions)", &mut build)?;
+
+    eprintln!("==> starting moto on 127.0.0.1:{}", options.moto_port);
+    let aws_endpoint = format!("http://127.0.0.1:{}", options.moto_port);
+    let (out, err) = output(options.log_dir.as_deref(), "moto")?;
+    let mut moto = Guarded::spawn(
+        "moto",
+        Command::new(venv.tool("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &options.moto_port.to_string()])
+            .stdout(out)
+            .stderr(err),
+    )?;
+    runtime.block_on(wait_for(
+        &format!("{aws_endpoint}/moto-api/"),
+        "moto",
+        |s| s == 200,
+        Duration::from_secs(60),
+    ))?;
+    moto.check_alive()?;
+    children.push(moto);
+
+    eprintln!("==> creating the template's resources");
+    let physical = runtime.block_on(crate::provision::provision(&template, &aws_endpoint))?;
+
+    let mut env: BTreeMap<String, String> = BTreeMap::new();
+    for f in &functions {
+        for (k, v) in f.environment(&template, &physical)? {
+            if let Some(old) = env.get(&k).filter(|old| **old != v) {
+                // One watch process serves every function, with one environment.
+                return Err(format!(
+                    "{k} is {old} for one function and {v} for {}: give them distinct names",
+                    f.binary
+                )
+                .into());
+            }
+            env.insert(k, v);
+        }
+    }
+    for (k, v) in aws_env(&aws_endpoint) {
+        env.insert(k.to_owned(), v);
+    }
+    env.insert("HERALD_DEV_JWT_SECRET".into(), options.dev_secret.clone());
+    env.insert("HERALD_ALLOW_HTTP_URLS".into(), "true".into());
+    env.entry("RUST_LOG".into())
+        .or_insert_with(|| "info".into());
+
+    eprintln!(
+        "==> starting the functions ({}) with cargo lambda watch on 127.0.0.1:{}",
+        functions
+            .iter()
+            .map(|f| f.binary.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        options.lambda_port
+    );
+    let (out, err) = output(options.log_dir.as_deref(), "functions")?;
+    let watch = Guarded::spawn(
+        "cargo lambda watch",
+        Command::new(venv.tool("cargo-lambda"))
+            .current_dir(root)
+            .args(["lambda", "watch", "--ignore-changes", "--quiet"])
+            .args(["--invoke-address", "127.0.0.1"])
+            .args(["--invoke-port", &options.lambda_port.to_string()])
+            .env("PATH", venv.path_env())
+            .envs(&env)
+            .stdout(out)
+            .stderr(err),
+    )?;
+    children.push(watch);
+
+    let api_url = format!("http://127.0.0.1:{}/lambda-url/api", options.lambda_port);
+    // Any answer from the API itself (401 without a token) means it is up.
+    runtime.block_on(wait_for(
+        &format!("{api_url}/sms-providers"),
+        "the api function",
+        |s| s == 401,
+        Duration::from_secs(600),
+    ))?;
+    for child in &mut children {
+        child.check_alive()?;
+    }
+    Ok(Stack {
+        api_url,
+        aws_endpoint,
+        env,
+        children,
+    })
+}
+
+impl Stack {
+    /// Fails when a process of the stack has died.
+    pub fn check_alive(&mut self) -> Result<()> {
+        self.children.iter_mut().try_for_each(Guarded::check_alive)
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        while let Some(child) = self.children.pop() {
+            drop(child);
+        }
+    }
+}

@@ -1,0 +1,92 @@
+//! `cargo xtask test`: every check, then every test, against the same local stack `dev` runs.
+
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use crate::process::{self, free_port};
+use crate::stack::{self, Options};
+use crate::{Result, root, token, venv};
+
+fn cargo(root: &Path) -> Command {
+    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root);
+    c
+}
+
+fn step(name: &str) {
+    eprintln!("==> {name}");
+}
+
+pub fn run(test_args: &[String]) -> Result<ExitCode> {
+    let root = root();
+
+    step("cargo fmt --check");
+    process::run(
+        "cargo fmt --check (run `cargo fmt --all` to fix)",
+        cargo(&root).args(["fmt", "--all", "--check"]),
+    )?;
+    step("cargo clippy");
+    process::run(
+        "cargo clippy",
+        cargo(&root).args([
+            "clippy",
+            "--workspace",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+
+    let venv = venv::ensure(&root)?;
+    step("cfn-lint template.yaml");
+    process::run(
+        "cfn-lint template.yaml",
+        Command::new(venv.tool("cfn-lint"))
+            .current_dir(&root)
+            .arg("template.yaml"),
+    )?;
+    step("openapi-spec-validator docs/openapi.yaml");
+    process::run(
+        "openapi-spec-validator docs/openapi.yaml",
+        Command::new(venv.tool("openapi-spec-validator"))
+            .current_dir(&root)
+            .arg("docs/openapi.yaml"),
+    )?;
+
+    let log_dir = root.join(".herald/test-logs");
+    std::fs::create_dir_all(&log_dir)?;
+    let secret = token::dev_secret();
+    let stack = stack::start(
+        &root,
+        &venv,
+        &Options {
+            // Ports of their own, so tests can run while `cargo xtask dev` does.
+            moto_port: free_port()?,
+            lambda_port: free_port()?,
+            log_dir: Some(log_dir.clone()),
+            dev_secret: secret,
+        },
+    )
+    .map_err(|e| format!("{e}\n(the stack's output is in {})", log_dir.display()))?;
+
+    step("cargo test");
+    let status = cargo(&root)
+        .args(["test", "--workspace"])
+        .args(test_args)
+        .envs(&stack.env)
+        .env("HERALD_TEST_API_URL", &stack.api_url)
+        .status()?;
+    drop(stack);
+    if status.success() {
+        eprintln!("==> every check and test passed");
+        Ok(ExitCode::SUCCESS)
+    } else {
+        eprintln!(
+            "==> tests failed; the stack's output (moto, functions) is in {}",
+            log_dir.display()
+        );
+        Ok(ExitCode::FAILURE)
+    }
+}
