@@ -21,6 +21,8 @@ pub struct Options {
 }
 
 pub struct Stack {
+    /// The Lambda invoke API of `cargo lambda watch`.
+    pub lambda_url: String,
     pub api_url: String,
     pub aws_endpoint: String,
     /// What every function (and a test standing in for one) gets: the template's variables
@@ -159,7 +161,8 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     )?;
     children.push(watch);
 
-    let api_url = format!("http://127.0.0.1:{}/lambda-url/api", options.lambda_port);
+    let lambda_url = format!("http://127.0.0.1:{}", options.lambda_port);
+    let api_url = format!("{lambda_url}/lambda-url/api");
     // Any answer from the API itself (401 without a token) means it is up.
     runtime.block_on(wait_for(
         &format!("{api_url}/sms-providers"),
@@ -171,6 +174,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         child.check_alive()?;
     }
     Ok(Stack {
+        lambda_url,
         api_url,
         aws_endpoint,
         env,

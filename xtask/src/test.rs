@@ -77,6 +77,7 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
         .args(test_args)
         .envs(&stack.env)
         .env("HERALD_TEST_API_URL", &stack.api_url)
+        .env("HERALD_TEST_LAMBDA_URL", &stack.lambda_url)
         .status()?;
     drop(stack);
     if status.success() {

@@ -265,3 +265,150 @@ pub async fn delete(
     tracing::info!(account = %account, "email settings reset to defaults");
     Ok((etag_header(&etag), Json(view(None, &state.config.platform))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald::email::DomainName;
+    use herald::sms::{SenderName, SmsProvider};
+    use serde_json::json;
+
+    fn platform(allow_http_urls: bool) -> PlatformConfig {
+        PlatformConfig {
+            sms_providers: vec![SmsProvider::Sns],
+            default_sms_sender: SenderName::parse("Herald").expect("valid"),
+            default_email_sender_name: DisplayName::parse("Herald").expect("valid"),
+            default_from_address_prefix: LocalPart::parse("noreply").expect("valid"),
+            default_email_domain: DomainName::parse("mail.example.com").expect("valid"),
+            allow_http_urls,
+        }
+    }
+
+    fn fields(body: Value) -> Vec<String> {
+        match parse(body, &platform(false)) {
+            Ok(s) => panic!("accepted: {s:?}"),
+            Err(e) => e.iter().map(|e| e.field.clone()).collect(),
+        }
+    }
+
+    fn smtp_with(auth: Value) -> Value {
+        json!({
+            "fromAddressPrefix": "hello",
+            "senderName": "Acme",
+            "smtp": {"host": "smtp.acme.example", "senderAddress": "hello@acme.example", "auth": auth}
+        })
+    }
+
+    #[test]
+    fn minimal_smtp_takes_defaults() {
+        let s = parse(
+            json!({"fromAddressPrefix": "hello", "senderName": "Acme",
+                   "smtp": {"host": "smtp.acme.example", "senderAddress": "hello@acme.example"}}),
+            &platform(false),
+        )
+        .expect("valid");
+        let smtp = s.smtp.expect("smtp");
+        assert_eq!(smtp.port, SmtpPort::P25);
+        assert_eq!(smtp.auth, SmtpAuth::None);
+        assert!(!smtp.sender_locked);
+        assert!(!smtp.disable_certificate_validation);
+    }
+
+    #[test]
+    fn no_smtp_is_fine() {
+        let s = parse(
+            json!({"fromAddressPrefix": "hello", "senderName": "Acme", "smtp": null}),
+            &platform(false),
+        )
+        .expect("valid");
+        assert_eq!(s.smtp, None);
+    }
+
+    #[test]
+    fn host_and_sender_address_are_required() {
+        assert_eq!(
+            fields(json!({"fromAddressPrefix": "a", "senderName": "A", "smtp": {}})),
+            ["smtp.host", "smtp.senderAddress"]
+        );
+    }
+
+    #[test]
+    fn only_ports_25_587_465() {
+        for (port, ok) in [(25, true), (587, true), (465, true), (2525, false), (0, false)] {
+            let body = json!({"fromAddressPrefix": "a", "senderName": "A",
+                "smtp": {"host": "h.example", "senderAddress": "a@h.example", "port": port}});
+            assert_eq!(parse(body, &platform(false)).is_ok(), ok, "{port}");
+        }
+        let text_port = json!({"fromAddressPrefix": "a", "senderName": "A",
+            "smtp": {"host": "h.example", "senderAddress": "a@h.example", "port": "587"}});
+        assert_eq!(fields(text_port), ["smtp.port"]);
+    }
+
+    #[test]
+    fn each_auth_variant() {
+        assert!(parse(smtp_with(json!({"type": "none"})), &platform(false)).is_ok());
+        let basic = parse(
+            smtp_with(json!({"type": "basic", "username": "u", "password": "p"})),
+            &platform(false),
+        )
+        .expect("valid basic");
+        assert!(matches!(
+            basic.smtp.expect("smtp").auth,
+            SmtpAuth::Basic { password: SecretInput::New(_), .. }
+        ));
+        let xoauth2 = json!({"type": "xoauth2", "clientId": "c", "clientSecret": "s",
+            "scopes": ["https://outlook.office.com/SMTP.Send"],
+            "tokenEndpoint": "https://login.example.com/token"});
+        assert!(parse(smtp_with(xoauth2), &platform(false)).is_ok());
+
+        assert_eq!(
+            fields(smtp_with(json!({"type": "basic"}))),
+            ["smtp.auth.username", "smtp.auth.password"]
+        );
+        assert_eq!(
+            fields(smtp_with(json!({"type": "xoauth2", "scopes": []}))),
+            [
+                "smtp.auth.clientId",
+                "smtp.auth.clientSecret",
+                "smtp.auth.scopes",
+                "smtp.auth.tokenEndpoint"
+            ]
+        );
+        // Fields of another auth type are unknown here.
+        assert_eq!(
+            fields(smtp_with(json!({"type": "none", "password": "p"}))),
+            ["smtp.auth.password"]
+        );
+        assert_eq!(
+            fields(smtp_with(json!({"type": "kerberos", "password": "p"}))),
+            ["smtp.auth.type"]
+        );
+        assert_eq!(fields(smtp_with(json!({}))), ["smtp.auth.type"]);
+    }
+
+    #[test]
+    fn http_token_endpoints_only_where_the_operator_allows() {
+        let auth = json!({"type": "xoauth2", "clientId": "c", "clientSecret": "s",
+            "scopes": ["x"], "tokenEndpoint": "http://127.0.0.1:8080/token"});
+        assert_eq!(fields(smtp_with(auth.clone())), ["smtp.auth.tokenEndpoint"]);
+        assert!(parse(smtp_with(auth), &platform(true)).is_ok());
+    }
+
+    #[test]
+    fn header_injection_is_refused_everywhere() {
+        let injected = "Acme\r\nBcc: victim@example.com";
+        assert_eq!(
+            fields(json!({"fromAddressPrefix": injected, "senderName": injected,
+                "smtp": {"host": injected, "senderAddress": injected,
+                         "auth": {"type": "basic", "username": injected, "password": injected}}})),
+            [
+                "fromAddressPrefix",
+                "senderName",
+                "smtp.host",
+                "smtp.senderAddress",
+                "smtp.auth.username",
+                "smtp.auth.password"
+            ]
+        );
+    }
+}

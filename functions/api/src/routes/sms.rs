@@ -125,3 +125,45 @@ pub async fn delete(
     tracing::info!(account = %account, "sms settings reset to defaults");
     Ok((etag_header(&etag), Json(view(None, &state.config.platform))))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use herald::email::{DisplayName, DomainName, LocalPart};
+    use serde_json::json;
+
+    fn platform(providers: &[SmsProvider]) -> PlatformConfig {
+        PlatformConfig {
+            sms_providers: providers.to_vec(),
+            default_sms_sender: SenderName::parse("Herald").expect("valid"),
+            default_email_sender_name: DisplayName::parse("Herald").expect("valid"),
+            default_from_address_prefix: LocalPart::parse("noreply").expect("valid"),
+            default_email_domain: DomainName::parse("mail.example.com").expect("valid"),
+            allow_http_urls: false,
+        }
+    }
+
+    #[test]
+    fn only_offered_providers() {
+        let p = platform(&[SmsProvider::Twilio, SmsProvider::Vonage]);
+        assert!(parse(json!({"senderName": "Acme", "primaryProvider": "twilio"}), &p).is_ok());
+        let err = parse(json!({"senderName": "Acme", "primaryProvider": "sns"}), &p)
+            .expect_err("sns not offered");
+        assert!(err.to_string().contains("twilio, vonage"), "{err}");
+    }
+
+    #[test]
+    fn secondary_defaults_to_none() {
+        let p = platform(&SmsProvider::ALL);
+        let s = parse(json!({"senderName": "Acme", "primaryProvider": "vonage"}), &p)
+            .expect("valid");
+        assert_eq!(s.secondary_provider(), None);
+    }
+
+    #[test]
+    fn required_fields() {
+        let err = parse(json!({}), &platform(&SmsProvider::ALL)).expect_err("empty");
+        let fields: Vec<_> = err.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["senderName", "primaryProvider"]);
+    }
+}

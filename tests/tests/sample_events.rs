@@ -1,0 +1,46 @@
+//! The sample events in events/<function>/ are accepted by their function, invoked through the
+//! Lambda invoke API of `cargo lambda watch` just as `cargo lambda invoke <function>
+//! --data-file events/<function>/<file>` does.
+
+use std::path::Path;
+
+use herald_tests::{HTTP_TIMEOUT, stack_var};
+use serde_json::Value;
+
+async fn invoke(function: &str, event: &Value) -> Value {
+    let url = format!(
+        "{}/2015-03-31/functions/{function}/invocations",
+        stack_var("HERALD_TEST_LAMBDA_URL")
+    );
+    let reply = reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .expect("client")
+        .post(&url)
+        .json(event)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("invoking {function}: {e}"));
+    assert!(reply.status().is_success(), "{url}: {}", reply.status());
+    reply.json().await.expect("a JSON result")
+}
+
+#[tokio::test]
+async fn api_samples_are_accepted() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../events/api");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .expect("events/api")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    files.sort();
+    assert!(files.len() >= 4, "{files:?}");
+    for file in files {
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("readable"))
+            .unwrap_or_else(|e| panic!("{}: {e}", file.display()));
+        let result = invoke("api", &event).await;
+        let status = result["statusCode"].as_u64().unwrap_or_default();
+        // The samples carry claims as API Gateway's JWT authorizer passes them, so they are
+        // authorised without a signed token.
+        assert!((200..300).contains(&status), "{}: {result}", file.display());
+    }
+}
