@@ -75,7 +75,8 @@ pub fn run() -> Result<ExitCode> {
         &Options {
             moto_port,
             lambda_port,
-            log_dir: None,
+            log_dir: root.join(".herald/dev-logs"),
+            functions_to_terminal: true,
             dev_secret: secret.clone(),
         },
     )?;
@@ -127,7 +128,7 @@ fn print_banner(stack: &stack::Stack, token: &str) {
 Herald is running on an emulated AWS.
 
   API          {api}
-  AWS (moto)   {aws}
+  AWS (moto)   {aws}   (its request log: .herald/dev-logs/moto.log)
   token        account "acme", internal service, valid 7 days
 
 Try it:

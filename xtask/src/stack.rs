@@ -15,8 +15,9 @@ use crate::venv::Venv;
 pub struct Options {
     pub moto_port: u16,
     pub lambda_port: u16,
-    /// Where children write their output: the terminal (`None`) or files in this folder.
-    pub log_dir: Option<PathBuf>,
+    /// Where moto's request log goes, and the functions' output unless `functions_to_terminal`.
+    pub log_dir: PathBuf,
+    pub functions_to_terminal: bool,
     pub dev_secret: String,
 }
 
@@ -32,14 +33,10 @@ pub struct Stack {
     children: Vec<Guarded>,
 }
 
-fn output(log_dir: Option<&Path>, name: &str) -> Result<(Stdio, Stdio)> {
-    match log_dir {
-        None => Ok((Stdio::inherit(), Stdio::inherit())),
-        Some(dir) => {
-            let file = File::create(dir.join(format!("{name}.log")))?;
-            Ok((Stdio::from(file.try_clone()?), Stdio::from(file)))
-        }
-    }
+fn log_file(dir: &Path, name: &str) -> Result<(Stdio, Stdio)> {
+    std::fs::create_dir_all(dir)?;
+    let file = File::create(dir.join(format!("{name}.log")))?;
+    Ok((Stdio::from(file.try_clone()?), Stdio::from(file)))
 }
 
 /// The AWS SDK's standard variables, pointing at the emulated AWS.
@@ -95,7 +92,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
 
     eprintln!("==> starting moto on 127.0.0.1:{}", options.moto_port);
     let aws_endpoint = format!("http://127.0.0.1:{}", options.moto_port);
-    let (out, err) = output(options.log_dir.as_deref(), "moto")?;
+    let (out, err) = log_file(&options.log_dir, "moto")?;
     let mut moto = Guarded::spawn(
         "moto",
         Command::new(venv.tool("moto_server"))
@@ -146,7 +143,11 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
             .join(", "),
         options.lambda_port
     );
-    let (out, err) = output(options.log_dir.as_deref(), "functions")?;
+    let (out, err) = if options.functions_to_terminal {
+        (Stdio::inherit(), Stdio::inherit())
+    } else {
+        log_file(&options.log_dir, "functions")?
+    };
     let watch = Guarded::spawn(
         "cargo lambda watch",
         Command::new(venv.tool("cargo-lambda"))

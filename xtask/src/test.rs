@@ -65,7 +65,8 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
             // Ports of their own, so tests can run while `cargo xtask dev` does.
             moto_port: free_port()?,
             lambda_port: free_port()?,
-            log_dir: Some(log_dir.clone()),
+            log_dir: log_dir.clone(),
+            functions_to_terminal: false,
             dev_secret: secret,
         },
     )

@@ -334,7 +334,13 @@ mod tests {
 
     #[test]
     fn only_ports_25_587_465() {
-        for (port, ok) in [(25, true), (587, true), (465, true), (2525, false), (0, false)] {
+        for (port, ok) in [
+            (25, true),
+            (587, true),
+            (465, true),
+            (2525, false),
+            (0, false),
+        ] {
             let body = json!({"fromAddressPrefix": "a", "senderName": "A",
                 "smtp": {"host": "h.example", "senderAddress": "a@h.example", "port": port}});
             assert_eq!(parse(body, &platform(false)).is_ok(), ok, "{port}");
@@ -354,7 +360,10 @@ mod tests {
         .expect("valid basic");
         assert!(matches!(
             basic.smtp.expect("smtp").auth,
-            SmtpAuth::Basic { password: SecretInput::New(_), .. }
+            SmtpAuth::Basic {
+                password: SecretInput::New(_),
+                ..
+            }
         ));
         let xoauth2 = json!({"type": "xoauth2", "clientId": "c", "clientSecret": "s",
             "scopes": ["https://outlook.office.com/SMTP.Send"],
@@ -398,9 +407,11 @@ mod tests {
     fn header_injection_is_refused_everywhere() {
         let injected = "Acme\r\nBcc: victim@example.com";
         assert_eq!(
-            fields(json!({"fromAddressPrefix": injected, "senderName": injected,
+            fields(
+                json!({"fromAddressPrefix": injected, "senderName": injected,
                 "smtp": {"host": injected, "senderAddress": injected,
-                         "auth": {"type": "basic", "username": injected, "password": injected}}})),
+                         "auth": {"type": "basic", "username": injected, "password": injected}}})
+            ),
             [
                 "fromAddressPrefix",
                 "senderName",

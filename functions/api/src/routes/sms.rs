@@ -146,7 +146,13 @@ mod tests {
     #[test]
     fn only_offered_providers() {
         let p = platform(&[SmsProvider::Twilio, SmsProvider::Vonage]);
-        assert!(parse(json!({"senderName": "Acme", "primaryProvider": "twilio"}), &p).is_ok());
+        assert!(
+            parse(
+                json!({"senderName": "Acme", "primaryProvider": "twilio"}),
+                &p
+            )
+            .is_ok()
+        );
         let err = parse(json!({"senderName": "Acme", "primaryProvider": "sns"}), &p)
             .expect_err("sns not offered");
         assert!(err.to_string().contains("twilio, vonage"), "{err}");
@@ -155,8 +161,11 @@ mod tests {
     #[test]
     fn secondary_defaults_to_none() {
         let p = platform(&SmsProvider::ALL);
-        let s = parse(json!({"senderName": "Acme", "primaryProvider": "vonage"}), &p)
-            .expect("valid");
+        let s = parse(
+            json!({"senderName": "Acme", "primaryProvider": "vonage"}),
+            &p,
+        )
+        .expect("valid");
         assert_eq!(s.secondary_provider(), None);
     }
 
