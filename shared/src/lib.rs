@@ -5,12 +5,17 @@
 
 pub mod account;
 pub mod aws;
+pub mod clock;
 pub mod config;
 pub mod email;
 pub mod etag;
 pub mod json_fields;
+pub mod message;
+pub mod message_log;
+pub mod queue;
 pub mod seal;
 pub mod secret;
 pub mod settings;
 pub mod sms;
+pub mod store;
 pub mod validation;

@@ -101,6 +101,16 @@ impl Api {
         })))
     }
 
+    /// A client for an internal service (may send messages) administering `accounts`.
+    pub fn internal(accounts: &str) -> Self {
+        Self::with_token(Some(token(Claims {
+            accounts,
+            internal: true,
+            expires_in: 3600,
+            wrong_key: false,
+        })))
+    }
+
     pub fn with_token(token: Option<String>) -> Self {
         Self {
             base: stack_var("HERALD_TEST_API_URL"),
@@ -188,6 +198,11 @@ impl Api {
             &[("if-match", if_match)],
         )
         .await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> Reply {
+        self.send(Method::POST, path, Some(Body::Json(body)), &[])
+            .await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {

@@ -44,6 +44,7 @@ impl Contract {
 
     /// The documented path template a concrete path matches.
     fn template_of(&self, path: &str) -> Option<String> {
+        let path = path.split('?').next().unwrap_or(path);
         let segments: Vec<&str> = path.trim_matches('/').split('/').collect();
         self.doc["paths"]
             .as_object()?

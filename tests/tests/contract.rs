@@ -11,11 +11,22 @@ use serde_json::json;
 #[tokio::test]
 async fn every_documented_operation_is_served() {
     let account = new_account();
-    let api = Api::for_accounts(account.as_str());
+    let api = Api::internal(account.as_str());
+    let sent = api
+        .post(
+            &format!("/accounts/{account}/messages/sms"),
+            json!({"to": "+4712345678", "text": "contract"}),
+        )
+        .await;
+    assert_eq!(sent.status, 202);
+    let message_id = sent.body["id"].as_str().expect("an id").to_owned();
     let operations = Contract::get().operations();
-    assert!(operations.len() >= 7, "{operations:?}");
+    assert!(operations.len() >= 12, "{operations:?}");
     for (method, template) in operations {
-        let path = template.replace("{accountId}", account.as_str());
+        let path = template
+            .replace("{accountId}", account.as_str())
+            .replace("{channel}", "sms")
+            .replace("{messageId}", &message_id);
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         // An empty object: a write answers 400 (validation), never a routing failure.
         let body = (method == Method::PUT || method == Method::POST).then(|| Body::Json(json!({})));

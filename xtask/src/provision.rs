@@ -135,10 +135,76 @@ async fn create_table(
     Ok(())
 }
 
+/// SQS attributes of the template that mean something locally.
+const QUEUE_ATTRIBUTES: [&str; 4] = [
+    "VisibilityTimeout",
+    "MessageRetentionPeriod",
+    "DelaySeconds",
+    "ReceiveMessageWaitTimeSeconds",
+];
+
+async fn create_queue(
+    client: &aws_sdk_sqs::Client,
+    template: &Template,
+    id: &str,
+    props: &Value,
+    physical: &mut Physical,
+) -> Result<()> {
+    use aws_sdk_sqs::types::QueueAttributeName;
+    let name = props
+        .get("QueueName")
+        .and_then(Value::as_str)
+        .map_or_else(|| format!("{}-{id}", crate::template::STACK), str::to_owned);
+    let mut req = client.create_queue().queue_name(&name);
+    for attr in QUEUE_ATTRIBUTES {
+        if let Some(v) = props.get(attr) {
+            req = req.attributes(
+                QueueAttributeName::from(attr),
+                template.resolve(v, physical)?,
+            );
+        }
+    }
+    if let Some(redrive) = props.get("RedrivePolicy") {
+        let target = template.resolve(
+            redrive
+                .get("deadLetterTargetArn")
+                .ok_or("RedrivePolicy without deadLetterTargetArn")?,
+            physical,
+        )?;
+        let max = redrive
+            .get("maxReceiveCount")
+            .map(|v| template.resolve(v, physical))
+            .transpose()?
+            .unwrap_or_else(|| "5".into());
+        req = req.attributes(
+            QueueAttributeName::RedrivePolicy,
+            serde_json::json!({"deadLetterTargetArn": target, "maxReceiveCount": max}).to_string(),
+        );
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(|e| format!("creating queue {name}: {}", aws_sdk_sqs::Error::from(e)))?;
+    physical.refs.insert(
+        id.to_owned(),
+        out.queue_url.ok_or("CreateQueue returned no URL")?,
+    );
+    physical.arns.insert(
+        id.to_owned(),
+        format!(
+            "arn:aws:sqs:{}:{}:{name}",
+            crate::template::REGION,
+            crate::template::ACCOUNT
+        ),
+    );
+    Ok(())
+}
+
 pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> {
     let config = sdk_config(endpoint).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&config);
     let kms = aws_sdk_kms::Client::new(&config);
+    let sqs = aws_sdk_sqs::Client::new(&config);
     let mut physical = Physical::default();
     for (id, resource) in &template.resources {
         match resource.kind.as_str() {
@@ -160,6 +226,17 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> 
             }
             _ => {}
         }
+    }
+    // Queues last, dead-letter queues (no redrive policy of their own) first, so that every
+    // redrive target exists when its queue is created.
+    let mut queues: Vec<_> = template
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "AWS::SQS::Queue")
+        .collect();
+    queues.sort_by_key(|(_, r)| r.properties.get("RedrivePolicy").is_some());
+    for (id, resource) in queues {
+        create_queue(&sqs, template, id, &resource.properties, &mut physical).await?;
     }
     Ok(physical)
 }

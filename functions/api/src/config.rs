@@ -8,6 +8,10 @@ pub struct ApiConfig {
     pub platform: PlatformConfig,
     pub settings_table: String,
     pub kms_key_id: String,
+    pub messages_table: String,
+    pub send_queue_url: String,
+    /// How long message log records are kept.
+    pub log_retention: time::Duration,
     pub auth: AuthConfig,
 }
 
@@ -30,6 +34,14 @@ impl ApiConfig {
         let platform = PlatformConfig::read(&mut env);
         let settings_table = env.required("HERALD_SETTINGS_TABLE");
         let kms_key_id = env.required("HERALD_KMS_KEY_ID");
+        let messages_table = env.required("HERALD_MESSAGES_TABLE");
+        let send_queue_url = env.required("HERALD_SEND_QUEUE_URL");
+        let retention_days = env.parsed("HERALD_LOG_RETENTION_DAYS", "90", |s| {
+            s.parse::<i64>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or("must be a number of days from 1 to 3650")
+        });
         let issuer = env.required("HERALD_JWT_ISSUER");
         let audience = env.required("HERALD_JWT_AUDIENCE");
         let dev_jwt_secret = match env.optional("HERALD_DEV_JWT_SECRET") {
@@ -40,10 +52,13 @@ impl ApiConfig {
             }
             None => None,
         };
-        let config = platform.map(|platform| Self {
+        let config = platform.zip(retention_days).map(|(platform, days)| Self {
             platform,
             settings_table,
             kms_key_id,
+            messages_table,
+            send_queue_url,
+            log_retention: time::Duration::days(days),
             auth: AuthConfig {
                 issuer,
                 audience,

@@ -12,7 +12,10 @@ use std::sync::Arc;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
-use axum::routing::get;
+use axum::routing::{get, post};
+use herald::clock::Clock;
+use herald::message_log::MessageLog;
+use herald::queue::{JobQueue, SendJob};
 use herald::seal::SecretSealer;
 use herald::settings::{Settings, SettingsStore};
 
@@ -23,24 +26,35 @@ pub use problem::ApiError;
 /// Request bodies above this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
 
-/// What every handler may use; built once per cold start.
+/// The adapters the API talks through, built once per cold start.
+pub struct Adapters {
+    pub settings: Arc<dyn SettingsStore>,
+    pub sealer: Arc<dyn SecretSealer>,
+    pub messages: Arc<dyn MessageLog>,
+    pub send_queue: Arc<dyn JobQueue<SendJob>>,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// What every handler may use.
 #[derive(Clone)]
 pub struct AppState {
     pub config: Arc<ApiConfig>,
     pub settings: Settings,
     pub sealer: Arc<dyn SecretSealer>,
+    pub messages: Arc<dyn MessageLog>,
+    pub send_queue: Arc<dyn JobQueue<SendJob>>,
+    pub clock: Arc<dyn Clock>,
 }
 
 impl AppState {
-    pub fn new(
-        config: ApiConfig,
-        store: Arc<dyn SettingsStore>,
-        sealer: Arc<dyn SecretSealer>,
-    ) -> Self {
+    pub fn new(config: ApiConfig, adapters: Adapters) -> Self {
         Self {
             config: Arc::new(config),
-            settings: Settings::new(store),
-            sealer,
+            settings: Settings::new(adapters.settings),
+            sealer: adapters.sealer,
+            messages: adapters.messages,
+            send_queue: adapters.send_queue,
+            clock: adapters.clock,
         }
     }
 }
@@ -59,6 +73,26 @@ pub fn router(state: AppState) -> Router {
             get(routes::email::get)
                 .put(routes::email::put)
                 .delete(routes::email::delete),
+        )
+        .route(
+            "/accounts/{account_id}/messages/sms",
+            post(routes::messages::send_sms),
+        )
+        .route(
+            "/accounts/{account_id}/messages/email",
+            post(routes::messages::send_email),
+        )
+        .route(
+            "/accounts/{account_id}/logs/{channel}",
+            get(routes::logs::list),
+        )
+        .route(
+            "/accounts/{account_id}/logs/{channel}/{message_id}",
+            get(routes::logs::record),
+        )
+        .route(
+            "/accounts/{account_id}/logs/{channel}/{message_id}/message",
+            get(routes::logs::message),
         )
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)

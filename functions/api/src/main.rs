@@ -2,7 +2,10 @@
 
 use std::sync::Arc;
 
-use api::{ApiConfig, AppState};
+use api::{Adapters, ApiConfig, AppState};
+use herald::clock::SystemClock;
+use herald::message_log::dynamo::DynamoMessageLog;
+use herald::queue::SqsQueue;
 use herald::seal::kms::KmsSealer;
 use herald::settings::dynamo::DynamoSettingsStore;
 
@@ -12,16 +15,23 @@ async fn main() -> Result<(), lambda_http::Error> {
     let config = ApiConfig::from_env()?;
     // SDK clients are built once per cold start and shared by every request.
     let aws = herald::aws::load().await;
-    let state = AppState::new(
-        config.clone(),
-        Arc::new(DynamoSettingsStore::new(
-            aws_sdk_dynamodb::Client::new(&aws),
+    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let adapters = Adapters {
+        settings: Arc::new(DynamoSettingsStore::new(
+            dynamo.clone(),
             &config.settings_table,
         )),
-        Arc::new(KmsSealer::new(
+        sealer: Arc::new(KmsSealer::new(
             aws_sdk_kms::Client::new(&aws),
             &config.kms_key_id,
         )),
-    );
+        messages: Arc::new(DynamoMessageLog::new(dynamo, &config.messages_table)),
+        send_queue: Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(&aws),
+            &config.send_queue_url,
+        )),
+        clock: Arc::new(SystemClock),
+    };
+    let state = AppState::new(config, adapters);
     lambda_http::run(api::router(state)).await
 }

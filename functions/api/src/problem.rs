@@ -28,6 +28,10 @@ pub enum ApiError {
     PayloadTooLarge,
     #[error("unsupported media type")]
     UnsupportedMediaType,
+    #[error("unprocessable: {0}")]
+    Unprocessable(String),
+    #[error("unavailable: {0}")]
+    Unavailable(&'static str),
     #[error("internal error")]
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
@@ -135,6 +139,20 @@ impl IntoResponse for ApiError {
                 "about:blank",
                 "Unsupported Media Type",
                 Some("Send the body as application/json.".to_owned()),
+                vec![],
+            ),
+            Self::Unprocessable(detail) => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "about:blank",
+                "Unprocessable Content",
+                Some(detail),
+                vec![],
+            ),
+            Self::Unavailable(detail) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "about:blank",
+                "Service Unavailable",
+                Some(detail.to_owned()),
                 vec![],
             ),
             Self::Internal(source) => {

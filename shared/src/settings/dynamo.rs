@@ -106,7 +106,7 @@ impl SettingsStore for DynamoSettingsStore {
         };
         let corrupt = |reason: String| StoreError::Corrupt {
             account: account.clone(),
-            kind: kind.as_str(),
+            kind: kind.settings_name(),
             reason,
         };
         let document = item

@@ -15,6 +15,7 @@ use crate::account::AccountId;
 use crate::email::EmailSettings;
 use crate::etag::{ETag, Precondition};
 use crate::sms::SmsSettings;
+pub use crate::store::StoreError;
 
 /// Which settings document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,6 +31,14 @@ impl SettingsKind {
             Self::Email => "email",
         }
     }
+
+    /// What the document is, for error messages.
+    pub fn settings_name(self) -> &'static str {
+        match self {
+            Self::Sms => "sms settings",
+            Self::Email => "email settings",
+        }
+    }
 }
 
 /// A stored document and its tag.
@@ -37,21 +46,6 @@ impl SettingsKind {
 pub struct StoredDocument {
     pub document: serde_json::Value,
     pub etag: ETag,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum StoreError {
-    /// The `If-Match` tag is no longer current.
-    #[error("the settings changed since they were read")]
-    PreconditionFailed,
-    #[error("stored {kind} settings of account {account} are unreadable: {reason}")]
-    Corrupt {
-        account: AccountId,
-        kind: &'static str,
-        reason: String,
-    },
-    #[error("the settings store failed")]
-    Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
 #[async_trait]
@@ -153,7 +147,7 @@ impl Settings {
         let settings =
             serde_json::from_value(stored.document).map_err(|e| StoreError::Corrupt {
                 account: account.clone(),
-                kind: kind.as_str(),
+                kind: kind.settings_name(),
                 reason: e.to_string(),
             })?;
         Ok(Versioned {

@@ -1,6 +1,8 @@
 //! The handlers, one module per resource.
 
 pub mod email;
+pub mod logs;
+pub mod messages;
 pub mod providers;
 pub mod sms;
 

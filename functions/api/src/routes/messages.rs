@@ -1,0 +1,304 @@
+//! `POST /accounts/{accountId}/messages/sms|email` (internal services): validate, log as
+//! `queued`, enqueue for `send-dispatch`, answer 202. With `Idempotency-Key`, a repeat within
+//! 24 hours answers as the first time did and sends nothing more.
+
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
+use herald::email::EmailAddress;
+use herald::json_fields::{ObjectReader, kind, parsed, string};
+use herald::message::{BodyPart, EmailMessage, PhoneNumber, SmsMessage, SmsText, Subject, Tag};
+use herald::message_log::{
+    Content, Created, IdempotencyClaim, IdempotencyKey, MessageId, MessageRecord,
+};
+use herald::queue::SendJob;
+use herald::validation::FieldErrors;
+use serde::Serialize;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use super::Account;
+use crate::AppState;
+use crate::auth::Caller;
+use crate::body::JsonBody;
+use crate::problem::ApiError;
+
+/// How long an idempotency key holds.
+const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
+
+#[derive(Serialize)]
+struct Accepted {
+    id: MessageId,
+    status: &'static str,
+}
+
+fn tags(value: Value) -> Result<Vec<Tag>, String> {
+    let Value::Array(items) = value else {
+        return Err(format!("must be an array of tags, not {}", kind(&value)));
+    };
+    if items.len() > Tag::MAX_PER_ITEM {
+        return Err(format!("must hold at most {} tags", Tag::MAX_PER_ITEM));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            string(v)
+                .and_then(|s| Tag::parse(&s))
+                .map_err(|e| format!("item {i}: {e}"))
+        })
+        .collect()
+}
+
+fn recipients(value: Value) -> Result<Vec<EmailAddress>, String> {
+    let items = match value {
+        Value::String(s) => vec![Value::String(s)],
+        Value::Array(items) if !items.is_empty() => items,
+        Value::Array(_) => return Err("must name at least one recipient".into()),
+        other => {
+            return Err(format!(
+                "must be an address or an array of them, not {}",
+                kind(&other)
+            ));
+        }
+    };
+    if items.len() > EmailMessage::MAX_RECIPIENTS {
+        return Err(format!(
+            "must name at most {} recipients",
+            EmailMessage::MAX_RECIPIENTS
+        ));
+    }
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let s = string(v).map_err(|e| format!("item {i} {e}"))?;
+            EmailAddress::parse(&s).map_err(|e| format!("item {i} {e}"))
+        })
+        .collect()
+}
+
+pub fn parse_sms(body: Value) -> Result<(Content, Vec<Tag>), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let parsed = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
+        let to = r.required("to", parsed(PhoneNumber::parse));
+        let text = r.required("text", parsed(SmsText::parse));
+        let tags = r.optional("tags", tags);
+        r.finish();
+        Some((
+            Content::Sms(SmsMessage {
+                to: to?,
+                text: text?,
+            }),
+            tags?.unwrap_or_default(),
+        ))
+    });
+    match parsed {
+        Some(p) if errors.is_empty() => Ok(p),
+        _ => Err(errors),
+    }
+}
+
+pub fn parse_email(body: Value) -> Result<(Content, Vec<Tag>), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let parsed = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
+        let to = r.required("to", recipients);
+        let subject = r.required("subject", parsed(Subject::parse));
+        let text = r.optional("text", parsed(BodyPart::parse));
+        let html = r.optional("html", parsed(BodyPart::parse));
+        let from = r.optional("from", parsed(EmailAddress::parse));
+        let reply_to = r.optional("replyTo", parsed(EmailAddress::parse));
+        let tags = r.optional("tags", tags);
+        if matches!((&text, &html), (Some(None), Some(None))) {
+            r.errors()
+                .push("text", "text or html (or both) is required");
+        }
+        r.finish();
+        Some((
+            Content::Email(EmailMessage {
+                to: to?,
+                subject: subject?,
+                text: text?,
+                html: html?,
+                from: from?,
+                reply_to: reply_to?,
+            }),
+            tags?.unwrap_or_default(),
+        ))
+    });
+    match parsed {
+        Some(p) if errors.is_empty() => Ok(p),
+        _ => Err(errors),
+    }
+}
+
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::BadRequest("Idempotency-Key is not valid text".into()))
+                .and_then(|s| IdempotencyKey::parse(s).map_err(ApiError::BadRequest))
+        })
+        .transpose()
+}
+
+async fn accept(
+    state: &AppState,
+    account: herald::account::AccountId,
+    caller: &Caller,
+    headers: &HeaderMap,
+    (content, tags): (Content, Vec<Tag>),
+) -> Result<Response, ApiError> {
+    if !caller.internal {
+        return Err(ApiError::Forbidden(
+            "only internal services send messages (scope herald:internal)",
+        ));
+    }
+    let key = idempotency_key(headers)?;
+    let now = state.clock.now();
+    let channel = content.channel();
+    // The request as validated, so that formatting differences do not count as a change.
+    let request_hash = {
+        let canonical = serde_json::json!({"message": &content, "tags": &tags});
+        format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
+    };
+    let record = MessageRecord::queued(
+        MessageId::new(now),
+        account.clone(),
+        content,
+        tags,
+        now,
+        state.config.log_retention,
+    );
+    let claim = key.map(|key| IdempotencyClaim {
+        key,
+        request_hash: request_hash.clone(),
+        now,
+        expires_at: now + IDEMPOTENCY_WINDOW,
+    });
+    let (record, replayed) = match state.messages.create(&record, claim.as_ref()).await? {
+        Created::New => (record, false),
+        Created::Replay {
+            id,
+            request_hash: first,
+        } => {
+            if first != request_hash {
+                return Err(ApiError::Unprocessable(
+                    "this Idempotency-Key was used for a different request".into(),
+                ));
+            }
+            let first = state
+                .messages
+                .get(&account, channel, &id, now)
+                .await?
+                .ok_or_else(|| ApiError::Internal("idempotency claim names no record".into()))?;
+            (first, true)
+        }
+    };
+    // A first attempt that logged the message but failed to enqueue it left `enqueued` false:
+    // the retry enqueues it. Dispatch is idempotent, so a rare double enqueue sends once.
+    if !record.enqueued {
+        let job = SendJob {
+            account_id: account.clone(),
+            channel,
+            message_id: record.id.clone(),
+        };
+        if let Err(e) = state.send_queue.enqueue(&job).await {
+            tracing::error!(account = %account, message = %record.id, error = %e, "enqueue failed");
+            return Err(ApiError::Unavailable(
+                "the message was logged but could not be queued; retry with the same \
+                 Idempotency-Key to queue it",
+            ));
+        }
+        state
+            .messages
+            .mark_enqueued(&account, channel, &record.id)
+            .await?;
+    }
+    tracing::info!(account = %account, message = %record.id, channel = channel.as_str(), replayed, "message accepted");
+    let mut response = (
+        StatusCode::ACCEPTED,
+        Json(Accepted {
+            id: record.id,
+            status: "queued",
+        }),
+    )
+        .into_response();
+    if replayed {
+        response
+            .headers_mut()
+            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok(response)
+}
+
+pub async fn send_sms(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let parsed = parse_sms(body).map_err(ApiError::Validation)?;
+    accept(&state, account, &caller, &headers, parsed).await
+}
+
+pub async fn send_email(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Extension(caller): Extension<Caller>,
+    headers: HeaderMap,
+    JsonBody(body): JsonBody,
+) -> Result<Response, ApiError> {
+    let parsed = parse_email(body).map_err(ApiError::Validation)?;
+    accept(&state, account, &caller, &headers, parsed).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn fields(r: Result<(Content, Vec<Tag>), FieldErrors>) -> Vec<String> {
+        r.expect_err("invalid")
+            .iter()
+            .map(|e| e.field.clone())
+            .collect()
+    }
+
+    #[test]
+    fn sms_requests() {
+        let (content, tags) =
+            parse_sms(json!({"to": "+4712345678", "text": "Hi", "tags": ["order:1"]}))
+                .expect("valid");
+        assert_eq!(content.recipient(), "+4712345678");
+        assert_eq!(tags.len(), 1);
+        assert_eq!(
+            fields(parse_sms(
+                json!({"to": "12345", "text": "", "tags": "x", "cc": 1})
+            )),
+            ["to", "text", "tags", "cc"]
+        );
+    }
+
+    #[test]
+    fn email_requests() {
+        assert!(parse_email(json!({"to": "a@example.com", "subject": "S", "text": "T"})).is_ok());
+        assert!(
+            parse_email(json!({"to": ["a@example.com", "b@example.com"], "subject": "S", "html": "<p>T</p>"}))
+                .is_ok()
+        );
+        assert_eq!(
+            fields(parse_email(json!({"to": [], "subject": "a\r\nb"}))),
+            ["to", "subject", "text"]
+        );
+        assert_eq!(
+            fields(parse_email(
+                json!({"to": "x", "subject": "S", "text": "T", "from": "bad", "replyTo": "bad"})
+            )),
+            ["to", "from", "replyTo"]
+        );
+    }
+}

@@ -1,0 +1,341 @@
+//! The delivery log: one record per message with its status, attempts and status history. The
+//! port is [`MessageLog`]; [`dynamo::DynamoMessageLog`] and [`memory::MemoryMessageLog`]
+//! implement it.
+
+pub mod dynamo;
+pub mod memory;
+
+use async_trait::async_trait;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::account::AccountId;
+use crate::clock::rfc3339;
+use crate::message::{Channel, EmailMessage, MessageStatus, SmsMessage, Tag};
+pub use crate::store::StoreError;
+
+/// A message's id: a ULID, so that ids sort by creation time and a log lists in time order by
+/// its key alone.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct MessageId(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("is not a message id")]
+pub struct InvalidMessageId;
+
+impl MessageId {
+    pub fn new(at: OffsetDateTime) -> Self {
+        Self(ulid::Ulid::from_datetime(at.into()).to_string())
+    }
+
+    pub fn parse(s: &str) -> Result<Self, InvalidMessageId> {
+        ulid::Ulid::from_string(s)
+            .map(|u| Self(u.to_string()))
+            .map_err(|_| InvalidMessageId)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for MessageId {
+    type Error = InvalidMessageId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<MessageId> for String {
+    fn from(v: MessageId) -> String {
+        v.0
+    }
+}
+
+impl std::fmt::Display for MessageId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// What was asked to be sent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "channel", rename_all = "lowercase")]
+pub enum Content {
+    Sms(SmsMessage),
+    Email(EmailMessage),
+}
+
+impl Content {
+    pub fn channel(&self) -> Channel {
+        match self {
+            Self::Sms(_) => Channel::Sms,
+            Self::Email(_) => Channel::Email,
+        }
+    }
+
+    /// The recipient(s), as one line for listings.
+    pub fn recipient(&self) -> String {
+        match self {
+            Self::Sms(m) => m.to.as_str().to_owned(),
+            Self::Email(m) => {
+                m.to.iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusChange {
+    pub status: MessageStatus,
+    pub at: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// One message's log record: the raw JSON the log API shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MessageRecord {
+    pub id: MessageId,
+    pub account_id: AccountId,
+    pub status: MessageStatus,
+    pub created_at: String,
+    pub updated_at: String,
+    pub tags: Vec<Tag>,
+    pub message: Content,
+    /// Each provider attempt, as dispatch records it.
+    #[serde(default)]
+    pub attempts: Vec<serde_json::Value>,
+    pub status_history: Vec<StatusChange>,
+    /// When the record is deleted (retention).
+    pub expires_at: String,
+    /// Whether the send job reached the queue; a replayed request re-enqueues when it did not.
+    #[serde(default)]
+    pub enqueued: bool,
+}
+
+impl MessageRecord {
+    pub fn queued(
+        id: MessageId,
+        account_id: AccountId,
+        message: Content,
+        tags: Vec<Tag>,
+        now: OffsetDateTime,
+        retention: time::Duration,
+    ) -> Self {
+        let at = rfc3339(now);
+        Self {
+            id,
+            account_id,
+            status: MessageStatus::Queued,
+            created_at: at.clone(),
+            updated_at: at.clone(),
+            tags,
+            message,
+            attempts: Vec::new(),
+            status_history: vec![StatusChange {
+                status: MessageStatus::Queued,
+                at,
+                reason: None,
+            }],
+            expires_at: rfc3339(now + retention),
+            enqueued: false,
+        }
+    }
+
+    pub fn channel(&self) -> Channel {
+        self.message.channel()
+    }
+
+    /// Whether retention has passed: such a record is never served, even before the store's
+    /// TTL sweep removes it.
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        OffsetDateTime::parse(
+            &self.expires_at,
+            &time::format_description::well_known::Rfc3339,
+        )
+        .is_ok_and(|t| t <= now)
+    }
+}
+
+/// A client-chosen key that makes a send request safe to retry.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(s: &str) -> Result<Self, String> {
+        if (1..=255).contains(&s.len()) && s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            Ok(Self(s.to_owned()))
+        } else {
+            Err("Idempotency-Key must be 1 to 255 printable ASCII characters without spaces".into())
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// An idempotency key claimed with a new message.
+#[derive(Debug, Clone)]
+pub struct IdempotencyClaim {
+    pub key: IdempotencyKey,
+    /// A digest of the request, so that a key reused for a different request is caught.
+    pub request_hash: String,
+    /// When the request came; a claim whose expiry has passed by then no longer holds.
+    pub now: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+}
+
+/// What creating a record did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Created {
+    New,
+    /// The idempotency key was claimed already, by this message and request.
+    Replay {
+        id: MessageId,
+        request_hash: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Order {
+    Asc,
+    #[default]
+    Desc,
+}
+
+/// Which page of an account's log, per channel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub status: Option<MessageStatus>,
+    pub order: Order,
+    pub limit: usize,
+    /// List after this id (from the previous page's cursor).
+    pub after: Option<MessageId>,
+}
+
+impl ListQuery {
+    pub const MAX_LIMIT: usize = 100;
+    pub const DEFAULT_LIMIT: usize = 25;
+}
+
+/// An opaque cursor: the last id of a page, bound to the query that produced it so that it
+/// cannot be replayed against another filter or order.
+pub fn encode_cursor(query: &ListQuery, last: &MessageId) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{}|{}", query_fingerprint(query), last.as_str()))
+}
+
+pub fn decode_cursor(query: &ListQuery, cursor: &str) -> Result<MessageId, String> {
+    let bad = || "cursor is not one this listing returned".to_owned();
+    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
+    let raw = String::from_utf8(raw).map_err(|_| bad())?;
+    let (fingerprint, id) = raw.rsplit_once('|').ok_or_else(bad)?;
+    if fingerprint != query_fingerprint(query) {
+        return Err(bad());
+    }
+    MessageId::parse(id).map_err(|_| bad())
+}
+
+fn query_fingerprint(query: &ListQuery) -> String {
+    format!(
+        "{}:{}",
+        query.status.map_or("all", MessageStatus::as_str),
+        match query.order {
+            Order::Asc => "asc",
+            Order::Desc => "desc",
+        }
+    )
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub items: Vec<MessageRecord>,
+    /// The id to continue after, when there may be more.
+    pub last: Option<MessageId>,
+}
+
+#[async_trait]
+pub trait MessageLog: Send + Sync {
+    /// Stores a new record, claiming `idempotency` with it atomically: when the key is already
+    /// claimed nothing is written and the first claim is returned.
+    async fn create(
+        &self,
+        record: &MessageRecord,
+        idempotency: Option<&IdempotencyClaim>,
+    ) -> Result<Created, StoreError>;
+
+    async fn get(
+        &self,
+        account: &AccountId,
+        channel: Channel,
+        id: &MessageId,
+        now: OffsetDateTime,
+    ) -> Result<Option<MessageRecord>, StoreError>;
+
+    async fn list(
+        &self,
+        account: &AccountId,
+        channel: Channel,
+        query: &ListQuery,
+        now: OffsetDateTime,
+    ) -> Result<Page, StoreError>;
+
+    /// Notes that the send job reached the queue.
+    async fn mark_enqueued(
+        &self,
+        account: &AccountId,
+        channel: Channel,
+        id: &MessageId,
+    ) -> Result<(), StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn ids_sort_by_time() {
+        let a = MessageId::new(datetime!(2026-01-01 00:00:00 UTC));
+        let b = MessageId::new(datetime!(2026-01-01 00:00:01 UTC));
+        assert!(a < b);
+        assert_eq!(MessageId::parse(a.as_str()), Ok(a.clone()));
+        assert!(MessageId::parse("not-an-id").is_err());
+    }
+
+    #[test]
+    fn cursors_are_bound_to_their_query() {
+        let q = ListQuery {
+            status: None,
+            order: Order::Desc,
+            limit: 10,
+            after: None,
+        };
+        let id = MessageId::new(datetime!(2026-01-01 00:00:00 UTC));
+        let cursor = encode_cursor(&q, &id);
+        assert_eq!(decode_cursor(&q, &cursor), Ok(id));
+        let other = ListQuery {
+            order: Order::Asc,
+            ..q.clone()
+        };
+        assert!(decode_cursor(&other, &cursor).is_err());
+        assert!(decode_cursor(&q, "garbage").is_err());
+    }
+
+    #[test]
+    fn idempotency_keys() {
+        assert!(IdempotencyKey::parse("3f9c-01").is_ok());
+        assert!(IdempotencyKey::parse("").is_err());
+        assert!(IdempotencyKey::parse("a b").is_err());
+        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
+    }
+}
