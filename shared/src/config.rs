@@ -139,6 +139,69 @@ impl PlatformConfig {
     }
 }
 
+/// Credentials of the SMS providers the operator offers (Amazon SNS needs none: it uses the
+/// function's role).
+#[derive(Debug, Clone)]
+pub struct ProviderCredentials {
+    pub twilio: Option<TwilioCredentials>,
+    pub vonage: Option<VonageCredentials>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TwilioCredentials {
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: crate::secret::Secret,
+}
+
+#[derive(Debug, Clone)]
+pub struct VonageCredentials {
+    pub base_url: String,
+    pub api_key: String,
+    pub api_secret: crate::secret::Secret,
+}
+
+impl ProviderCredentials {
+    /// Reads the credentials of every offered provider; a missing one names its variable.
+    pub fn read<F: Fn(&str) -> Option<String>>(
+        env: &mut EnvReader<F>,
+        offered: &[SmsProvider],
+    ) -> Self {
+        let secret = |env: &mut EnvReader<F>, name: &str| {
+            let raw = env.required(name);
+            crate::secret::Secret::parse(&raw).ok()
+        };
+        let twilio = offered.contains(&SmsProvider::Twilio).then(|| {
+            let base_url = env
+                .optional("HERALD_TWILIO_BASE_URL")
+                .unwrap_or_else(|| "https://api.twilio.com".into());
+            let account_sid = env.required("HERALD_TWILIO_ACCOUNT_SID");
+            let auth_token = secret(env, "HERALD_TWILIO_AUTH_TOKEN");
+            auth_token.map(|auth_token| TwilioCredentials {
+                base_url,
+                account_sid,
+                auth_token,
+            })
+        });
+        let vonage = offered.contains(&SmsProvider::Vonage).then(|| {
+            let base_url = env
+                .optional("HERALD_VONAGE_BASE_URL")
+                .unwrap_or_else(|| "https://rest.nexmo.com".into());
+            let api_key = env.required("HERALD_VONAGE_API_KEY");
+            let api_secret = secret(env, "HERALD_VONAGE_API_SECRET");
+            api_secret.map(|api_secret| VonageCredentials {
+                base_url,
+                api_key,
+                api_secret,
+            })
+        });
+        Self {
+            twilio: twilio.flatten(),
+            vonage: vonage.flatten(),
+        }
+    }
+}
+
 fn parse_providers(s: &str) -> Result<Vec<SmsProvider>, String> {
     let mut out: Vec<SmsProvider> = Vec::new();
     for id in s.split(',').map(str::trim) {

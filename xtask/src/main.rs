@@ -2,8 +2,10 @@
 
 mod cli;
 mod dev;
+mod fakes;
 mod process;
 mod provision;
+mod pump;
 mod stack;
 mod template;
 mod test;

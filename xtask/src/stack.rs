@@ -22,6 +22,8 @@ pub struct Options {
 }
 
 pub struct Stack {
+    /// The local SMS providers (see `fakes.rs`).
+    pub fakes_url: String,
     /// The Lambda invoke API of `cargo lambda watch`.
     pub lambda_url: String,
     pub api_url: String,
@@ -29,6 +31,8 @@ pub struct Stack {
     /// What every function (and a test standing in for one) gets: the template's variables
     /// resolved to the local resources, and the AWS SDK pointed at moto.
     pub env: BTreeMap<String, String>,
+    /// Runs the fake providers and the queue pumps; dropping it stops them.
+    background: Option<tokio::runtime::Runtime>,
     // Dropped (so killed) in reverse order: functions before moto.
     children: Vec<Guarded>,
 }
@@ -76,7 +80,7 @@ async fn wait_for(
 
 pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     let runtime = tokio::runtime::Runtime::new()?;
-    let template = Template::load(&root.join("template.yaml"))?;
+    let mut template = Template::load(&root.join("template.yaml"))?;
     let functions = template.functions();
     let mut children = Vec::new();
 
@@ -108,6 +112,29 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     ))?;
     moto.check_alive()?;
     children.push(moto);
+
+    // The fake providers first: the functions are told where they are.
+    let background = tokio::runtime::Runtime::new()?;
+    let fakes_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    fakes_listener.set_nonblocking(true)?;
+    let fakes_url = format!("http://{}", fakes_listener.local_addr()?);
+    background.spawn(async move {
+        if let Ok(listener) = tokio::net::TcpListener::from_std(fakes_listener) {
+            let _ = axum::serve(listener, crate::fakes::router()).await;
+        }
+    });
+    eprintln!("==> fake SMS providers (Twilio, Vonage) on {fakes_url}");
+    for (name, value) in [
+        ("SmsProviders", "sns,twilio,vonage".to_owned()),
+        ("TwilioBaseUrl", format!("{fakes_url}/twilio")),
+        ("TwilioAccountSid", crate::fakes::TWILIO_SID.to_owned()),
+        ("TwilioAuthToken", crate::fakes::TWILIO_TOKEN.to_owned()),
+        ("VonageBaseUrl", format!("{fakes_url}/vonage")),
+        ("VonageApiKey", crate::fakes::VONAGE_KEY.to_owned()),
+        ("VonageApiSecret", crate::fakes::VONAGE_SECRET.to_owned()),
+    ] {
+        template.set_parameter(name, value);
+    }
 
     eprintln!("==> creating the template's resources");
     let physical = runtime.block_on(crate::provision::provision(&template, &aws_endpoint))?;
@@ -174,7 +201,28 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     for child in &mut children {
         child.check_alive()?;
     }
+
+    let sqs_config = runtime.block_on(crate::provision::sdk_config(&aws_endpoint));
+    for f in &functions {
+        for (queue, batch_size) in f.sqs_sources() {
+            let mapping = crate::pump::Mapping {
+                function: f.binary.clone(),
+                queue_url: physical.refs.get(&queue).cloned().ok_or("no such queue")?,
+                queue_arn: physical.arns.get(&queue).cloned().unwrap_or_default(),
+                batch_size,
+            };
+            eprintln!("==> pumping {queue} into {}", f.binary);
+            background.spawn(crate::pump::run(
+                mapping,
+                aws_sdk_sqs::Client::new(&sqs_config),
+                lambda_url.clone(),
+                options.log_dir.join("pump.log"),
+            ));
+        }
+    }
     Ok(Stack {
+        fakes_url,
+        background: Some(background),
         lambda_url,
         api_url,
         aws_endpoint,
@@ -192,6 +240,9 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
+        if let Some(rt) = self.background.take() {
+            rt.shutdown_background();
+        }
         while let Some(child) = self.children.pop() {
             drop(child);
         }

@@ -20,10 +20,11 @@ pub struct Resource {
     metadata: Value,
 }
 
-/// A Lambda function of the template: its cargo binary and its declared environment.
+/// A Lambda function of the template: its cargo binary, its declared environment and events.
 pub struct Function {
     pub binary: String,
     env: BTreeMap<String, Value>,
+    events: Value,
 }
 
 /// What local resources stand for a logical id: `!Ref` and `!GetAtt X.Arn`.
@@ -112,9 +113,18 @@ impl Template {
                     .to_owned();
                 let mut env = self.globals_env.clone();
                 env.extend(env_map(r.properties.get("Environment")));
-                Some(Function { binary, env })
+                Some(Function {
+                    binary,
+                    env,
+                    events: r.properties.get("Events").cloned().unwrap_or(Value::Null),
+                })
             })
             .collect()
+    }
+
+    /// Sets a parameter as `sam deploy --parameter-overrides` would.
+    pub fn set_parameter(&mut self, name: &str, value: impl Into<String>) {
+        self.parameters.insert(name.to_owned(), value.into());
     }
 
     /// Resolves the intrinsics Herald's template uses in values the local stack needs.
@@ -181,6 +191,29 @@ impl Template {
 }
 
 impl Function {
+    /// The function's SQS event sources: (queue logical id, batch size).
+    pub fn sqs_sources(&self) -> Vec<(String, i32)> {
+        self.events
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, e)| e.get("Type").and_then(Value::as_str) == Some("SQS"))
+            .filter_map(|(_, e)| {
+                let props = e.get("Properties")?;
+                let queue = match props.get("Queue")? {
+                    Value::Tagged(t) => t.value.as_str()?.split('.').next()?.to_owned(),
+                    _ => return None,
+                };
+                let batch = props
+                    .get("BatchSize")
+                    .and_then(Value::as_i64)
+                    .and_then(|b| i32::try_from(b).ok())
+                    .unwrap_or(10);
+                Some((queue, batch))
+            })
+            .collect()
+    }
+
     /// The function's environment with every value resolved.
     pub fn environment(
         &self,

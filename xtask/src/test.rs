@@ -79,6 +79,7 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
         .envs(&stack.env)
         .env("HERALD_TEST_API_URL", &stack.api_url)
         .env("HERALD_TEST_LAMBDA_URL", &stack.lambda_url)
+        .env("HERALD_TEST_FAKES_URL", &stack.fakes_url)
         .status()?;
     drop(stack);
     if status.success() {

@@ -267,6 +267,36 @@ impl MessageLog for DynamoMessageLog {
         Ok(Page { items, last })
     }
 
+    async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError> {
+        let expected = record
+            .version
+            .checked_sub(1)
+            .ok_or(StoreError::PreconditionFailed)?;
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(self.item(record)?))
+            .condition_expression("#record.version = :expected")
+            .expression_attribute_names("#record", "record")
+            .expression_attribute_values(
+                ":expected",
+                n(i64::try_from(expected).unwrap_or(i64::MAX)),
+            )
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            Err(e)
+                if e.as_service_error().and_then(code)
+                    == Some("ConditionalCheckFailedException") =>
+            {
+                Err(StoreError::PreconditionFailed)
+            }
+            Err(e) => Err(StoreError::unavailable(aws_sdk_dynamodb::Error::from(e))),
+        }
+    }
+
     async fn mark_enqueued(
         &self,
         account: &AccountId,

@@ -153,6 +153,20 @@ impl MessageLog for MemoryMessageLog {
         Ok(Page { items, last })
     }
 
+    async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let stored = inner
+            .logs
+            .get_mut(&(record.account_id.clone(), record.channel()))
+            .and_then(|log| log.get_mut(&record.id))
+            .ok_or(StoreError::PreconditionFailed)?;
+        if stored.version + 1 != record.version {
+            return Err(StoreError::PreconditionFailed);
+        }
+        *stored = record.clone();
+        Ok(())
+    }
+
     async fn mark_enqueued(
         &self,
         account: &AccountId,

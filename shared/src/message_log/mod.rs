@@ -120,6 +120,21 @@ pub struct MessageRecord {
     /// Whether the send job reached the queue; a replayed request re-enqueues when it did not.
     #[serde(default)]
     pub enqueued: bool,
+    /// The provider that took the message, once one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_via: Option<String>,
+    /// The primary provider failed temporarily and the secondary's turn was queued: the primary
+    /// is never tried again for this message.
+    #[serde(default)]
+    pub failed_over: bool,
+    /// A dispatcher is sending until this time; another one leaves the message alone until
+    /// then (a duplicate delivery of its queue record).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<String>,
+    /// Bumped by every write, which is conditional on the version read (optimistic
+    /// concurrency), so concurrent dispatchers cannot both move a message.
+    #[serde(default)]
+    pub version: u64,
 }
 
 impl MessageRecord {
@@ -148,7 +163,35 @@ impl MessageRecord {
             }],
             expires_at: rfc3339(now + retention),
             enqueued: false,
+            sent_via: None,
+            failed_over: false,
+            claimed_until: None,
+            version: 0,
         }
+    }
+
+    /// Moves to `status` (at `now`, for `reason`), recording the change in the history.
+    pub fn set_status(
+        &mut self,
+        status: MessageStatus,
+        now: OffsetDateTime,
+        reason: Option<String>,
+    ) {
+        let at = rfc3339(now);
+        self.status = status;
+        self.updated_at = at.clone();
+        self.status_history
+            .push(StatusChange { status, at, reason });
+    }
+
+    /// Whether another dispatcher holds the message at `now`.
+    pub fn claimed_at(&self, now: OffsetDateTime) -> bool {
+        self.claimed_until
+            .as_deref()
+            .and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .is_some_and(|until| until > now)
     }
 
     pub fn channel(&self) -> Channel {
@@ -288,6 +331,10 @@ pub trait MessageLog: Send + Sync {
         query: &ListQuery,
         now: OffsetDateTime,
     ) -> Result<Page, StoreError>;
+
+    /// Writes `record` in place of the stored one if that is still at `record.version - 1`;
+    /// otherwise [`StoreError::PreconditionFailed`] and nothing changes.
+    async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError>;
 
     /// Notes that the send job reached the queue.
     async fn mark_enqueued(

@@ -1,0 +1,459 @@
+//! SMS dispatch: the primary provider first; on a temporary failure the secondary's turn is
+//! queued (the `sms-failover` queue) when the account has one, else the queue retries until the
+//! attempts run out; a permanent failure is final at once.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::clock::{Clock, rfc3339};
+use crate::message::{Channel, MessageStatus};
+use crate::message_log::{Content, MessageLog};
+use crate::queue::{JobQueue, SendJob};
+use crate::settings::Settings;
+use crate::sms::{SenderName, SmsProvider};
+use crate::sms_provider::{FailureKind, OutgoingSms, SmsSender};
+use crate::store::StoreError;
+
+use super::{Attempt, CLAIM, DispatchError, Leg, Outcome};
+
+pub struct SmsDispatcher {
+    pub log: Arc<dyn MessageLog>,
+    pub settings: Settings,
+    pub providers: HashMap<SmsProvider, Arc<dyn SmsSender>>,
+    pub failover: Arc<dyn JobQueue<SendJob>>,
+    pub clock: Arc<dyn Clock>,
+    /// The sender name of accounts that never set one, and their primary provider.
+    pub default_sender: SenderName,
+    pub default_provider: SmsProvider,
+    /// After this many deliveries of one queue record, a temporary failure is final.
+    pub max_receives: u32,
+}
+
+impl SmsDispatcher {
+    /// Handles one job from the send queue (`Leg::Primary`) or the failover queue
+    /// (`Leg::Secondary`); `receive_count` is the queue's count of deliveries of the record.
+    pub async fn dispatch(
+        &self,
+        job: &SendJob,
+        leg: Leg,
+        receive_count: u32,
+    ) -> Result<Outcome, DispatchError> {
+        let now = self.clock.now();
+        let Some(mut record) = self
+            .log
+            .get(&job.account_id, Channel::Sms, &job.message_id, now)
+            .await?
+        else {
+            tracing::warn!(account = %job.account_id, message = %job.message_id, "no such message (expired or never logged); dropped");
+            return Ok(Outcome::Skipped);
+        };
+        if record.status != MessageStatus::Queued {
+            tracing::info!(account = %job.account_id, message = %job.message_id, status = record.status.as_str(), "already handled; nothing sent");
+            return Ok(Outcome::Skipped);
+        }
+        if record.claimed_at(now) {
+            // Another dispatcher is sending it now; look again when the queue redelivers.
+            return Ok(Outcome::Retry);
+        }
+        if leg == Leg::Primary && record.failed_over {
+            // The secondary's turn was recorded but perhaps never queued: queue it (again).
+            // The secondary leg claims before sending, so a second job sends nothing.
+            self.failover.enqueue(job).await?;
+            return Ok(Outcome::FailedOver);
+        }
+        let Content::Sms(sms) = record.message.clone() else {
+            tracing::error!(message = %job.message_id, "an SMS job names an email");
+            return Ok(Outcome::Skipped);
+        };
+
+        // Claim: from here until the claim lapses no other dispatcher sends this message.
+        record.claimed_until = Some(rfc3339(now + CLAIM));
+        record.enqueued = true;
+        record.version += 1;
+        match self.log.replace(&record).await {
+            Ok(()) => {}
+            Err(StoreError::PreconditionFailed) => return Ok(Outcome::Retry),
+            Err(e) => return Err(e.into()),
+        }
+
+        let settings = self.settings.sms(&job.account_id).await?.settings;
+        let (sender_name, primary, secondary) = match &settings {
+            Some(s) => (
+                s.sender_name().clone(),
+                s.primary_provider(),
+                s.secondary_provider(),
+            ),
+            None => (self.default_sender.clone(), self.default_provider, None),
+        };
+        let provider = match leg {
+            Leg::Primary => Some(primary),
+            Leg::Secondary => secondary,
+        };
+        let started = Instant::now();
+        let at = self.clock.now();
+        let sender = provider.and_then(|p| self.providers.get(&p));
+        let mut attempt = Attempt::started(provider.map_or("none", SmsProvider::id), Some(leg), at);
+        let result = match sender {
+            Some(sender) => {
+                sender
+                    .send(OutgoingSms {
+                        from: &sender_name,
+                        to: &sms.to,
+                        text: &sms.text,
+                    })
+                    .await
+            }
+            None => Err(crate::sms_provider::Failure::permanent(
+                match provider {
+                    Some(p) => format!("the provider {p} is not configured by the operator"),
+                    None => "the account no longer has a secondary provider".to_owned(),
+                },
+                None,
+                serde_json::Value::Null,
+            )),
+        };
+        attempt.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+
+        let now = self.clock.now();
+        record.claimed_until = None;
+        record.version += 1;
+        let outcome = match result {
+            Ok(accepted) => {
+                attempt.provider_message_id = Some(accepted.provider_message_id);
+                attempt.response = accepted.response;
+                record.attempts.push(attempt.to_value());
+                record.sent_via = provider.map(|p| p.id().to_owned());
+                record.set_status(MessageStatus::Sent, now, None);
+                Outcome::Sent
+            }
+            Err(failure) => {
+                attempt.outcome = match failure.kind {
+                    FailureKind::Temporary => "temporaryFailure",
+                    FailureKind::Permanent => "permanentFailure",
+                };
+                attempt.reason = Some(failure.reason.clone());
+                attempt.code = failure.code.clone();
+                attempt.response = failure.response.clone();
+                record.attempts.push(attempt.to_value());
+                let can_fail_over = leg == Leg::Primary && secondary.is_some();
+                match failure.kind {
+                    FailureKind::Temporary if can_fail_over => {
+                        record.failed_over = true;
+                        Outcome::FailedOver
+                    }
+                    FailureKind::Temporary if receive_count < self.max_receives => Outcome::Retry,
+                    _ => {
+                        record.set_status(MessageStatus::Failed, now, Some(failure.reason));
+                        Outcome::Failed
+                    }
+                }
+            }
+        };
+        self.log.replace(&record).await?;
+        if outcome == Outcome::FailedOver {
+            // Recorded first, so a redelivered primary job never sends again; if this enqueue
+            // fails the record stays queued and failed-over, and the primary job's redelivery
+            // queues the failover (below) without sending.
+            self.failover.enqueue(job).await?;
+        }
+        tracing::info!(
+            account = %job.account_id,
+            message = %job.message_id,
+            provider = provider.map_or("none", SmsProvider::id),
+            leg = ?leg,
+            outcome = ?outcome,
+            "sms dispatched"
+        );
+        Ok(outcome)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+    use std::sync::Mutex;
+
+    use async_trait::async_trait;
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::account::AccountId;
+    use crate::clock::ManualClock;
+    use crate::etag::Precondition;
+    use crate::message::{PhoneNumber, SmsMessage, SmsText};
+    use crate::message_log::memory::MemoryMessageLog;
+    use crate::message_log::{MessageId, MessageRecord};
+    use crate::queue::MemoryQueue;
+    use crate::settings::memory::MemorySettingsStore;
+    use crate::sms::SmsSettings;
+    use crate::sms_provider::{Accepted, Failure};
+
+    /// A provider answering from a script (then accepting), counting its sends.
+    struct Scripted {
+        provider: SmsProvider,
+        script: Mutex<VecDeque<FailureKind>>,
+        sent: Mutex<Vec<String>>,
+    }
+
+    impl Scripted {
+        fn new(provider: SmsProvider, script: &[FailureKind]) -> Arc<Self> {
+            Arc::new(Self {
+                provider,
+                script: Mutex::new(script.iter().copied().collect()),
+                sent: Mutex::new(Vec::new()),
+            })
+        }
+
+        fn sends(&self) -> usize {
+            self.sent.lock().expect("lock").len()
+        }
+    }
+
+    #[async_trait]
+    impl SmsSender for Scripted {
+        fn provider(&self) -> SmsProvider {
+            self.provider
+        }
+
+        async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure> {
+            self.sent
+                .lock()
+                .expect("lock")
+                .push(sms.from.as_str().to_owned());
+            match self.script.lock().expect("lock").pop_front() {
+                None => Ok(Accepted {
+                    provider_message_id: format!("{}-1", self.provider),
+                    response: json!({"ok": true}),
+                }),
+                Some(FailureKind::Temporary) => Err(Failure::temporary(
+                    "503 Service Unavailable",
+                    Some("20503".into()),
+                    json!({"status": 503}),
+                )),
+                Some(FailureKind::Permanent) => Err(Failure::permanent(
+                    "Invalid 'To' Phone Number",
+                    Some("21211".into()),
+                    json!({"status": 400}),
+                )),
+            }
+        }
+    }
+
+    struct Fixture {
+        dispatcher: SmsDispatcher,
+        log: Arc<MemoryMessageLog>,
+        failover: Arc<MemoryQueue<SendJob>>,
+        twilio: Arc<Scripted>,
+        vonage: Arc<Scripted>,
+        job: SendJob,
+    }
+
+    async fn fixture(
+        secondary: Option<SmsProvider>,
+        twilio: &[FailureKind],
+        vonage: &[FailureKind],
+    ) -> Fixture {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let clock = Arc::new(ManualClock::at(now));
+        let log = Arc::new(MemoryMessageLog::new());
+        let settings = Settings::new(Arc::new(MemorySettingsStore::new()));
+        let account = AccountId::parse("acme").expect("valid");
+        let sms_settings = SmsSettings::new(
+            SenderName::parse("Acme").expect("valid"),
+            SmsProvider::Twilio,
+            secondary,
+        )
+        .expect("valid");
+        settings
+            .save_sms(&account, &sms_settings, &Precondition::Any)
+            .await
+            .expect("saved");
+        let record = MessageRecord::queued(
+            MessageId::new(now),
+            account.clone(),
+            Content::Sms(SmsMessage {
+                to: PhoneNumber::parse("+4712345678").expect("valid"),
+                text: SmsText::parse("hello").expect("valid"),
+            }),
+            vec![],
+            now,
+            time::Duration::days(90),
+        );
+        log.create(&record, None).await.expect("created");
+        let twilio = Scripted::new(SmsProvider::Twilio, twilio);
+        let vonage = Scripted::new(SmsProvider::Vonage, vonage);
+        let failover = Arc::new(MemoryQueue::default());
+        let providers: HashMap<SmsProvider, Arc<dyn SmsSender>> = HashMap::from([
+            (SmsProvider::Twilio, twilio.clone() as Arc<dyn SmsSender>),
+            (SmsProvider::Vonage, vonage.clone() as Arc<dyn SmsSender>),
+        ]);
+        Fixture {
+            dispatcher: SmsDispatcher {
+                log: log.clone(),
+                settings,
+                providers,
+                failover: failover.clone(),
+                clock,
+                default_sender: SenderName::parse("Herald").expect("valid"),
+                default_provider: SmsProvider::Twilio,
+                max_receives: 3,
+            },
+            log,
+            failover,
+            twilio,
+            vonage,
+            job: SendJob {
+                account_id: account,
+                channel: Channel::Sms,
+                message_id: record.id,
+            },
+        }
+    }
+
+    async fn record(f: &Fixture) -> MessageRecord {
+        f.log
+            .get(
+                &f.job.account_id,
+                Channel::Sms,
+                &f.job.message_id,
+                datetime!(2030-01-01 00:00:00 UTC),
+            )
+            .await
+            .expect("read")
+            .expect("present")
+    }
+
+    #[tokio::test]
+    async fn sends_through_the_primary_once_even_when_redelivered() {
+        let f = fixture(Some(SmsProvider::Vonage), &[], &[]).await;
+        let d = &f.dispatcher;
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 1).await.expect("ok"),
+            Outcome::Sent
+        );
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 2).await.expect("ok"),
+            Outcome::Skipped
+        );
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Secondary, 1).await.expect("ok"),
+            Outcome::Skipped
+        );
+        assert_eq!(f.twilio.sends(), 1);
+        assert_eq!(f.vonage.sends(), 0);
+        let r = record(&f).await;
+        assert_eq!(r.status, MessageStatus::Sent);
+        assert_eq!(r.sent_via.as_deref(), Some("twilio"));
+        assert_eq!(r.attempts.len(), 1);
+        assert_eq!(r.attempts[0]["providerMessageId"], "twilio-1");
+        assert_eq!(f.twilio.sent.lock().expect("lock")[0], "Acme");
+    }
+
+    #[tokio::test]
+    async fn temporary_failure_fails_over_to_the_secondary() {
+        let f = fixture(Some(SmsProvider::Vonage), &[FailureKind::Temporary], &[]).await;
+        let d = &f.dispatcher;
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 1).await.expect("ok"),
+            Outcome::FailedOver
+        );
+        assert_eq!(f.failover.jobs(), vec![f.job.clone()]);
+        // A redelivered primary job never sends through the primary again.
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 2).await.expect("ok"),
+            Outcome::FailedOver
+        );
+        assert_eq!(f.twilio.sends(), 1);
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Secondary, 1).await.expect("ok"),
+            Outcome::Sent
+        );
+        // The second failover job finds it sent.
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Secondary, 1).await.expect("ok"),
+            Outcome::Skipped
+        );
+        assert_eq!(f.vonage.sends(), 1);
+        let r = record(&f).await;
+        assert_eq!(r.status, MessageStatus::Sent);
+        assert_eq!(r.sent_via.as_deref(), Some("vonage"));
+        let outcomes: Vec<_> = r
+            .attempts
+            .iter()
+            .map(|a| (a["provider"].clone(), a["outcome"].clone()))
+            .collect();
+        assert_eq!(
+            outcomes,
+            [
+                (json!("twilio"), json!("temporaryFailure")),
+                (json!("vonage"), json!("accepted"))
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn permanent_failure_is_final_without_failover() {
+        let f = fixture(Some(SmsProvider::Vonage), &[FailureKind::Permanent], &[]).await;
+        assert_eq!(
+            f.dispatcher
+                .dispatch(&f.job, Leg::Primary, 1)
+                .await
+                .expect("ok"),
+            Outcome::Failed
+        );
+        assert!(f.failover.jobs().is_empty());
+        assert_eq!(f.vonage.sends(), 0);
+        let r = record(&f).await;
+        assert_eq!(r.status, MessageStatus::Failed);
+        assert_eq!(
+            r.status_history
+                .last()
+                .and_then(|c| c.reason.clone())
+                .as_deref(),
+            Some("Invalid 'To' Phone Number")
+        );
+    }
+
+    #[tokio::test]
+    async fn without_a_secondary_temporary_failures_retry_then_fail() {
+        let t = FailureKind::Temporary;
+        let f = fixture(None, &[t, t, t], &[]).await;
+        let d = &f.dispatcher;
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 1).await.expect("ok"),
+            Outcome::Retry
+        );
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 2).await.expect("ok"),
+            Outcome::Retry
+        );
+        assert_eq!(record(&f).await.status, MessageStatus::Queued);
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 3).await.expect("ok"),
+            Outcome::Failed
+        );
+        let r = record(&f).await;
+        assert_eq!(r.status, MessageStatus::Failed);
+        assert_eq!(r.attempts.len(), 3);
+        assert_eq!(f.twilio.sends(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_claimed_message_is_left_to_its_dispatcher() {
+        let f = fixture(None, &[], &[]).await;
+        let mut r = record(&f).await;
+        r.claimed_until = Some(rfc3339(datetime!(2030-01-01 00:00:30 UTC)));
+        r.version += 1;
+        f.log.replace(&r).await.expect("claimed");
+        assert_eq!(
+            f.dispatcher
+                .dispatch(&f.job, Leg::Primary, 1)
+                .await
+                .expect("ok"),
+            Outcome::Retry
+        );
+        assert_eq!(f.twilio.sends(), 0);
+    }
+}

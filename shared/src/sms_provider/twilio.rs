@@ -1,0 +1,103 @@
+//! Twilio's Messages API: `POST /2010-04-01/Accounts/{AccountSid}/Messages.json`, form-encoded
+//! `To`, `From`, `Body`, HTTP basic auth with the account SID and auth token. Success is 201
+//! with the message `sid`; errors carry Twilio's numeric `code` and `message`.
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+
+use super::{Accepted, Failure, OutgoingSms, SmsSender, response_json};
+use crate::secret::Secret;
+use crate::sms::SmsProvider;
+
+/// Twilio error codes that are worth another try (or another provider).
+const TEMPORARY_CODES: [i64; 3] = [
+    20429, // too many requests
+    20500, // internal server error
+    20503, // service unavailable
+];
+
+pub struct Twilio {
+    http: reqwest::Client,
+    base_url: String,
+    account_sid: String,
+    auth_token: Secret,
+    status_callback: Option<String>,
+}
+
+impl Twilio {
+    pub fn new(
+        http: reqwest::Client,
+        base_url: impl Into<String>,
+        account_sid: impl Into<String>,
+        auth_token: Secret,
+    ) -> Self {
+        Self {
+            http,
+            base_url: base_url.into(),
+            account_sid: account_sid.into(),
+            auth_token,
+            status_callback: None,
+        }
+    }
+}
+
+#[async_trait]
+impl SmsSender for Twilio {
+    fn provider(&self) -> SmsProvider {
+        SmsProvider::Twilio
+    }
+
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure> {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.base_url.trim_end_matches('/'),
+            self.account_sid
+        );
+        let mut form = vec![
+            ("To", sms.to.as_str()),
+            ("From", sms.from.as_str()),
+            ("Body", sms.text.as_str()),
+        ];
+        if let Some(cb) = &self.status_callback {
+            form.push(("StatusCallback", cb.as_str()));
+        }
+        let resp = self
+            .http
+            .post(&url)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
+            .form(&form)
+            .send()
+            .await
+            .map_err(|e| Failure::transport(&e))?;
+        let (status, body) = response_json(resp).await?;
+        let response = json!({"status": status, "body": body});
+        if (200..300).contains(&status) {
+            return match body.get("sid").and_then(Value::as_str) {
+                Some(sid) => Ok(Accepted {
+                    provider_message_id: sid.to_owned(),
+                    response,
+                }),
+                None => Err(Failure::temporary(
+                    "Twilio answered without a message sid",
+                    None,
+                    response,
+                )),
+            };
+        }
+        let code = body.get("code").and_then(Value::as_i64);
+        let message = body
+            .get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("no message");
+        let reason = match code {
+            Some(c) => format!("Twilio error {c}: {message}"),
+            None => format!("Twilio answered {status}: {message}"),
+        };
+        let code_text = code.map(|c| c.to_string());
+        if code.is_some_and(|c| TEMPORARY_CODES.contains(&c)) {
+            Err(Failure::temporary(reason, code_text, response))
+        } else {
+            Err(Failure::from_status(status, reason, code_text, response))
+        }
+    }
+}

@@ -1,0 +1,194 @@
+//! Local stand-ins for the SMS providers Herald cannot reach offline: Twilio's Messages API and
+//! Vonage's SMS API, speaking their wire formats and error codes. Tests (and developers) script
+//! what a provider answers for a number, and read what each provider received:
+//!
+//! - `PUT /_script` `{"provider": "twilio", "to": "+4712345678", "responses": ["unavailable", "ok"]}`
+//!   — answers in turn, then `ok` (also `throttle`, `invalid-number`, `opted-out`, `stall`);
+//! - `GET /_requests` — every message received: `[{provider, to, from, text}]`.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use axum::{Json, Router};
+use serde_json::{Value, json};
+
+pub const TWILIO_SID: &str = "AC00000000000000000000000000000000";
+pub const TWILIO_TOKEN: &str = "local-twilio-auth-token";
+pub const VONAGE_KEY: &str = "local-vonage-key";
+pub const VONAGE_SECRET: &str = "local-vonage-secret";
+
+#[derive(Default)]
+struct Fakes {
+    scripts: HashMap<(String, String), VecDeque<String>>,
+    requests: Vec<Value>,
+    counter: u64,
+}
+
+type Shared = Arc<Mutex<Fakes>>;
+
+fn lock(s: &Shared) -> std::sync::MutexGuard<'_, Fakes> {
+    s.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The next scripted answer of `provider` for `to`, recording the request.
+fn next(s: &Shared, provider: &str, to: &str, request: Value) -> (String, u64) {
+    let mut fakes = lock(s);
+    fakes.counter += 1;
+    let n = fakes.counter;
+    let behaviour = fakes
+        .scripts
+        .get_mut(&(provider.to_owned(), to.to_owned()))
+        .and_then(VecDeque::pop_front)
+        .unwrap_or_else(|| "ok".to_owned());
+    let mut request = request;
+    request["answer"] = json!(behaviour);
+    fakes.requests.push(request);
+    (behaviour, n)
+}
+
+async fn twilio(
+    State(s): State<Shared>,
+    Path(sid): Path<String>,
+    headers: HeaderMap,
+    Form(form): Form<HashMap<String, String>>,
+) -> Response {
+    use base64::Engine;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{TWILIO_SID}:{TWILIO_TOKEN}"))
+    );
+    let authorized = sid == TWILIO_SID
+        && headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str());
+    if !authorized {
+        let body = json!({"code": 20003, "message": "Authentication Error - invalid username", "more_info": "https://www.twilio.com/docs/errors/20003", "status": 401});
+        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    }
+    let to = form.get("To").cloned().unwrap_or_default();
+    let from = form.get("From").cloned().unwrap_or_default();
+    let text = form.get("Body").cloned().unwrap_or_default();
+    let (behaviour, n) = next(
+        &s,
+        "twilio",
+        &to,
+        json!({"provider": "twilio", "to": to, "from": from, "text": text}),
+    );
+    let error = |status: StatusCode, code: u32, message: String| {
+        let body = json!({"code": code, "message": message, "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status.as_u16()});
+        (status, Json(body)).into_response()
+    };
+    match behaviour.as_str() {
+        "throttle" => error(
+            StatusCode::TOO_MANY_REQUESTS,
+            20429,
+            "Too Many Requests".into(),
+        ),
+        "unavailable" => error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            20503,
+            "Service Unavailable".into(),
+        ),
+        "invalid-number" => error(
+            StatusCode::BAD_REQUEST,
+            21211,
+            format!("Invalid 'To' Phone Number: {to}"),
+        ),
+        "opted-out" => error(
+            StatusCode::BAD_REQUEST,
+            21610,
+            "Attempt to send to unsubscribed recipient".into(),
+        ),
+        other => {
+            if other == "stall" {
+                tokio::time::sleep(Duration::from_secs(20)).await;
+            }
+            let body = json!({
+                "sid": format!("SM{n:032x}"),
+                "account_sid": TWILIO_SID,
+                "to": to, "from": from, "body": text,
+                "status": "queued", "num_segments": "1", "direction": "outbound-api",
+                "api_version": "2010-04-01", "error_code": null, "error_message": null,
+            });
+            (StatusCode::CREATED, Json(body)).into_response()
+        }
+    }
+}
+
+async fn vonage(State(s): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let to = form.get("to").cloned().unwrap_or_default();
+    let reply = |status: &str, extra: Value| {
+        let mut message = json!({"to": to, "status": status});
+        if let (Some(m), Some(e)) = (message.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        Json(json!({"message-count": "1", "messages": [message]})).into_response()
+    };
+    if form.get("api_key").map(String::as_str) != Some(VONAGE_KEY)
+        || form.get("api_secret").map(String::as_str) != Some(VONAGE_SECRET)
+    {
+        return reply("4", json!({"error-text": "Bad Credentials"}));
+    }
+    let from = form.get("from").cloned().unwrap_or_default();
+    let text = form.get("text").cloned().unwrap_or_default();
+    // Vonage takes numbers without the +; the script is keyed in E.164.
+    let (behaviour, n) = next(
+        &s,
+        "vonage",
+        &format!("+{to}"),
+        json!({"provider": "vonage", "to": format!("+{to}"), "from": from, "text": text}),
+    );
+    match behaviour.as_str() {
+        "throttle" => reply(
+            "1",
+            json!({"error-text": "Throughput Rate Exceeded - please wait [ 1000 ] and retry"}),
+        ),
+        "unavailable" => (StatusCode::SERVICE_UNAVAILABLE, "Service Unavailable").into_response(),
+        "invalid-number" => reply("3", json!({"error-text": "Invalid to parameter"})),
+        "opted-out" => reply("7", json!({"error-text": "Number barred."})),
+        other => {
+            if other == "stall" {
+                tokio::time::sleep(Duration::from_secs(20)).await;
+            }
+            reply(
+                "0",
+                json!({"message-id": format!("{n:032x}"), "remaining-balance": "10.00", "message-price": "0.03", "network": "24201"}),
+            )
+        }
+    }
+}
+
+async fn script(State(s): State<Shared>, Json(body): Json<Value>) -> StatusCode {
+    let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
+    let responses = body["responses"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|v| v.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    lock(&s)
+        .scripts
+        .insert((text("provider"), text("to")), responses);
+    StatusCode::NO_CONTENT
+}
+
+async fn requests(State(s): State<Shared>) -> Json<Value> {
+    Json(Value::Array(lock(&s).requests.clone()))
+}
+
+pub fn router() -> Router {
+    Router::new()
+        .route(
+            "/twilio/2010-04-01/Accounts/{sid}/Messages.json",
+            post(twilio),
+        )
+        .route("/vonage/sms/json", post(vonage))
+        .route("/_script", put(script))
+        .route("/_requests", get(requests))
+        .with_state(Shared::default())
+}
