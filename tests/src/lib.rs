@@ -4,6 +4,7 @@
 
 pub mod api;
 pub mod contract;
+pub mod fakes;
 
 use std::time::Duration;
 

@@ -1,0 +1,180 @@
+//! End to end under the local stack: an SMS posted to the API goes through the send queue to
+//! `send-dispatch` and, when its primary provider fails temporarily, through the failover queue
+//! to `sms-failover`; the delivery log shows every attempt.
+
+use std::time::Duration;
+
+use herald::account::AccountId;
+use herald_tests::api::Api;
+use herald_tests::fakes::{fresh_number, received, script};
+use herald_tests::{aws, new_account, stack_var};
+use serde_json::{Value, json};
+
+async fn configure(api: &Api, account: &AccountId, primary: &str, secondary: Option<&str>) {
+    let reply = api
+        .put(
+            &format!("/accounts/{account}/sms-settings"),
+            json!({"senderName": "Acme", "primaryProvider": primary, "secondaryProvider": secondary}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+}
+
+async fn send(api: &Api, account: &AccountId, to: &str) -> String {
+    let reply = api
+        .post(
+            &format!("/accounts/{account}/messages/sms"),
+            json!({"to": to, "text": "Your code is 4711"}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    reply.body["id"].as_str().expect("id").to_owned()
+}
+
+/// The log record once it has left `queued` (the pumps poll every second).
+async fn settled(api: &Api, account: &AccountId, id: &str) -> Value {
+    for _ in 0..120 {
+        let record = api.get(&format!("/accounts/{account}/logs/sms/{id}")).await;
+        if record.body["status"] != "queued" {
+            return record.body;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("message {id} is still queued after 30 s");
+}
+
+fn attempts(record: &Value) -> Vec<(String, String)> {
+    record["attempts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            (
+                a["provider"].as_str().unwrap_or_default().to_owned(),
+                a["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn primary_unavailable_is_delivered_by_the_secondary() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    configure(&api, &account, "twilio", Some("vonage")).await;
+    let to = fresh_number();
+    script("twilio", &to, &["unavailable"]).await;
+    let id = send(&api, &account, &to).await;
+
+    let record = settled(&api, &account, &id).await;
+    assert_eq!(record["status"], "sent", "{record}");
+    assert_eq!(record["sentVia"], "vonage");
+    assert_eq!(
+        attempts(&record),
+        [
+            ("twilio".into(), "temporaryFailure".into()),
+            ("vonage".into(), "accepted".into())
+        ]
+    );
+    assert_eq!(record["attempts"][0]["code"], "20503");
+    assert_eq!(record["attempts"][0]["response"]["status"], 503);
+    assert_eq!(record["attempts"][1]["leg"], "secondary");
+
+    let got = received(&to).await;
+    let providers: Vec<&str> = got.iter().filter_map(|r| r["provider"].as_str()).collect();
+    assert_eq!(providers, ["twilio", "vonage"]);
+    assert!(
+        got.iter()
+            .all(|r| r["from"] == "Acme" && r["text"] == "Your code is 4711")
+    );
+}
+
+#[tokio::test]
+async fn an_invalid_number_fails_without_failover() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    configure(&api, &account, "twilio", Some("vonage")).await;
+    let to = fresh_number();
+    script("twilio", &to, &["invalid-number"]).await;
+    let id = send(&api, &account, &to).await;
+
+    let record = settled(&api, &account, &id).await;
+    assert_eq!(record["status"], "failed", "{record}");
+    assert_eq!(
+        attempts(&record),
+        [("twilio".into(), "permanentFailure".into())]
+    );
+    let reason = record["statusHistory"][1]["reason"]
+        .as_str()
+        .unwrap_or_default();
+    assert!(reason.contains("21211"), "{reason}");
+    assert_eq!(received(&to).await.len(), 1, "the secondary is not tried");
+    let failed = api
+        .get(&format!("/accounts/{account}/logs/sms?status=failed"))
+        .await;
+    assert_eq!(failed.body["items"][0]["id"], id.as_str());
+}
+
+#[tokio::test]
+async fn vonage_errors_inside_a_200_are_failures() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    configure(&api, &account, "vonage", None).await;
+    let to = fresh_number();
+    script("vonage", &to, &["opted-out"]).await;
+    let id = send(&api, &account, &to).await;
+    let record = settled(&api, &account, &id).await;
+    assert_eq!(record["status"], "failed");
+    assert_eq!(record["attempts"][0]["code"], "7");
+}
+
+#[tokio::test]
+async fn defaults_send_through_amazon_sns() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let id = send(&api, &account, &fresh_number()).await;
+    let record = settled(&api, &account, &id).await;
+    assert_eq!(record["status"], "sent", "{record}");
+    assert_eq!(record["sentVia"], "sns");
+    assert!(
+        record["attempts"][0]["providerMessageId"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty())
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_queue_record_sends_once_and_a_malformed_one_harms_nothing() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    configure(&api, &account, "vonage", None).await;
+    let to = fresh_number();
+    let id = send(&api, &account, &to).await;
+
+    // The same job again, as SQS's at-least-once delivery may hand it over, and garbage.
+    let config = aws().await;
+    let sqs = aws_sdk_sqs::Client::new(&config);
+    let queue = stack_var("HERALD_SEND_QUEUE_URL");
+    let job = json!({"accountId": account.as_str(), "channel": "sms", "messageId": id}).to_string();
+    for body in [job.as_str(), "{not json", job.as_str()] {
+        sqs.send_message()
+            .queue_url(&queue)
+            .message_body(body)
+            .send()
+            .await
+            .expect("sent");
+    }
+    let record = settled(&api, &account, &id).await;
+    assert_eq!(record["status"], "sent");
+    // Give the duplicates time to be handled.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(received(&to).await.len(), 1);
+    assert_eq!(
+        api.get(&format!("/accounts/{account}/logs/sms/{id}"))
+            .await
+            .body["attempts"]
+            .as_array()
+            .map(Vec::len),
+        Some(1)
+    );
+}
