@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod dispatch;
 pub mod email;
+pub mod email_sender;
 pub mod etag;
 pub mod json_fields;
 pub mod message;

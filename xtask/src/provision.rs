@@ -205,6 +205,7 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> 
     let dynamo = aws_sdk_dynamodb::Client::new(&config);
     let kms = aws_sdk_kms::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
+    let ses = aws_sdk_sesv2::Client::new(&config);
     let mut physical = Physical::default();
     for (id, resource) in &template.resources {
         match resource.kind.as_str() {
@@ -223,6 +224,26 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> 
                 physical
                     .arns
                     .insert(id.clone(), meta.arn.unwrap_or_default());
+            }
+            "AWS::SES::EmailIdentity" => {
+                let identity = template.resolve(
+                    resource
+                        .properties
+                        .get("EmailIdentity")
+                        .ok_or("EmailIdentity without its identity")?,
+                    &physical,
+                )?;
+                ses.create_email_identity()
+                    .email_identity(&identity)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "creating identity {identity}: {}",
+                            aws_sdk_sesv2::Error::from(e)
+                        )
+                    })?;
+                physical.refs.insert(id.clone(), identity);
             }
             _ => {}
         }

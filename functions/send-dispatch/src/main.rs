@@ -15,21 +15,20 @@ async fn main() -> Result<(), Error> {
     let config = DispatchConfig::from_env()?;
     let aws = herald::aws::load().await;
     let sms = config.sms_dispatcher(&aws)?;
-    let sms = &sms;
+    let email = config.email_dispatcher(&aws)?;
+    let (sms, email) = (&sms, &email);
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<SqsEvent>| async move {
             Ok::<SqsBatchResponse, Error>(
                 run_batch(event.payload, |d: Delivery<SendJob>| async move {
-                    match d.job.channel {
-                        Channel::Sms => match sms.dispatch(&d.job, Leg::Primary, d.receive_count).await {
-                            Ok(outcome) => outcome != Outcome::Retry,
-                            Err(e) => {
-                                tracing::error!(message = %d.job.message_id, error = %e, "dispatch failed; will retry");
-                                false
-                            }
-                        },
-                        Channel::Email => {
-                            tracing::error!(message = %d.job.message_id, "email dispatch is not available yet; left on the queue");
+                    let result = match d.job.channel {
+                        Channel::Sms => sms.dispatch(&d.job, Leg::Primary, d.receive_count).await,
+                        Channel::Email => email.dispatch(&d.job, d.receive_count).await,
+                    };
+                    match result {
+                        Ok(outcome) => outcome != Outcome::Retry,
+                        Err(e) => {
+                            tracing::error!(message = %d.job.message_id, error = %e, "dispatch failed; will retry");
                             false
                         }
                     }

@@ -6,6 +6,7 @@
 //! The one window left is a crash after the provider took the message and before the outcome
 //! is written: the claim then lapses and the message is sent again.
 
+pub mod email;
 pub mod setup;
 pub mod sms;
 
@@ -14,6 +15,10 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::clock::rfc3339;
+use crate::message::MessageStatus;
+use crate::message_log::{MessageLog, MessageRecord};
+use crate::queue::SendJob;
+use crate::sms_provider::{Accepted, Failure, FailureKind};
 
 /// How long a claim holds: longer than a provider call may take, shorter than the queue's
 /// visibility timeout, so a crashed dispatcher's message is retried on redelivery.
@@ -80,10 +85,78 @@ impl Attempt {
     }
 }
 
+/// A queued message ready for a dispatcher, or what to report instead.
+pub(crate) enum Loaded {
+    Ready(MessageRecord),
+    Done(Outcome),
+}
+
+/// Reads the job's record and says whether it still needs sending.
+pub(crate) async fn load(
+    log: &dyn MessageLog,
+    job: &SendJob,
+    now: OffsetDateTime,
+) -> Result<Loaded, DispatchError> {
+    let Some(record) = log
+        .get(&job.account_id, job.channel, &job.message_id, now)
+        .await?
+    else {
+        tracing::warn!(account = %job.account_id, message = %job.message_id, "no such message (expired or never logged); dropped");
+        return Ok(Loaded::Done(Outcome::Skipped));
+    };
+    if record.status != MessageStatus::Queued {
+        tracing::info!(account = %job.account_id, message = %job.message_id, status = record.status.as_str(), "already handled; nothing sent");
+        return Ok(Loaded::Done(Outcome::Skipped));
+    }
+    if record.claimed_at(now) {
+        // Another dispatcher is sending it now; look again when the queue redelivers.
+        return Ok(Loaded::Done(Outcome::Retry));
+    }
+    Ok(Loaded::Ready(record))
+}
+
+/// Claims the record: until the claim lapses no other dispatcher sends it. `false` when
+/// another dispatcher changed it first.
+pub(crate) async fn claim(
+    log: &dyn MessageLog,
+    record: &mut MessageRecord,
+    now: OffsetDateTime,
+) -> Result<bool, DispatchError> {
+    record.claimed_until = Some(rfc3339(now + CLAIM));
+    record.enqueued = true;
+    record.version += 1;
+    match log.replace(record).await {
+        Ok(()) => Ok(true),
+        Err(crate::store::StoreError::PreconditionFailed) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Fills an attempt from a provider's answer.
+pub(crate) fn settle(attempt: &mut Attempt, result: &Result<Accepted, Failure>) {
+    match result {
+        Ok(accepted) => {
+            attempt.provider_message_id = Some(accepted.provider_message_id.clone());
+            attempt.response = accepted.response.clone();
+        }
+        Err(failure) => {
+            attempt.outcome = match failure.kind {
+                FailureKind::Temporary => "temporaryFailure",
+                FailureKind::Permanent => "permanentFailure",
+            };
+            attempt.reason = Some(failure.reason.clone());
+            attempt.code = failure.code.clone();
+            attempt.response = failure.response.clone();
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DispatchError {
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Queue(#[from] crate::queue::QueueError),
+    #[error(transparent)]
+    Seal(#[from] crate::seal::SealError),
 }

@@ -11,7 +11,30 @@ use crate::settings::Settings;
 use crate::settings::dynamo::DynamoSettingsStore;
 use crate::sms::SmsProvider;
 
+use super::email::EmailDispatcher;
 use super::sms::SmsDispatcher;
+use crate::email_sender::SmtpMailer;
+use crate::email_sender::ses::Ses;
+use crate::seal::kms::KmsSealer;
+
+/// `25:2525,587:2587`: SMTP ports to connect to instead of the standard ones.
+fn parse_port_map(s: &str) -> Result<Vec<(u16, u16)>, &'static str> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (from, to) = pair.split_once(':').ok_or("must be a list of port:port")?;
+            Ok((
+                from.trim()
+                    .parse()
+                    .map_err(|_| "must be a list of port:port")?,
+                to.trim()
+                    .parse()
+                    .map_err(|_| "must be a list of port:port")?,
+            ))
+        })
+        .collect()
+}
 
 #[derive(Debug, Clone)]
 pub struct DispatchConfig {
@@ -20,7 +43,10 @@ pub struct DispatchConfig {
     pub settings_table: String,
     pub messages_table: String,
     pub failover_queue_url: String,
+    pub kms_key_id: String,
     pub max_receives: u32,
+    pub smtp_port_map: Vec<(u16, u16)>,
+    pub ses_configuration_set: Option<String>,
 }
 
 impl DispatchConfig {
@@ -33,24 +59,62 @@ impl DispatchConfig {
         let settings_table = env.required("HERALD_SETTINGS_TABLE");
         let messages_table = env.required("HERALD_MESSAGES_TABLE");
         let failover_queue_url = env.required("HERALD_FAILOVER_QUEUE_URL");
+        let kms_key_id = env.required("HERALD_KMS_KEY_ID");
         let max_receives = env.parsed("HERALD_MAX_SEND_ATTEMPTS", "3", |s| {
             s.parse::<u32>()
                 .ok()
                 .filter(|n| (1..=20).contains(n))
                 .ok_or("must be a number from 1 to 20")
         });
-        let config = match (platform, credentials, max_receives) {
-            (Some(platform), Some(credentials), Some(max_receives)) => Some(Self {
-                platform,
-                credentials,
-                settings_table,
-                messages_table,
-                failover_queue_url,
-                max_receives,
-            }),
+        let smtp_port_map = env.parsed("HERALD_SMTP_PORT_MAP", "", parse_port_map);
+        let ses_configuration_set = env.optional("HERALD_SES_CONFIGURATION_SET");
+        let config = match (platform, credentials, max_receives, smtp_port_map) {
+            (Some(platform), Some(credentials), Some(max_receives), Some(smtp_port_map)) => {
+                Some(Self {
+                    smtp_port_map,
+                    ses_configuration_set,
+                    platform,
+                    credentials,
+                    settings_table,
+                    messages_table,
+                    failover_queue_url,
+                    kms_key_id,
+                    max_receives,
+                })
+            }
             _ => None,
         };
         env.finish(config)
+    }
+
+    /// Builds the email dispatcher and its adapters (once per cold start).
+    pub fn email_dispatcher(
+        &self,
+        aws: &aws_config::SdkConfig,
+    ) -> Result<EmailDispatcher, reqwest::Error> {
+        let dynamo = aws_sdk_dynamodb::Client::new(aws);
+        Ok(EmailDispatcher {
+            log: Arc::new(DynamoMessageLog::new(dynamo.clone(), &self.messages_table)),
+            settings: Settings::new(Arc::new(DynamoSettingsStore::new(
+                dynamo,
+                &self.settings_table,
+            ))),
+            sealer: Arc::new(KmsSealer::new(
+                aws_sdk_kms::Client::new(aws),
+                &self.kms_key_id,
+            )),
+            ses: Arc::new(Ses::new(
+                aws_sdk_sesv2::Client::new(aws),
+                self.ses_configuration_set.clone(),
+            )),
+            smtp: Arc::new(SmtpMailer::new(
+                crate::sms_provider::http_client()?,
+                self.smtp_port_map.clone(),
+            )),
+            clock: Arc::new(SystemClock),
+            platform: self.platform.clone(),
+            max_receives: self.max_receives,
+        })
     }
 
     /// Builds the SMS dispatcher and its adapters (once per cold start).

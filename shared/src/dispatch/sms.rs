@@ -6,16 +6,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use crate::clock::{Clock, rfc3339};
-use crate::message::{Channel, MessageStatus};
+use crate::clock::Clock;
+use crate::message::MessageStatus;
 use crate::message_log::{Content, MessageLog};
 use crate::queue::{JobQueue, SendJob};
 use crate::settings::Settings;
 use crate::sms::{SenderName, SmsProvider};
 use crate::sms_provider::{FailureKind, OutgoingSms, SmsSender};
-use crate::store::StoreError;
 
-use super::{Attempt, CLAIM, DispatchError, Leg, Outcome};
+use super::{Attempt, DispatchError, Leg, Outcome};
 
 pub struct SmsDispatcher {
     pub log: Arc<dyn MessageLog>,
@@ -40,22 +39,10 @@ impl SmsDispatcher {
         receive_count: u32,
     ) -> Result<Outcome, DispatchError> {
         let now = self.clock.now();
-        let Some(mut record) = self
-            .log
-            .get(&job.account_id, Channel::Sms, &job.message_id, now)
-            .await?
-        else {
-            tracing::warn!(account = %job.account_id, message = %job.message_id, "no such message (expired or never logged); dropped");
-            return Ok(Outcome::Skipped);
+        let mut record = match super::load(self.log.as_ref(), job, now).await? {
+            super::Loaded::Ready(record) => record,
+            super::Loaded::Done(outcome) => return Ok(outcome),
         };
-        if record.status != MessageStatus::Queued {
-            tracing::info!(account = %job.account_id, message = %job.message_id, status = record.status.as_str(), "already handled; nothing sent");
-            return Ok(Outcome::Skipped);
-        }
-        if record.claimed_at(now) {
-            // Another dispatcher is sending it now; look again when the queue redelivers.
-            return Ok(Outcome::Retry);
-        }
         if leg == Leg::Primary && record.failed_over {
             // The secondary's turn was recorded but perhaps never queued: queue it (again).
             // The secondary leg claims before sending, so a second job sends nothing.
@@ -67,14 +54,8 @@ impl SmsDispatcher {
             return Ok(Outcome::Skipped);
         };
 
-        // Claim: from here until the claim lapses no other dispatcher sends this message.
-        record.claimed_until = Some(rfc3339(now + CLAIM));
-        record.enqueued = true;
-        record.version += 1;
-        match self.log.replace(&record).await {
-            Ok(()) => {}
-            Err(StoreError::PreconditionFailed) => return Ok(Outcome::Retry),
-            Err(e) => return Err(e.into()),
+        if !super::claim(self.log.as_ref(), &mut record, now).await? {
+            return Ok(Outcome::Retry);
         }
 
         let settings = self.settings.sms(&job.account_id).await?.settings;
@@ -118,24 +99,15 @@ impl SmsDispatcher {
         let now = self.clock.now();
         record.claimed_until = None;
         record.version += 1;
+        super::settle(&mut attempt, &result);
+        record.attempts.push(attempt.to_value());
         let outcome = match result {
-            Ok(accepted) => {
-                attempt.provider_message_id = Some(accepted.provider_message_id);
-                attempt.response = accepted.response;
-                record.attempts.push(attempt.to_value());
+            Ok(_) => {
                 record.sent_via = provider.map(|p| p.id().to_owned());
                 record.set_status(MessageStatus::Sent, now, None);
                 Outcome::Sent
             }
             Err(failure) => {
-                attempt.outcome = match failure.kind {
-                    FailureKind::Temporary => "temporaryFailure",
-                    FailureKind::Permanent => "permanentFailure",
-                };
-                attempt.reason = Some(failure.reason.clone());
-                attempt.code = failure.code.clone();
-                attempt.response = failure.response.clone();
-                record.attempts.push(attempt.to_value());
                 let can_fail_over = leg == Leg::Primary && secondary.is_some();
                 match failure.kind {
                     FailureKind::Temporary if can_fail_over => {
@@ -182,7 +154,7 @@ mod tests {
     use crate::account::AccountId;
     use crate::clock::ManualClock;
     use crate::etag::Precondition;
-    use crate::message::{PhoneNumber, SmsMessage, SmsText};
+    use crate::message::{Channel, PhoneNumber, SmsMessage, SmsText};
     use crate::message_log::memory::MemoryMessageLog;
     use crate::message_log::{MessageId, MessageRecord};
     use crate::queue::MemoryQueue;

@@ -1,0 +1,123 @@
+//! Email dispatch: through the account's own SMTP server when it set one, else through SES from
+//! `senderName <prefix@domain>`. A temporary failure is retried by the queue until the attempts
+//! run out; a permanent one is final at once.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use crate::clock::Clock;
+use crate::config::PlatformConfig;
+use crate::email::{EmailAddress, EmailSettings};
+use crate::email_sender::{EmailSender, OutgoingEmail, SmtpMailer};
+use crate::message::MessageStatus;
+use crate::message_log::{Content, MessageLog};
+use crate::queue::SendJob;
+use crate::seal::SecretSealer;
+use crate::settings::Settings;
+use crate::sms_provider::FailureKind;
+
+use super::{Attempt, DispatchError, Outcome};
+
+pub struct EmailDispatcher {
+    pub log: Arc<dyn MessageLog>,
+    pub settings: Settings,
+    pub sealer: Arc<dyn SecretSealer>,
+    pub ses: Arc<dyn EmailSender>,
+    pub smtp: Arc<SmtpMailer>,
+    pub clock: Arc<dyn Clock>,
+    pub platform: PlatformConfig,
+    pub max_receives: u32,
+}
+
+impl EmailDispatcher {
+    pub async fn dispatch(
+        &self,
+        job: &SendJob,
+        receive_count: u32,
+    ) -> Result<Outcome, DispatchError> {
+        let now = self.clock.now();
+        let mut record = match super::load(self.log.as_ref(), job, now).await? {
+            super::Loaded::Ready(record) => record,
+            super::Loaded::Done(outcome) => return Ok(outcome),
+        };
+        let Content::Email(email) = record.message.clone() else {
+            tracing::error!(message = %job.message_id, "an email job names an SMS");
+            return Ok(Outcome::Skipped);
+        };
+        if !super::claim(self.log.as_ref(), &mut record, now).await? {
+            return Ok(Outcome::Retry);
+        }
+        let settings = self.settings.email(&job.account_id).await?.settings;
+        let settings = settings.unwrap_or_else(|| EmailSettings {
+            from_address_prefix: self.platform.default_from_address_prefix.clone(),
+            sender_name: self.platform.default_email_sender_name.clone(),
+            smtp: None,
+        });
+        let mut outgoing = OutgoingEmail {
+            from_name: settings.sender_name.as_str().to_owned(),
+            from: EmailAddress::new(
+                settings.from_address_prefix.clone(),
+                self.platform.default_email_domain.clone(),
+            ),
+            to: email.to.clone(),
+            reply_to: email.reply_to.clone(),
+            subject: email.subject.as_str().to_owned(),
+            text: email.text.as_ref().map(|t| t.as_str().to_owned()),
+            html: email.html.as_ref().map(|h| h.as_str().to_owned()),
+        };
+        let started = Instant::now();
+        let (provider, result) = match &settings.smtp {
+            Some(smtp) => {
+                // The account's server: its sender address, unless the request names another
+                // and the address is not locked.
+                outgoing.from = match (&email.from, smtp.sender_locked) {
+                    (Some(from), false) => from.clone(),
+                    _ => smtp.sender_address.clone(),
+                };
+                let secret = match smtp.auth.secret() {
+                    Some(sealed) => Some(self.sealer.open(&job.account_id, sealed).await?),
+                    None => None,
+                };
+                (
+                    "smtp",
+                    self.smtp.send(smtp, secret.as_ref(), &outgoing).await,
+                )
+            }
+            None => {
+                // SES sends only from the platform's (or the account's verified) domain.
+                if let Some(from) = email
+                    .from
+                    .as_ref()
+                    .filter(|f| f.domain() == outgoing.from.domain())
+                {
+                    outgoing.from = from.clone();
+                }
+                ("ses", self.ses.send(&outgoing).await)
+            }
+        };
+        let mut attempt = Attempt::started(provider, None, now);
+        attempt.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        super::settle(&mut attempt, &result);
+        let now = self.clock.now();
+        record.claimed_until = None;
+        record.version += 1;
+        record.attempts.push(attempt.to_value());
+        let outcome = match result {
+            Ok(_) => {
+                record.sent_via = Some(provider.to_owned());
+                record.set_status(MessageStatus::Sent, now, None);
+                Outcome::Sent
+            }
+            Err(f) if f.kind == FailureKind::Temporary && receive_count < self.max_receives => {
+                Outcome::Retry
+            }
+            Err(f) => {
+                record.set_status(MessageStatus::Failed, now, Some(f.reason));
+                Outcome::Failed
+            }
+        };
+        self.log.replace(&record).await?;
+        tracing::info!(account = %job.account_id, message = %job.message_id, provider, outcome = ?outcome, "email dispatched");
+        Ok(outcome)
+    }
+}

@@ -1,0 +1,93 @@
+//! Amazon SES v2 `SendEmail`, with simple content (SES builds the MIME).
+
+use async_trait::async_trait;
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use serde_json::json;
+
+use super::{Accepted, EmailSender, Failure, OutgoingEmail};
+
+pub struct Ses {
+    client: aws_sdk_sesv2::Client,
+    configuration_set: Option<String>,
+}
+
+impl Ses {
+    pub fn new(client: aws_sdk_sesv2::Client, configuration_set: Option<String>) -> Self {
+        Self {
+            client,
+            configuration_set,
+        }
+    }
+}
+
+fn content(data: &str) -> Result<Content, Failure> {
+    Content::builder()
+        .data(data)
+        .charset("UTF-8")
+        .build()
+        .map_err(|e| Failure::permanent(e.to_string(), None, serde_json::Value::Null))
+}
+
+/// SES errors worth another try.
+const TEMPORARY: [&str; 3] = [
+    "TooManyRequestsException",
+    "LimitExceededException",
+    "InternalFailure",
+];
+
+#[async_trait]
+impl EmailSender for Ses {
+    async fn send(&self, email: &OutgoingEmail) -> Result<Accepted, Failure> {
+        use aws_sdk_sesv2::error::ProvideErrorMetadata;
+        let mut body = Body::builder();
+        if let Some(text) = &email.text {
+            body = body.text(content(text)?);
+        }
+        if let Some(html) = &email.html {
+            body = body.html(content(html)?);
+        }
+        let message = Message::builder()
+            .subject(content(&email.subject)?)
+            .body(body.build())
+            .build();
+        let result = self
+            .client
+            .send_email()
+            .from_email_address(email.from_mailbox()?.to_string())
+            .destination(
+                Destination::builder()
+                    .set_to_addresses(Some(email.to.iter().map(ToString::to_string).collect()))
+                    .build(),
+            )
+            .set_reply_to_addresses(email.reply_to.as_ref().map(|r| vec![r.to_string()]))
+            .content(EmailContent::builder().simple(message).build())
+            .set_configuration_set_name(self.configuration_set.clone())
+            .send()
+            .await;
+        match result {
+            Ok(out) => {
+                let id = out.message_id.unwrap_or_default();
+                Ok(Accepted {
+                    response: json!({"messageId": id}),
+                    provider_message_id: id,
+                })
+            }
+            Err(e) => {
+                let status = e.raw_response().map(|r| r.status().as_u16());
+                let code = e.code().map(str::to_owned);
+                let reason = format!(
+                    "Amazon SES: {}",
+                    e.message().map_or_else(|| e.to_string(), str::to_owned)
+                );
+                let response = json!({"status": status, "code": code});
+                match (code.as_deref(), status) {
+                    (Some(c), _) if TEMPORARY.contains(&c) => {
+                        Err(Failure::temporary(reason, code, response))
+                    }
+                    (_, Some(s)) => Err(Failure::from_status(s, reason, code, response)),
+                    (_, None) => Err(Failure::temporary(reason, code, response)),
+                }
+            }
+        }
+    }
+}
