@@ -205,6 +205,21 @@ impl Api {
             .await
     }
 
+    /// A message's log record once it has left `queued` (the local stack's pumps poll every
+    /// second).
+    pub async fn settled(&self, account: &str, channel: &str, id: &str) -> Value {
+        for _ in 0..120 {
+            let record = self
+                .get(&format!("/accounts/{account}/logs/{channel}/{id}"))
+                .await;
+            if record.body["status"] != "queued" {
+                return record.body;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        }
+        panic!("message {id} is still queued after 30 s");
+    }
+
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(Method::DELETE, path, None, &[]).await
     }

@@ -31,16 +31,8 @@ async fn send(api: &Api, account: &AccountId, to: &str) -> String {
     reply.body["id"].as_str().expect("id").to_owned()
 }
 
-/// The log record once it has left `queued` (the pumps poll every second).
 async fn settled(api: &Api, account: &AccountId, id: &str) -> Value {
-    for _ in 0..120 {
-        let record = api.get(&format!("/accounts/{account}/logs/sms/{id}")).await;
-        if record.body["status"] != "queued" {
-            return record.body;
-        }
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    panic!("message {id} is still queued after 30 s");
+    api.settled(account.as_str(), "sms", id).await
 }
 
 fn attempts(record: &Value) -> Vec<(String, String)> {

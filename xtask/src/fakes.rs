@@ -21,6 +21,10 @@ pub const TWILIO_SID: &str = "AC00000000000000000000000000000000";
 pub const TWILIO_TOKEN: &str = "local-twilio-auth-token";
 pub const VONAGE_KEY: &str = "local-vonage-key";
 pub const VONAGE_SECRET: &str = "local-vonage-secret";
+/// The OAuth client secret the token endpoint accepts, and what its tokens start with (the
+/// local SMTP servers accept XOAUTH2 tokens with this prefix).
+pub const OAUTH_CLIENT_SECRET: &str = "local-oauth-secret";
+pub const TOKEN_PREFIX: &str = "local-access-token-";
 
 #[derive(Default)]
 struct Fakes {
@@ -161,6 +165,28 @@ async fn vonage(State(s): State<Shared>, Form(form): Form<HashMap<String, String
     }
 }
 
+/// An OAuth 2.0 token endpoint (client-credentials grant, RFC 6749 §4.4).
+async fn token(State(s): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
+    let client = form.get("client_id").cloned().unwrap_or_default();
+    let n = {
+        let mut fakes = lock(&s);
+        fakes.counter += 1;
+        fakes
+            .requests
+            .push(json!({"provider": "oauth", "to": client, "scope": form.get("scope")}));
+        fakes.counter
+    };
+    let valid = form.get("grant_type").map(String::as_str) == Some("client_credentials")
+        && form.get("client_secret").map(String::as_str) == Some(OAUTH_CLIENT_SECRET);
+    if !valid {
+        let body =
+            json!({"error": "invalid_client", "error_description": "client authentication failed"});
+        return (StatusCode::UNAUTHORIZED, Json(body)).into_response();
+    }
+    Json(json!({"access_token": format!("{TOKEN_PREFIX}{n}"), "token_type": "Bearer", "expires_in": 3600}))
+        .into_response()
+}
+
 async fn script(State(s): State<Shared>, Json(body): Json<Value>) -> StatusCode {
     let text = |k: &str| body[k].as_str().unwrap_or_default().to_owned();
     let responses = body["responses"]
@@ -188,6 +214,7 @@ pub fn router() -> Router {
             post(twilio),
         )
         .route("/vonage/sms/json", post(vonage))
+        .route("/oauth/token", post(token))
         .route("/_script", put(script))
         .route("/_requests", get(requests))
         .with_state(Shared::default())

@@ -8,7 +8,11 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::Result;
-use crate::process::{Guarded, run};
+use crate::process::{Guarded, free_port, run};
+
+/// The local SMTP servers' account.
+pub const SMTP_USER: &str = "herald";
+pub const SMTP_PASSWORD: &str = "local-smtp-password";
 use crate::template::Template;
 use crate::venv::Venv;
 
@@ -22,8 +26,10 @@ pub struct Options {
 }
 
 pub struct Stack {
-    /// The local SMS providers (see `fakes.rs`).
+    /// The local SMS providers and OAuth token endpoint (see `fakes.rs`).
     pub fakes_url: String,
+    /// Where the local SMTP servers write each message they accept (one JSON line each).
+    pub smtp_log: PathBuf,
     /// The Lambda invoke API of `cargo lambda watch`.
     pub lambda_url: String,
     pub api_url: String,
@@ -136,6 +142,47 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         template.set_parameter(name, value);
     }
 
+    // Real SMTP servers (aiosmtpd) on loopback for the ports accounts may choose.
+    let smtp_ports = [free_port()?, free_port()?, free_port()?];
+    let smtp_log = options.log_dir.join("smtp-messages.jsonl");
+    std::fs::create_dir_all(&options.log_dir)?;
+    std::fs::write(&smtp_log, "")?;
+    let (out, err) = log_file(&options.log_dir, "smtp")?;
+    let smtp = Guarded::spawn(
+        "the SMTP servers",
+        Command::new(venv.tool("python"))
+            .arg(root.join("xtask/servers/smtp.py"))
+            .arg("--log")
+            .arg(&smtp_log)
+            .arg("--ports")
+            .arg(format!(
+                "25={},587={},465={}",
+                smtp_ports[0], smtp_ports[1], smtp_ports[2]
+            ))
+            .args(["--user", SMTP_USER, "--password", SMTP_PASSWORD])
+            .args(["--token-prefix", crate::fakes::TOKEN_PREFIX])
+            .stdout(out)
+            .stderr(err),
+    )?;
+    children.push(smtp);
+    for port in smtp_ports {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !crate::process::port_in_use(port) {
+            if Instant::now() > deadline {
+                return Err(format!(
+                    "the SMTP servers did not start (see {})",
+                    options.log_dir.join("smtp.log").display()
+                )
+                .into());
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+    eprintln!(
+        "==> SMTP servers: 25 → {}, 587 → {}, 465 → {} (127.0.0.1)",
+        smtp_ports[0], smtp_ports[1], smtp_ports[2]
+    );
+
     eprintln!("==> creating the template's resources");
     let physical = runtime.block_on(crate::provision::provision(&template, &aws_endpoint))?;
 
@@ -158,6 +205,13 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     }
     env.insert("HERALD_DEV_JWT_SECRET".into(), options.dev_secret.clone());
     env.insert("HERALD_ALLOW_HTTP_URLS".into(), "true".into());
+    env.insert(
+        "HERALD_SMTP_PORT_MAP".into(),
+        format!(
+            "25:{},587:{},465:{}",
+            smtp_ports[0], smtp_ports[1], smtp_ports[2]
+        ),
+    );
     env.entry("RUST_LOG".into())
         .or_insert_with(|| "info".into());
 
@@ -222,6 +276,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     }
     Ok(Stack {
         fakes_url,
+        smtp_log,
         background: Some(background),
         lambda_url,
         api_url,

@@ -80,6 +80,13 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
         .env("HERALD_TEST_API_URL", &stack.api_url)
         .env("HERALD_TEST_LAMBDA_URL", &stack.lambda_url)
         .env("HERALD_TEST_FAKES_URL", &stack.fakes_url)
+        .env("HERALD_TEST_SMTP_LOG", &stack.smtp_log)
+        .env("HERALD_TEST_SMTP_USER", crate::stack::SMTP_USER)
+        .env("HERALD_TEST_SMTP_PASSWORD", crate::stack::SMTP_PASSWORD)
+        .env(
+            "HERALD_TEST_OAUTH_SECRET",
+            crate::fakes::OAUTH_CLIENT_SECRET,
+        )
         .status()?;
     drop(stack);
     if status.success() {

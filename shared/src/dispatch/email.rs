@@ -37,7 +37,7 @@ impl EmailDispatcher {
     ) -> Result<Outcome, DispatchError> {
         let now = self.clock.now();
         let mut record = match super::load(self.log.as_ref(), job, now).await? {
-            super::Loaded::Ready(record) => record,
+            super::Loaded::Ready(record) => *record,
             super::Loaded::Done(outcome) => return Ok(outcome),
         };
         let Content::Email(email) = record.message.clone() else {
@@ -102,6 +102,7 @@ impl EmailDispatcher {
         record.claimed_until = None;
         record.version += 1;
         record.attempts.push(attempt.to_value());
+        let reason = result.as_ref().err().map(|f| f.reason.clone());
         let outcome = match result {
             Ok(_) => {
                 record.sent_via = Some(provider.to_owned());
@@ -117,7 +118,7 @@ impl EmailDispatcher {
             }
         };
         self.log.replace(&record).await?;
-        tracing::info!(account = %job.account_id, message = %job.message_id, provider, outcome = ?outcome, "email dispatched");
+        tracing::info!(account = %job.account_id, message = %job.message_id, provider, outcome = ?outcome, reason, "email dispatched");
         Ok(outcome)
     }
 }

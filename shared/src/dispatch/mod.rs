@@ -87,7 +87,7 @@ impl Attempt {
 
 /// A queued message ready for a dispatcher, or what to report instead.
 pub(crate) enum Loaded {
-    Ready(MessageRecord),
+    Ready(Box<MessageRecord>),
     Done(Outcome),
 }
 
@@ -112,7 +112,7 @@ pub(crate) async fn load(
         // Another dispatcher is sending it now; look again when the queue redelivers.
         return Ok(Loaded::Done(Outcome::Retry));
     }
-    Ok(Loaded::Ready(record))
+    Ok(Loaded::Ready(Box::new(record)))
 }
 
 /// Claims the record: until the claim lapses no other dispatcher sends it. `false` when

@@ -40,7 +40,7 @@ impl SmsDispatcher {
     ) -> Result<Outcome, DispatchError> {
         let now = self.clock.now();
         let mut record = match super::load(self.log.as_ref(), job, now).await? {
-            super::Loaded::Ready(record) => record,
+            super::Loaded::Ready(record) => *record,
             super::Loaded::Done(outcome) => return Ok(outcome),
         };
         if leg == Leg::Primary && record.failed_over {
@@ -152,7 +152,7 @@ mod tests {
 
     use super::*;
     use crate::account::AccountId;
-    use crate::clock::ManualClock;
+    use crate::clock::{ManualClock, rfc3339};
     use crate::etag::Precondition;
     use crate::message::{Channel, PhoneNumber, SmsMessage, SmsText};
     use crate::message_log::memory::MemoryMessageLog;
