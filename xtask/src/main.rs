@@ -1,5 +1,7 @@
-//! `cargo xtask dev | test`: Herald's local stack on an emulated AWS, and every check.
+//! `cargo xtask dev | test | bench`: Herald's local stack on an emulated AWS, every check, and
+//! the benchmarks.
 
+mod bench;
 mod cli;
 mod dev;
 mod fakes;
@@ -22,6 +24,7 @@ fn main() -> ExitCode {
     let outcome = match args.first().map(String::as_str) {
         Some("dev") => dev::run(),
         Some("test") => test::run(&args[1..]),
+        Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help") | None => {
             cli::usage();
             return ExitCode::SUCCESS;

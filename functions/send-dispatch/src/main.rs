@@ -2,11 +2,8 @@
 //! primary provider and records the outcome in the delivery log.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use herald::dispatch::handler::send_batch;
 use herald::dispatch::setup::DispatchConfig;
-use herald::dispatch::{Leg, Outcome};
-use herald::message::Channel;
-use herald::queue::SendJob;
-use herald::sqs_batch::{Delivery, run_batch};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -17,25 +14,8 @@ async fn main() -> Result<(), Error> {
     let sms = config.sms_dispatcher(&aws)?;
     let email = config.email_dispatcher(&aws)?;
     let (sms, email) = (&sms, &email);
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<SqsEvent>| async move {
-            Ok::<SqsBatchResponse, Error>(
-                run_batch(event.payload, |d: Delivery<SendJob>| async move {
-                    let result = match d.job.channel {
-                        Channel::Sms => sms.dispatch(&d.job, Leg::Primary, d.receive_count).await,
-                        Channel::Email => email.dispatch(&d.job, d.receive_count).await,
-                    };
-                    match result {
-                        Ok(outcome) => outcome != Outcome::Retry,
-                        Err(e) => {
-                            tracing::error!(message = %d.job.message_id, error = %e, "dispatch failed; will retry");
-                            false
-                        }
-                    }
-                })
-                .await,
-            )
-        },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<SqsBatchResponse, Error>(send_batch(event.payload, sms, email).await)
+    }))
     .await
 }

@@ -2,10 +2,8 @@
 //! failed temporarily) through the account's secondary provider.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use herald::dispatch::handler::failover_batch;
 use herald::dispatch::setup::DispatchConfig;
-use herald::dispatch::{Leg, Outcome};
-use herald::queue::SendJob;
-use herald::sqs_batch::{Delivery, run_batch};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
@@ -15,21 +13,8 @@ async fn main() -> Result<(), Error> {
     let aws = herald::aws::load().await;
     let sms = config.sms_dispatcher(&aws)?;
     let sms = &sms;
-    lambda_runtime::run(service_fn(
-        move |event: LambdaEvent<SqsEvent>| async move {
-            Ok::<SqsBatchResponse, Error>(
-                run_batch(event.payload, |d: Delivery<SendJob>| async move {
-                    match sms.dispatch(&d.job, Leg::Secondary, d.receive_count).await {
-                        Ok(outcome) => outcome != Outcome::Retry,
-                        Err(e) => {
-                            tracing::error!(message = %d.job.message_id, error = %e, "failover failed; will retry");
-                            false
-                        }
-                    }
-                })
-                .await,
-            )
-        },
-    ))
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
+        Ok::<SqsBatchResponse, Error>(failover_batch(event.payload, sms).await)
+    }))
     .await
 }

@@ -7,6 +7,7 @@
 //! is written: the claim then lapses and the message is sent again.
 
 pub mod email;
+pub mod handler;
 pub mod setup;
 pub mod sms;
 

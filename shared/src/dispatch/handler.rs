@@ -1,0 +1,48 @@
+//! The SQS handlers of `send-dispatch` and `sms-failover`: every record of a batch dispatched
+//! at once, the ones to retry reported back as batch item failures. The functions' `main` and
+//! the benchmarks run these same handlers.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+
+use super::email::EmailDispatcher;
+use super::sms::SmsDispatcher;
+use super::{DispatchError, Leg, Outcome};
+use crate::message::Channel;
+use crate::queue::SendJob;
+use crate::sqs_batch::{Delivery, run_batch};
+
+/// Whether the record is done with (`true`) or must come back (`false`).
+fn handled(job: &SendJob, result: Result<Outcome, DispatchError>) -> bool {
+    match result {
+        Ok(outcome) => outcome != Outcome::Retry,
+        Err(e) => {
+            tracing::error!(account = %job.account_id, message = %job.message_id, error = %e, "dispatch failed; will retry");
+            false
+        }
+    }
+}
+
+/// `send-dispatch`: each job through the account's primary SMS provider, or its email route.
+pub async fn send_batch(
+    event: SqsEvent,
+    sms: &SmsDispatcher,
+    email: &EmailDispatcher,
+) -> SqsBatchResponse {
+    run_batch(event, |d: Delivery<SendJob>| async move {
+        let result = match d.job.channel {
+            Channel::Sms => sms.dispatch(&d.job, Leg::Primary, d.receive_count).await,
+            Channel::Email => email.dispatch(&d.job, d.receive_count).await,
+        };
+        handled(&d.job, result)
+    })
+    .await
+}
+
+/// `sms-failover`: each job through the account's secondary SMS provider.
+pub async fn failover_batch(event: SqsEvent, sms: &SmsDispatcher) -> SqsBatchResponse {
+    run_batch(event, |d: Delivery<SendJob>| async move {
+        let result = sms.dispatch(&d.job, Leg::Secondary, d.receive_count).await;
+        handled(&d.job, result)
+    })
+    .await
+}

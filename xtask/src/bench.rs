@@ -1,0 +1,152 @@
+//! `cargo xtask bench`: runs the criterion benchmarks of `bench/` and prints one table, each
+//! figure a median with its baseline measured in the same run and the ratio between them, so
+//! that a noisy shared machine slows both sides alike.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, ExitCode};
+
+use serde_json::Value;
+
+use crate::{Result, root};
+
+/// How a figure reads.
+enum Figure {
+    /// A time against a baseline time: `ratio = time / baseline`.
+    Ratio {
+        what: &'static str,
+        bench: &'static str,
+        baseline: &'static str,
+        target: &'static str,
+    },
+    /// Elements per second (the benchmark declares its throughput).
+    Rate {
+        what: &'static str,
+        bench: &'static str,
+    },
+}
+
+const FIGURES: &[Figure] = &[
+    Figure::Ratio {
+        what: "send-dispatch: batch of 10 SMS vs 1, provider answering in 50 ms",
+        bench: "sms_batch/10 @50ms",
+        baseline: "sms_batch/1 @50ms",
+        target: "close to 1 (concurrent), not 10",
+    },
+    Figure::Rate {
+        what: "send-dispatch: SMS per second per invocation (in-memory stores, instant provider)",
+        bench: "sms_batch/10 @0ms",
+    },
+];
+
+/// A finished benchmark: median nanoseconds per iteration, and elements per iteration if any.
+struct Measured {
+    median_ns: f64,
+    elements: Option<f64>,
+}
+
+pub fn run(args: &[String]) -> Result<ExitCode> {
+    let root = root();
+    eprintln!("==> cargo bench -p herald-bench");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .current_dir(&root)
+        .args(["bench", "-p", "herald-bench", "--"])
+        .args(args)
+        .status()?;
+    if !status.success() {
+        return Ok(ExitCode::FAILURE);
+    }
+    let measured = read_criterion(&root.join("target/criterion"))?;
+    print_table(&measured);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Every `new/` result criterion left, by the benchmark's full id (`group/function`).
+fn read_criterion(dir: &Path) -> Result<HashMap<String, Measured>> {
+    let mut out = HashMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+        if d.file_name().is_some_and(|n| n == "new") {
+            let read = |f: &str| -> Option<Value> {
+                serde_json::from_str(&std::fs::read_to_string(d.join(f)).ok()?).ok()
+            };
+            let (Some(meta), Some(estimates)) = (read("benchmark.json"), read("estimates.json"))
+            else {
+                continue;
+            };
+            let (Some(id), Some(median_ns)) = (
+                meta["full_id"].as_str(),
+                estimates["median"]["point_estimate"].as_f64(),
+            ) else {
+                continue;
+            };
+            let elements = meta["throughput"]["Elements"].as_f64();
+            out.insert(
+                id.to_owned(),
+                Measured {
+                    median_ns,
+                    elements,
+                },
+            );
+        }
+    }
+    Ok(out)
+}
+
+fn human(ns: f64) -> String {
+    if ns >= 1e9 {
+        format!("{:.2} s", ns / 1e9)
+    } else if ns >= 1e6 {
+        format!("{:.2} ms", ns / 1e6)
+    } else if ns >= 1e3 {
+        format!("{:.2} µs", ns / 1e3)
+    } else {
+        format!("{ns:.0} ns")
+    }
+}
+
+fn print_table(measured: &HashMap<String, Measured>) {
+    println!(
+        "\n{:<84} {:>12} {:>12} {:>9}  target",
+        "figure (medians)", "measured", "baseline", "ratio"
+    );
+    for figure in FIGURES {
+        match figure {
+            Figure::Ratio {
+                what,
+                bench,
+                baseline,
+                target,
+            } => match (measured.get(*bench), measured.get(*baseline)) {
+                (Some(m), Some(b)) => println!(
+                    "{what:<84} {:>12} {:>12} {:>8.2}×  {target}",
+                    human(m.median_ns),
+                    human(b.median_ns),
+                    m.median_ns / b.median_ns
+                ),
+                _ => println!("{what:<84} {:>12}", "not run"),
+            },
+            Figure::Rate { what, bench } => match measured.get(*bench) {
+                Some(m) => {
+                    let per_second = m.elements.unwrap_or(1.0) / (m.median_ns / 1e9);
+                    println!(
+                        "{what:<84} {:>12} {:>12} {:>9}",
+                        format!("{per_second:.0}/s"),
+                        human(m.median_ns),
+                        "-"
+                    );
+                }
+                None => println!("{what:<84} {:>12}", "not run"),
+            },
+        }
+    }
+}
