@@ -23,3 +23,4 @@ pub mod sms_provider;
 pub mod sqs_batch;
 pub mod store;
 pub mod validation;
+pub mod webhook;
