@@ -29,8 +29,24 @@ pub struct QueueError(#[source] pub Box<dyn std::error::Error + Send + Sync>);
 
 #[async_trait]
 pub trait JobQueue<J: Send + Sync>: Send + Sync {
-    async fn enqueue(&self, job: &J) -> Result<(), QueueError>;
+    async fn enqueue(&self, job: &J) -> Result<(), QueueError> {
+        self.enqueue_after(job, 0).await
+    }
+
+    /// Enqueues `job` to become visible after `delay_secs` (SQS allows at most 900).
+    async fn enqueue_after(&self, job: &J, delay_secs: i32) -> Result<(), QueueError>;
+
+    /// Enqueues every job, as few calls as the queue allows (SQS: ten a call).
+    async fn enqueue_all(&self, jobs: &[J]) -> Result<(), QueueError> {
+        for job in jobs {
+            self.enqueue(job).await?;
+        }
+        Ok(())
+    }
 }
+
+/// SQS takes at most this many messages in one `SendMessageBatch`.
+pub const SQS_BATCH: usize = 10;
 
 pub struct SqsQueue<J> {
     client: aws_sdk_sqs::Client,
@@ -50,22 +66,57 @@ impl<J> SqsQueue<J> {
 
 #[async_trait]
 impl<J: Serialize + Send + Sync> JobQueue<J> for SqsQueue<J> {
-    async fn enqueue(&self, job: &J) -> Result<(), QueueError> {
+    async fn enqueue_after(&self, job: &J, delay_secs: i32) -> Result<(), QueueError> {
         let body = serde_json::to_string(job).map_err(|e| QueueError(Box::new(e)))?;
         self.client
             .send_message()
             .queue_url(&self.url)
             .message_body(body)
+            .set_delay_seconds((delay_secs > 0).then_some(delay_secs.min(900)))
             .send()
             .await
             .map_err(|e| QueueError(Box::new(aws_sdk_sqs::Error::from(e))))?;
         Ok(())
     }
+
+    async fn enqueue_all(&self, jobs: &[J]) -> Result<(), QueueError> {
+        for chunk in jobs.chunks(SQS_BATCH) {
+            let mut request = self.client.send_message_batch().queue_url(&self.url);
+            for (i, job) in chunk.iter().enumerate() {
+                let body = serde_json::to_string(job).map_err(|e| QueueError(Box::new(e)))?;
+                let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .build()
+                    .map_err(|e| QueueError(Box::new(e)))?;
+                request = request.entries(entry);
+            }
+            let out = request
+                .send()
+                .await
+                .map_err(|e| QueueError(Box::new(aws_sdk_sqs::Error::from(e))))?;
+            // A batch call succeeds as a whole even when some entries failed: those must be
+            // reported, or their jobs would be lost silently.
+            if let Some(failed) = out.failed.first() {
+                return Err(QueueError(
+                    format!(
+                        "{} of {} messages refused; first: {} {}",
+                        out.failed.len(),
+                        chunk.len(),
+                        failed.code,
+                        failed.message.as_deref().unwrap_or("")
+                    )
+                    .into(),
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Jobs kept in memory, in order, for tests.
+/// Jobs kept in memory, in order, with the delay each was enqueued with, for tests.
 pub struct MemoryQueue<J> {
-    jobs: Mutex<Vec<J>>,
+    jobs: Mutex<Vec<(J, i32)>>,
 }
 
 impl<J> Default for MemoryQueue<J> {
@@ -78,20 +129,30 @@ impl<J> Default for MemoryQueue<J> {
 
 impl<J: Clone> MemoryQueue<J> {
     pub fn jobs(&self) -> Vec<J> {
+        self.delayed().into_iter().map(|(j, _)| j).collect()
+    }
+
+    /// Every job with its delay in seconds.
+    pub fn delayed(&self) -> Vec<(J, i32)> {
         self.jobs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
     }
+
+    /// Takes every job out, as a consumer would.
+    pub fn drain(&self) -> Vec<(J, i32)> {
+        std::mem::take(&mut *self.jobs.lock().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 #[async_trait]
 impl<J: Clone + Send + Sync + Serialize + DeserializeOwned> JobQueue<J> for MemoryQueue<J> {
-    async fn enqueue(&self, job: &J) -> Result<(), QueueError> {
+    async fn enqueue_after(&self, job: &J, delay_secs: i32) -> Result<(), QueueError> {
         self.jobs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .push(job.clone());
+            .push((job.clone(), delay_secs));
         Ok(())
     }
 }

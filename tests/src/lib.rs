@@ -5,6 +5,7 @@
 pub mod api;
 pub mod contract;
 pub mod fakes;
+pub mod receiver;
 
 use std::time::Duration;
 

@@ -1,0 +1,478 @@
+//! `webhook-deliver`: one attempt per queue job.
+//!
+//! 1. A job whose time has not come (`notBefore`) goes back on the queue for the next hop.
+//! 2. The delivery is claimed with a conditional write (created and claimed in one write on
+//!    its first attempt). A job whose attempt number is not the delivery's next is stale and
+//!    does nothing, so an event fanned out twice, or a job SQS delivers twice, sends once.
+//! 3. The request is signed and POSTed; the answer decides: delivered, retried later (the next
+//!    job is queued with its delay), failed, or failed with the subscription disabled (410).
+//! 4. The outcome is written, conditional on the claim, then the retry queued. If queueing
+//!    fails, the job comes back and queues the retry again without sending.
+//!
+//! The one window left is a crash after the receiver answered and before the outcome is
+//! written: the claim lapses and the attempt is made again, with the same `webhook-id`, which
+//! receivers use to drop the repeat.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::http::{SendError, WebhookClient, WebhookResponse};
+use super::{
+    DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore, StoreError,
+};
+use crate::clock::{Clock, rfc3339};
+use crate::events::publish::EventPublisher;
+use crate::queue::{JobQueue, QueueError};
+use crate::seal::{SealError, SecretSealer};
+use crate::secret::SealedSecret;
+use crate::subscription::cache::CachedSubscriptions;
+use crate::subscription::{Subscription, SubscriptionStore};
+use crate::webhook::sqs_hop::remaining_until;
+use crate::webhook::{
+    AttemptOutcome, RetryState, UrlPolicy, Verdict, WebhookSecret, WebhookUrl, next_attempt_at,
+    next_hop, sign,
+};
+
+/// How long a claim holds: longer than an attempt may take (15 s), shorter than the queue's
+/// visibility timeout, so that a crashed deliverer's job is taken up again.
+pub const CLAIM: time::Duration = time::Duration::seconds(60);
+
+/// What became of a job; the Lambda reports `Retry` as a batch item failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Delivered,
+    /// The attempt failed and the next one is queued.
+    Scheduled,
+    Failed,
+    /// Not due yet: queued again for the next hop of its wait.
+    Deferred,
+    /// Nothing to do: stale, unknown, or already settled.
+    Skipped,
+    /// Not done: the queue should deliver the job again later.
+    Retry,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+}
+
+pub struct Deliverer {
+    pub deliveries: Arc<dyn DeliveryStore>,
+    pub subscriptions: Arc<CachedSubscriptions>,
+    /// Where a disabled subscription is written (the cache reads from the same store).
+    pub subscription_store: Arc<dyn SubscriptionStore>,
+    pub sealer: Arc<dyn SecretSealer>,
+    pub client: Arc<dyn WebhookClient>,
+    pub queue: Arc<dyn JobQueue<DeliveryJob>>,
+    pub events: EventPublisher,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Mutex<StdRng>,
+    pub policy: UrlPolicy,
+    /// The name of the reference-scheme signature header (`X-Herald-Signature`).
+    pub signature_header: String,
+    /// How long delivery records are kept.
+    pub retention: time::Duration,
+    /// Secrets opened once per warm instance: opening costs a KMS call.
+    pub opened: Mutex<BTreeMap<Vec<u8>, Arc<WebhookSecret>>>,
+}
+
+fn parse_time(t: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(t, &Rfc3339).ok()
+}
+
+impl Deliverer {
+    pub async fn handle(&self, job: &DeliveryJob) -> Result<Handled, DeliverError> {
+        let now = self.clock.now();
+        if let Some(not_before) = job.not_before.as_deref().and_then(parse_time) {
+            let remaining = remaining_until(not_before, now);
+            if !remaining.is_zero() {
+                let (delay, _) = next_hop(remaining);
+                self.queue.enqueue_after(job, delay).await?;
+                return Ok(Handled::Deferred);
+            }
+        }
+        let Some(mut record) = self.claim(job, now).await? else {
+            return Ok(Handled::Skipped);
+        };
+        if record.claimed_until.is_none() {
+            // Stale, settled or claimed by another: `claim` says which by the status.
+            return Ok(if record.status == DeliveryStatus::Pending {
+                Handled::Retry
+            } else {
+                Handled::Skipped
+            });
+        }
+        self.attempt(job, &mut record).await
+    }
+
+    /// The delivery, claimed for this job's attempt; `None` when there is nothing to do, or
+    /// the record with no claim when another deliverer holds it.
+    async fn claim(
+        &self,
+        job: &DeliveryJob,
+        now: OffsetDateTime,
+    ) -> Result<Option<DeliveryRecord>, DeliverError> {
+        let claimed_until = Some(rfc3339(now + CLAIM));
+        if let (Some(first), 1) = (&job.first, job.attempt) {
+            let record = DeliveryRecord {
+                id: job.delivery_id.clone(),
+                account_id: job.account_id.clone(),
+                subscription_id: job.subscription_id.clone(),
+                event_id: first.event_id.clone(),
+                event_name: first.event_name.clone(),
+                test: first.test,
+                status: DeliveryStatus::Pending,
+                body: first.body.clone(),
+                event_expires_at: first.event_expires_at.clone(),
+                attempts: Vec::new(),
+                attempt_count: 0,
+                next_attempt: 1,
+                next_attempt_at: Some(rfc3339(now)),
+                window_start: Some(rfc3339(now)),
+                claimed_until: claimed_until.clone(),
+                reason: None,
+                created_at: rfc3339(now),
+                updated_at: rfc3339(now),
+                expires_at: rfc3339(now + self.retention),
+                version: 1,
+            };
+            match self.deliveries.create(&record).await {
+                Ok(()) => return Ok(Some(record)),
+                // Fanned out before: the record decides below.
+                Err(StoreError::PreconditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some(mut record) = self
+            .deliveries
+            .get(&job.account_id, &job.delivery_id, now)
+            .await?
+        else {
+            tracing::warn!(account = %job.account_id, delivery = %job.delivery_id, "no such delivery (expired or never created); job dropped");
+            return Ok(None);
+        };
+        if record.status != DeliveryStatus::Pending {
+            return Ok(None);
+        }
+        if record.next_attempt != job.attempt {
+            if record.next_attempt == job.attempt + 1
+                && record.attempts.last().is_some_and(|a| a.number == job.attempt)
+            {
+                // This job's attempt was made and its retry recorded, but perhaps never
+                // queued: queue it (again). The retry's own claim keeps a second copy idle.
+                self.queue_retry(&record).await?;
+            }
+            return Ok(None);
+        }
+        if record.claimed_at(now) {
+            record.claimed_until = None;
+            return Ok(Some(record));
+        }
+        record.claimed_until = claimed_until;
+        record.version += 1;
+        match self.deliveries.replace(&record).await {
+            Ok(()) => Ok(Some(record)),
+            Err(StoreError::PreconditionFailed) => {
+                record.claimed_until = None;
+                Ok(Some(record))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn attempt(
+        &self,
+        job: &DeliveryJob,
+        record: &mut DeliveryRecord,
+    ) -> Result<Handled, DeliverError> {
+        let subscription = self
+            .subscriptions
+            .get(&job.account_id, &job.subscription_id)
+            .await?;
+        let started_at = self.clock.now();
+        let number = record.next_attempt;
+        let mut attempt = DeliveryAttempt {
+            number,
+            at: rfc3339(started_at),
+            url: subscription.as_ref().map(|s| s.url.clone()).unwrap_or_default(),
+            request_headers: BTreeMap::new(),
+            response_status: None,
+            response_headers: BTreeMap::new(),
+            response_body: String::new(),
+            response_body_truncated: false,
+            duration_ms: 0,
+            outcome: String::new(),
+            error: None,
+            next_attempt_at: None,
+        };
+        let outcome = match &subscription {
+            None => Err("the subscription was deleted".to_owned()),
+            Some(s) if !s.active && !record.test => Err("the subscription is inactive".to_owned()),
+            Some(s) => Ok(s),
+        };
+        let (verdict, response) = match outcome {
+            Err(why) => {
+                attempt.error = Some(why);
+                (Verdict::Fail, None)
+            }
+            Ok(subscription) => {
+                let (outcome, response) = self.post(subscription, record, &mut attempt).await?;
+                (outcome.verdict(), response)
+            }
+        };
+
+        let now = self.clock.now();
+        record.claimed_until = None;
+        record.version += 1;
+        record.updated_at = rfc3339(now);
+        let handled = match verdict {
+            Verdict::Delivered => {
+                record.status = DeliveryStatus::Delivered;
+                record.next_attempt_at = None;
+                attempt.outcome = "delivered".into();
+                Handled::Delivered
+            }
+            Verdict::Retry => {
+                let next = self.next_attempt(record, now, response.as_ref());
+                match next {
+                    Some(at) => {
+                        record.schedule(number + 1, at);
+                        attempt.outcome = "retry".into();
+                        attempt.next_attempt_at = Some(rfc3339(at));
+                        Handled::Scheduled
+                    }
+                    None => {
+                        self.fail(record, format!("gave up after {number} attempts"));
+                        attempt.outcome = "failed".into();
+                        Handled::Failed
+                    }
+                }
+            }
+            Verdict::Fail => {
+                let why = attempt
+                    .error
+                    .clone()
+                    .or_else(|| attempt.response_status.map(|s| format!("the endpoint answered {s}")))
+                    .unwrap_or_else(|| "failed".into());
+                self.fail(record, why);
+                attempt.outcome = "failed".into();
+                Handled::Failed
+            }
+            Verdict::DisableSubscription => {
+                self.fail(
+                    record,
+                    "the endpoint answered 410 Gone: the subscription is disabled".into(),
+                );
+                attempt.outcome = "disabled".into();
+                Handled::Failed
+            }
+        };
+        record.push_attempt(attempt);
+        self.deliveries.replace(record).await?;
+        tracing::info!(
+            account = %record.account_id,
+            delivery = %record.id,
+            attempt = number,
+            outcome = ?handled,
+            "webhook attempt"
+        );
+        if handled == Handled::Scheduled {
+            self.queue_retry(record).await?;
+        }
+        if verdict == Verdict::DisableSubscription
+            && let Some(subscription) = subscription
+        {
+            self.disable(subscription, now).await?;
+        }
+        Ok(handled)
+    }
+
+    fn fail(&self, record: &mut DeliveryRecord, why: String) {
+        record.status = DeliveryStatus::Failed;
+        record.next_attempt_at = None;
+        record.reason = Some(why);
+    }
+
+    fn next_attempt(
+        &self,
+        record: &DeliveryRecord,
+        now: OffsetDateTime,
+        response: Option<&WebhookResponse>,
+    ) -> Option<OffsetDateTime> {
+        let state = RetryState {
+            first_attempt_at: record
+                .window_start
+                .as_deref()
+                .and_then(parse_time)
+                .unwrap_or(now),
+            // The attempts of this window (since the first, or the last manual retry), the
+            // one just made included.
+            failed_attempts: u32::try_from(
+                record
+                    .attempts
+                    .iter()
+                    .filter(|a| record.window_start.as_deref().is_none_or(|w| a.at.as_str() >= w))
+                    .count(),
+            )
+            .unwrap_or(u32::MAX)
+            .saturating_add(1),
+            expires_at: parse_time(&record.event_expires_at).unwrap_or(now),
+        };
+        let retry_after = response.and_then(|r| r.retry_after);
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        next_attempt_at(&state, now, retry_after, &mut *rng)
+    }
+
+    /// Queues the record's next attempt, delayed by the first hop of its wait.
+    async fn queue_retry(&self, record: &DeliveryRecord) -> Result<(), QueueError> {
+        let now = self.clock.now();
+        let at = record.next_attempt_at.as_deref().and_then(parse_time);
+        let delay = at.map_or(0, |at| next_hop(remaining_until(at, now)).0);
+        let job = DeliveryJob {
+            account_id: record.account_id.clone(),
+            subscription_id: record.subscription_id.clone(),
+            delivery_id: record.id.clone(),
+            attempt: record.next_attempt,
+            not_before: record.next_attempt_at.clone(),
+            first: None,
+        };
+        self.queue.enqueue_after(&job, delay).await
+    }
+
+    /// Signs and POSTs; fills the attempt with what was sent and what came back.
+    async fn post(
+        &self,
+        subscription: &Subscription,
+        record: &DeliveryRecord,
+        attempt: &mut DeliveryAttempt,
+    ) -> Result<(AttemptOutcome, Option<WebhookResponse>), DeliverError> {
+        let url = match WebhookUrl::parse(&subscription.url, &self.policy) {
+            Ok(url) => url,
+            Err(refusal) => {
+                attempt.error = Some(format!("the URL is refused: {refusal}"));
+                return Ok((AttemptOutcome::Blocked, None));
+            }
+        };
+        let now = self.clock.now();
+        let mut secrets = Vec::new();
+        for stored in subscription.signing_secrets(now) {
+            secrets.push(self.open(subscription, &stored.sealed).await?);
+        }
+        let secrets: Vec<&WebhookSecret> = secrets.iter().map(AsRef::as_ref).collect();
+        let signed = sign(
+            &secrets,
+            record.id.as_str(),
+            now.unix_timestamp(),
+            record.body.as_bytes(),
+        );
+        let headers: Vec<(String, String)> = signed
+            .pairs(&self.signature_header)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        attempt.request_headers = headers.iter().cloned().collect();
+        attempt
+            .request_headers
+            .insert("content-type".into(), "application/json".into());
+        let started = Instant::now();
+        let result = self.client.post(url.url(), &headers, &record.body).await;
+        attempt.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(match result {
+            Ok(response) => {
+                attempt.response_status = Some(response.status);
+                attempt.response_headers = response.headers.clone();
+                attempt.response_body = response.body.clone();
+                attempt.response_body_truncated = response.truncated;
+                (AttemptOutcome::Status(response.status), Some(response))
+            }
+            Err(e) => {
+                attempt.error = Some(e.to_string());
+                let outcome = match e {
+                    SendError::TimedOut(_) => AttemptOutcome::TimedOut,
+                    SendError::Network(_) => AttemptOutcome::NetworkError,
+                    SendError::Blocked(_) => AttemptOutcome::Blocked,
+                };
+                (outcome, None)
+            }
+        })
+    }
+
+    async fn open(
+        &self,
+        subscription: &Subscription,
+        sealed: &SealedSecret,
+    ) -> Result<Arc<WebhookSecret>, DeliverError> {
+        let key = sealed.as_bytes().to_vec();
+        if let Some(s) = self
+            .opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(s.clone());
+        }
+        let secret = self
+            .sealer
+            .open(&subscription.account_id, sealed)
+            .await?;
+        let secret = Arc::new(
+            WebhookSecret::parse(secret.expose()).map_err(|_| SealError::Unreadable)?,
+        );
+        let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
+        if opened.len() >= 10_000 {
+            opened.clear();
+        }
+        opened.insert(key, secret.clone());
+        Ok(secret)
+    }
+
+    /// The endpoint answered 410 Gone: no further events go to it.
+    async fn disable(
+        &self,
+        mut subscription: Subscription,
+        now: OffsetDateTime,
+    ) -> Result<(), DeliverError> {
+        let account = subscription.account_id.clone();
+        if subscription.active {
+            subscription.active = false;
+            subscription.disabled_reason = Some("the endpoint answered 410 Gone".into());
+            subscription.updated_at = rfc3339(now);
+            subscription.version += 1;
+            match self.subscription_store.replace(&subscription).await {
+                // Changed meanwhile (perhaps disabled by a concurrent delivery): leave it.
+                Ok(()) | Err(StoreError::PreconditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+            self.subscriptions.forget(&account);
+            tracing::warn!(account = %account, subscription = %subscription.id, "endpoint answered 410 Gone: subscription disabled");
+            let mut data = Map::new();
+            data.insert("subscriptionId".into(), json!(subscription.id.as_str()));
+            data.insert("name".into(), json!(subscription.name.as_str()));
+            data.insert("url".into(), json!(subscription.url));
+            data.insert(
+                "reason".into(),
+                Value::String("the endpoint answered 410 Gone".into()),
+            );
+            if let Err(e) = self
+                .events
+                .herald_event(&account, "subscription.disabled", data, vec![], now)
+                .await
+            {
+                tracing::error!(account = %account, error = %e, "subscription.disabled not published");
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,301 @@
+//! Webhook deliveries: one per (event, subscription), with every attempt Herald made. The port
+//! is [`DeliveryStore`], with a DynamoDB and an in-memory adapter; [`deliverer`] makes the
+//! attempts and [`fanout`] creates the deliveries' first jobs.
+//!
+//! A delivery's id is derived from the event and the subscription, so an event that reaches
+//! fan-out twice yields the same ids, and the deliverer's conditional writes turn the second
+//! into nothing.
+
+pub mod deliverer;
+pub mod dynamo;
+pub mod fanout;
+pub mod http;
+pub mod memory;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::account::AccountId;
+use crate::clock::rfc3339;
+pub use crate::store::StoreError;
+use crate::subscription::SubscriptionId;
+use crate::webhook::{EventId, EventName};
+
+/// `{eventId}-{subscriptionId}`: both ULIDs, so an account's deliveries sort by event time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DeliveryId(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a delivery id")]
+pub struct InvalidDeliveryId;
+
+impl DeliveryId {
+    pub fn of(event: &EventId, subscription: &SubscriptionId) -> Self {
+        Self(format!("{}-{}", event.as_str(), subscription.as_str()))
+    }
+
+    pub fn parse(s: &str) -> Result<Self, InvalidDeliveryId> {
+        let (event, subscription) = s.split_once('-').ok_or(InvalidDeliveryId)?;
+        let event = EventId::parse(event).map_err(|_| InvalidDeliveryId)?;
+        let subscription = SubscriptionId::parse(subscription).map_err(|_| InvalidDeliveryId)?;
+        Ok(Self::of(&event, &subscription))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DeliveryId {
+    type Error = InvalidDeliveryId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<DeliveryId> for String {
+    fn from(v: DeliveryId) -> String {
+        v.0
+    }
+}
+
+impl std::fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Waiting for its first attempt or for a retry.
+    Pending,
+    Delivered,
+    /// Not delivered and not to be tried again (unless an administrator asks).
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// One attempt, as the deliveries API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    /// 1 for the first attempt.
+    pub number: u32,
+    pub at: String,
+    pub url: String,
+    pub request_headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<u16>,
+    #[serde(default)]
+    pub response_headers: BTreeMap<String, String>,
+    /// At most [`MAX_RESPONSE_BODY`] bytes of it.
+    #[serde(default)]
+    pub response_body: String,
+    #[serde(default)]
+    pub response_body_truncated: bool,
+    pub duration_ms: u64,
+    /// `delivered`, `retry`, `failed` or `disabled` (the endpoint answered 410 Gone).
+    pub outcome: String,
+    /// What went wrong, in words (a timeout, a refused address, a status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+}
+
+/// A response body is kept up to this many bytes: enough to read an error, small enough that
+/// a delivery retried for five days stays far below DynamoDB's 400 KB item limit.
+pub const MAX_RESPONSE_BODY: usize = 2048;
+
+/// A delivery keeps its latest attempts, at most this many (the schedule makes 16 in five
+/// days; manual retries add more).
+pub const MAX_ATTEMPTS_KEPT: usize = 30;
+
+/// One (event, subscription) delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRecord {
+    pub id: DeliveryId,
+    pub account_id: AccountId,
+    pub subscription_id: SubscriptionId,
+    pub event_id: EventId,
+    pub event_name: EventName,
+    /// A test event sent from the API: delivered even to an inactive subscription.
+    #[serde(default)]
+    pub test: bool,
+    pub status: DeliveryStatus,
+    /// The exact request body every attempt sends (and signs).
+    pub body: String,
+    pub event_expires_at: String,
+    pub attempts: Vec<DeliveryAttempt>,
+    /// How many attempts were ever made (older ones beyond [`MAX_ATTEMPTS_KEPT`] are dropped).
+    #[serde(default)]
+    pub attempt_count: u32,
+    /// The number of the attempt the next queue job carries; a job with another number is
+    /// stale and does nothing.
+    pub next_attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// When the current retry window opened: the first attempt, or the last manual retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start: Option<String>,
+    /// While set and in the future, a deliverer is making an attempt: no other may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<String>,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Removed by DynamoDB's TTL after this; reads filter out what the sweep has not reached.
+    pub expires_at: String,
+    pub version: u64,
+}
+
+impl DeliveryRecord {
+    pub fn claimed_at(&self, now: OffsetDateTime) -> bool {
+        self.claimed_until
+            .as_deref()
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+            .is_some_and(|t| t > now)
+    }
+
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        OffsetDateTime::parse(&self.expires_at, &Rfc3339).is_ok_and(|t| t <= now)
+    }
+
+    /// Appends an attempt, dropping the oldest beyond [`MAX_ATTEMPTS_KEPT`].
+    pub fn push_attempt(&mut self, attempt: DeliveryAttempt) {
+        self.attempt_count = self.attempt_count.max(attempt.number);
+        self.attempts.push(attempt);
+        if self.attempts.len() > MAX_ATTEMPTS_KEPT {
+            let excess = self.attempts.len() - MAX_ATTEMPTS_KEPT;
+            self.attempts.drain(..excess);
+        }
+    }
+
+    /// Sets up the next attempt `number` at `at` (an administrator's retry, or the schedule).
+    pub fn schedule(&mut self, number: u32, at: OffsetDateTime) {
+        self.status = DeliveryStatus::Pending;
+        self.next_attempt = number;
+        self.next_attempt_at = Some(rfc3339(at));
+        self.reason = None;
+    }
+}
+
+/// What fan-out hands the deliverer for a delivery's first attempt: the event as it is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FirstAttempt {
+    pub event_id: EventId,
+    pub event_name: EventName,
+    pub event_expires_at: String,
+    pub body: String,
+    #[serde(default)]
+    pub test: bool,
+}
+
+/// A job on the deliveries queue: make attempt `attempt` of `delivery_id`, not before
+/// `not_before` (waits longer than SQS's 15-minute delay travel as several hops).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryJob {
+    pub account_id: AccountId,
+    pub subscription_id: SubscriptionId,
+    pub delivery_id: DeliveryId,
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    /// Present on a delivery's first job only: the record does not exist yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<FirstAttempt>,
+}
+
+/// A page of deliveries: the listing's filters, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub subscription: Option<SubscriptionId>,
+    pub status: Option<DeliveryStatus>,
+    pub limit: usize,
+    /// Continue after this id.
+    pub after: Option<DeliveryId>,
+}
+
+impl ListQuery {
+    pub const DEFAULT_LIMIT: usize = 50;
+    pub const MAX_LIMIT: usize = 100;
+
+    /// What a cursor is bound to, so that it is not used with other filters.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "{}:{}",
+            self.subscription.as_ref().map_or("all", SubscriptionId::as_str),
+            self.status.map_or("all", DeliveryStatus::as_str)
+        )
+    }
+}
+
+pub struct Page {
+    pub items: Vec<DeliveryRecord>,
+    /// The last key read, when there may be more.
+    pub last: Option<DeliveryId>,
+}
+
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Stores a new delivery; `PreconditionFailed` when its id exists.
+    async fn create(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+    async fn get(
+        &self,
+        account: &AccountId,
+        id: &DeliveryId,
+        now: OffsetDateTime,
+    ) -> Result<Option<DeliveryRecord>, StoreError>;
+    /// Writes `record` if the stored one is at `record.version - 1`.
+    async fn replace(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+    async fn list(
+        &self,
+        account: &AccountId,
+        query: &ListQuery,
+        now: OffsetDateTime,
+    ) -> Result<Page, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    #[test]
+    fn delivery_ids_are_derived_and_parsed_back() {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let event = EventId::new(now);
+        let subscription = SubscriptionId::new(now);
+        let id = DeliveryId::of(&event, &subscription);
+        assert_eq!(DeliveryId::of(&event, &subscription), id);
+        assert_eq!(DeliveryId::parse(id.as_str()), Ok(id.clone()));
+        assert!(DeliveryId::parse("x-y").is_err());
+        assert!(DeliveryId::parse(event.as_str()).is_err());
+    }
+}
