@@ -20,6 +20,7 @@ pub mod message_log;
 pub mod queue;
 pub mod seal;
 pub mod secret;
+pub mod sending_domain;
 pub mod settings;
 pub mod sms;
 pub mod sms_provider;
