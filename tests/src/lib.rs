@@ -6,6 +6,7 @@ pub mod api;
 pub mod contract;
 pub mod fakes;
 pub mod receiver;
+pub mod verify;
 
 use std::time::Duration;
 

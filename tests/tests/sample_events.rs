@@ -57,11 +57,17 @@ async fn api_samples_are_accepted() {
     }
 }
 
-/// The SQS samples name messages no log holds: the functions drop them (nothing to send,
-/// nothing to retry) and answer with an empty list of batch item failures.
+/// The SQS samples name messages, deliveries and accounts no store holds: the functions drop
+/// them (nothing to send, nothing to retry) and answer with an empty list of batch item
+/// failures.
 #[tokio::test]
 async fn queue_samples_are_accepted() {
-    for function in ["send-dispatch", "sms-failover"] {
+    for function in [
+        "send-dispatch",
+        "sms-failover",
+        "webhook-fanout",
+        "webhook-deliver",
+    ] {
         let samples = samples(function);
         assert!(!samples.is_empty(), "events/{function} has no sample");
         for (file, event) in samples {

@@ -178,12 +178,18 @@ async fn a_200_is_delivered_once_signed_both_ways() {
         Handled::Delivered
     );
     // The same job again (SQS delivered it twice, or the event was fanned out twice).
-    assert_eq!(f.deliverer.handle(&job).await.expect("ok"), Handled::Skipped);
+    assert_eq!(
+        f.deliverer.handle(&job).await.expect("ok"),
+        Handled::Skipped
+    );
 
     let got = receiver.received();
     assert_eq!(got.len(), 1);
     let r = &got[0];
-    assert_eq!(r.body, serde_json::to_string(&event).expect("JSON").as_bytes());
+    assert_eq!(
+        r.body,
+        serde_json::to_string(&event).expect("JSON").as_bytes()
+    );
     assert_eq!(r.header("content-type"), Some("application/json"));
     assert_eq!(r.header("webhook-id"), Some(job.delivery_id.as_str()));
     let ts: i64 = r
@@ -248,7 +254,10 @@ async fn a_500_is_retried_after_about_a_second_then_delivered() {
     );
     assert_eq!(receiver.received().len(), 2);
     // The first job, redelivered late, changes nothing.
-    assert_eq!(f.deliverer.handle(&job).await.expect("ok"), Handled::Skipped);
+    assert_eq!(
+        f.deliverer.handle(&job).await.expect("ok"),
+        Handled::Skipped
+    );
     let record = f.record(&job).await;
     assert_eq!(record.status, DeliveryStatus::Delivered);
     assert_eq!(record.attempts.len(), 2);
@@ -309,7 +318,10 @@ async fn a_410_disables_the_subscription_and_says_so() {
 
     // The next event's delivery sends nothing.
     let next = f.first(&f.event(None), &subscription);
-    assert_eq!(f.deliverer.handle(&next).await.expect("ok"), Handled::Failed);
+    assert_eq!(
+        f.deliverer.handle(&next).await.expect("ok"),
+        Handled::Failed
+    );
     assert_eq!(receiver.received().len(), 1);
 }
 
@@ -377,7 +389,12 @@ async fn retries_stop_at_the_events_expiry() {
     )
     .expect("time");
     assert!(last <= T0 + time::Duration::minutes(10) + time::Duration::seconds(1));
-    assert!(record.reason.as_deref().is_some_and(|r| r.contains("gave up")));
+    assert!(
+        record
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("gave up"))
+    );
     assert_eq!(receiver.received().len(), 6);
 }
 
@@ -386,7 +403,12 @@ async fn retries_stop_at_the_events_expiry() {
 #[tokio::test]
 async fn a_name_resolving_to_a_refused_address_is_never_connected_to() {
     let receiver = Receiver::start([]).await;
-    let port = receiver.url.split(':').nth(2).and_then(|p| p.split('/').next()).expect("port");
+    let port = receiver
+        .url
+        .split(':')
+        .nth(2)
+        .and_then(|p| p.split('/').next())
+        .expect("port");
     let url = format!("http://rebind.example:{port}/hooks");
     let rebinding: Arc<Lookup> = Arc::new(|_host: String| {
         Box::pin(async { Ok(vec!["127.0.0.1".parse::<IpAddr>().expect("ip")]) })

@@ -9,6 +9,7 @@ mod process;
 mod provision;
 mod pump;
 mod stack;
+mod system;
 mod template;
 mod test;
 mod token;

@@ -40,6 +40,7 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
     )?;
 
     let venv = venv::ensure(&root)?;
+    crate::system::ensure_node()?;
     step("cfn-lint template.yaml");
     process::run(
         "cfn-lint template.yaml",
@@ -87,6 +88,7 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
             "HERALD_TEST_OAUTH_SECRET",
             crate::fakes::OAUTH_CLIENT_SECRET,
         )
+        .env("HERALD_TEST_PYTHON", venv.tool("python"))
         .status()?;
     drop(stack);
     if status.success() {

@@ -1,6 +1,7 @@
 //! The api function's configuration, read from the environment once at cold start.
 
 use herald::config::{ConfigError, EnvReader, PlatformConfig};
+use herald::delivery::setup::WebhookConfig;
 use herald::secret::Secret;
 
 #[derive(Debug, Clone)]
@@ -13,6 +14,8 @@ pub struct ApiConfig {
     /// How long message log records are kept.
     pub log_retention: time::Duration,
     pub auth: AuthConfig,
+    /// Subscriptions, events and deliveries.
+    pub webhooks: WebhookConfig,
 }
 
 /// How callers are authenticated when API Gateway's JWT authorizer has not already done it.
@@ -42,6 +45,7 @@ impl ApiConfig {
                 .filter(|d| (1..=3650).contains(d))
                 .ok_or("must be a number of days from 1 to 3650")
         });
+        let webhooks = WebhookConfig::read_into(&mut env);
         let issuer = env.required("HERALD_JWT_ISSUER");
         let audience = env.required("HERALD_JWT_AUDIENCE");
         let dev_jwt_secret = match env.optional("HERALD_DEV_JWT_SECRET") {
@@ -52,19 +56,24 @@ impl ApiConfig {
             }
             None => None,
         };
-        let config = platform.zip(retention_days).map(|(platform, days)| Self {
-            platform,
-            settings_table,
-            kms_key_id,
-            messages_table,
-            send_queue_url,
-            log_retention: time::Duration::days(days),
-            auth: AuthConfig {
-                issuer,
-                audience,
-                dev_jwt_secret,
-            },
-        });
+        let config =
+            platform
+                .zip(retention_days)
+                .zip(webhooks)
+                .map(|((platform, days), webhooks)| Self {
+                    webhooks,
+                    platform,
+                    settings_table,
+                    kms_key_id,
+                    messages_table,
+                    send_queue_url,
+                    log_retention: time::Duration::days(days),
+                    auth: AuthConfig {
+                        issuer,
+                        audience,
+                        dev_jwt_secret,
+                    },
+                });
         env.finish(config)
     }
 }

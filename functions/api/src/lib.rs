@@ -14,10 +14,14 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use herald::clock::Clock;
+use herald::delivery::{DeliveryJob, DeliveryStore};
+use herald::events::publish::EventPublisher;
 use herald::message_log::MessageLog;
 use herald::queue::{JobQueue, SendJob};
 use herald::seal::SecretSealer;
 use herald::settings::{Settings, SettingsStore};
+use herald::subscription::SubscriptionStore;
+use herald::webhook::Event;
 
 pub use auth::Caller;
 pub use config::{ApiConfig, AuthConfig};
@@ -32,6 +36,10 @@ pub struct Adapters {
     pub sealer: Arc<dyn SecretSealer>,
     pub messages: Arc<dyn MessageLog>,
     pub send_queue: Arc<dyn JobQueue<SendJob>>,
+    pub subscriptions: Arc<dyn SubscriptionStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
+    pub deliveries_queue: Arc<dyn JobQueue<DeliveryJob>>,
+    pub events_queue: Arc<dyn JobQueue<Event>>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -43,6 +51,10 @@ pub struct AppState {
     pub sealer: Arc<dyn SecretSealer>,
     pub messages: Arc<dyn MessageLog>,
     pub send_queue: Arc<dyn JobQueue<SendJob>>,
+    pub subscriptions: Arc<dyn SubscriptionStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
+    pub deliveries_queue: Arc<dyn JobQueue<DeliveryJob>>,
+    pub events: EventPublisher,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -54,6 +66,10 @@ impl AppState {
             sealer: adapters.sealer,
             messages: adapters.messages,
             send_queue: adapters.send_queue,
+            subscriptions: adapters.subscriptions,
+            deliveries: adapters.deliveries,
+            deliveries_queue: adapters.deliveries_queue,
+            events: EventPublisher::new(adapters.events_queue),
             clock: adapters.clock,
         }
     }
@@ -93,6 +109,41 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/accounts/{account_id}/logs/{channel}/{message_id}/message",
             get(routes::logs::message),
+        )
+        .route("/event-types", get(routes::events::types))
+        .route(
+            "/accounts/{account_id}/events",
+            post(routes::events::publish),
+        )
+        .route(
+            "/accounts/{account_id}/subscriptions",
+            get(routes::subscriptions::list).post(routes::subscriptions::create),
+        )
+        .route(
+            "/accounts/{account_id}/subscriptions/{subscription_id}",
+            get(routes::subscriptions::get)
+                .put(routes::subscriptions::put)
+                .delete(routes::subscriptions::delete),
+        )
+        .route(
+            "/accounts/{account_id}/subscriptions/{subscription_id}/rotate-secret",
+            post(routes::subscriptions::rotate_secret),
+        )
+        .route(
+            "/accounts/{account_id}/subscriptions/{subscription_id}/test",
+            post(routes::subscriptions::test),
+        )
+        .route(
+            "/accounts/{account_id}/deliveries",
+            get(routes::deliveries::list),
+        )
+        .route(
+            "/accounts/{account_id}/deliveries/{delivery_id}",
+            get(routes::deliveries::get),
+        )
+        .route(
+            "/accounts/{account_id}/deliveries/{delivery_id}/retry",
+            post(routes::deliveries::retry),
         )
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)

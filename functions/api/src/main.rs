@@ -4,10 +4,12 @@ use std::sync::Arc;
 
 use api::{Adapters, ApiConfig, AppState};
 use herald::clock::SystemClock;
+use herald::delivery::dynamo::DynamoDeliveryStore;
 use herald::message_log::dynamo::DynamoMessageLog;
 use herald::queue::SqsQueue;
 use herald::seal::kms::KmsSealer;
 use herald::settings::dynamo::DynamoSettingsStore;
+use herald::subscription::dynamo::DynamoSubscriptionStore;
 
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
@@ -16,6 +18,7 @@ async fn main() -> Result<(), lambda_http::Error> {
     // SDK clients are built once per cold start and shared by every request.
     let aws = herald::aws::load().await;
     let dynamo = aws_sdk_dynamodb::Client::new(&aws);
+    let sqs = aws_sdk_sqs::Client::new(&aws);
     let adapters = Adapters {
         settings: Arc::new(DynamoSettingsStore::new(
             dynamo.clone(),
@@ -25,11 +28,24 @@ async fn main() -> Result<(), lambda_http::Error> {
             aws_sdk_kms::Client::new(&aws),
             &config.kms_key_id,
         )),
-        messages: Arc::new(DynamoMessageLog::new(dynamo, &config.messages_table)),
-        send_queue: Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(&aws),
-            &config.send_queue_url,
+        messages: Arc::new(DynamoMessageLog::new(
+            dynamo.clone(),
+            &config.messages_table,
         )),
+        send_queue: Arc::new(SqsQueue::new(sqs.clone(), &config.send_queue_url)),
+        subscriptions: Arc::new(DynamoSubscriptionStore::new(
+            dynamo.clone(),
+            &config.webhooks.subscriptions_table,
+        )),
+        deliveries: Arc::new(DynamoDeliveryStore::new(
+            dynamo,
+            &config.webhooks.deliveries_table,
+        )),
+        deliveries_queue: Arc::new(SqsQueue::new(
+            sqs.clone(),
+            &config.webhooks.deliveries_queue_url,
+        )),
+        events_queue: Arc::new(SqsQueue::new(sqs, &config.webhooks.events_queue_url)),
         clock: Arc::new(SystemClock),
     };
     let state = AppState::new(config, adapters);

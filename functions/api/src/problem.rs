@@ -24,6 +24,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("precondition failed")]
     PreconditionFailed,
+    #[error("conflict: {0}")]
+    Conflict(String),
     #[error("payload too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -122,6 +124,13 @@ impl IntoResponse for ApiError {
                     "The resource changed since the ETag in If-Match was read; GET it again."
                         .to_owned(),
                 ),
+                vec![],
+            ),
+            Self::Conflict(detail) => (
+                StatusCode::CONFLICT,
+                "about:blank",
+                "Conflict",
+                Some(detail),
                 vec![],
             ),
             Self::PayloadTooLarge => (

@@ -168,7 +168,10 @@ impl Deliverer {
         }
         if record.next_attempt != job.attempt {
             if record.next_attempt == job.attempt + 1
-                && record.attempts.last().is_some_and(|a| a.number == job.attempt)
+                && record
+                    .attempts
+                    .last()
+                    .is_some_and(|a| a.number == job.attempt)
             {
                 // This job's attempt was made and its retry recorded, but perhaps never
                 // queued: queue it (again). The retry's own claim keeps a second copy idle.
@@ -206,7 +209,10 @@ impl Deliverer {
         let mut attempt = DeliveryAttempt {
             number,
             at: rfc3339(started_at),
-            url: subscription.as_ref().map(|s| s.url.clone()).unwrap_or_default(),
+            url: subscription
+                .as_ref()
+                .map(|s| s.url.clone())
+                .unwrap_or_default(),
             request_headers: BTreeMap::new(),
             response_status: None,
             response_headers: BTreeMap::new(),
@@ -264,7 +270,11 @@ impl Deliverer {
                 let why = attempt
                     .error
                     .clone()
-                    .or_else(|| attempt.response_status.map(|s| format!("the endpoint answered {s}")))
+                    .or_else(|| {
+                        attempt
+                            .response_status
+                            .map(|s| format!("the endpoint answered {s}"))
+                    })
                     .unwrap_or_else(|| "failed".into());
                 self.fail(record, why);
                 attempt.outcome = "failed".into();
@@ -323,7 +333,10 @@ impl Deliverer {
                 record
                     .attempts
                     .iter()
-                    .filter(|a| record.window_start.as_deref().is_none_or(|w| a.at.as_str() >= w))
+                    .filter(|a| {
+                        let window = record.window_start.as_deref().and_then(parse_time);
+                        window.is_none_or(|w| parse_time(&a.at).is_some_and(|at| at >= w))
+                    })
                     .count(),
             )
             .unwrap_or(u32::MAX)
@@ -423,13 +436,9 @@ impl Deliverer {
         {
             return Ok(s.clone());
         }
-        let secret = self
-            .sealer
-            .open(&subscription.account_id, sealed)
-            .await?;
-        let secret = Arc::new(
-            WebhookSecret::parse(secret.expose()).map_err(|_| SealError::Unreadable)?,
-        );
+        let secret = self.sealer.open(&subscription.account_id, sealed).await?;
+        let secret =
+            Arc::new(WebhookSecret::parse(secret.expose()).map_err(|_| SealError::Unreadable)?);
         let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
         if opened.len() >= 10_000 {
             opened.clear();

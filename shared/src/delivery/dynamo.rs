@@ -189,7 +189,11 @@ impl DeliveryStore for DynamoDeliveryStore {
             .map(|item| Self::parse(account, item))
             .collect::<Result<Vec<_>, _>>()?;
         // Continue after the last key read, which the filter may have dropped.
-        let last = match out.last_evaluated_key.as_ref().and_then(|k| k.get("deliveryId")) {
+        let last = match out
+            .last_evaluated_key
+            .as_ref()
+            .and_then(|k| k.get("deliveryId"))
+        {
             Some(AttributeValue::S(id)) => DeliveryId::parse(id).ok(),
             _ => None,
         };

@@ -50,8 +50,7 @@ pub trait WebhookClient: Send + Sync {
 }
 
 /// Resolves a host name to addresses (the system resolver by default; tests substitute one).
-pub type Lookup =
-    dyn Fn(String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> + Send + Sync;
+pub type Lookup = dyn Fn(String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> + Send + Sync;
 
 /// The system resolver, through tokio.
 pub fn system_lookup() -> Arc<Lookup> {
@@ -177,7 +176,9 @@ impl WebhookClient for ReqwestWebhookClient {
                 )
             })
             .collect();
-        let retry_after = headers.get("retry-after").and_then(|v| RetryAfter::parse(v));
+        let retry_after = headers
+            .get("retry-after")
+            .and_then(|v| RetryAfter::parse(v));
         // Read no more of the body than is kept: a receiver cannot make Herald buffer a
         // gigabyte.
         let mut bytes = Vec::new();

@@ -11,6 +11,7 @@ pub mod dynamo;
 pub mod fanout;
 pub mod http;
 pub mod memory;
+pub mod setup;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
@@ -249,7 +250,9 @@ impl ListQuery {
     pub fn fingerprint(&self) -> String {
         format!(
             "{}:{}",
-            self.subscription.as_ref().map_or("all", SubscriptionId::as_str),
+            self.subscription
+                .as_ref()
+                .map_or("all", SubscriptionId::as_str),
             self.status.map_or("all", DeliveryStatus::as_str)
         )
     }

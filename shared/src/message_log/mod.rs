@@ -6,8 +6,6 @@ pub mod dynamo;
 pub mod memory;
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
@@ -274,18 +272,12 @@ impl ListQuery {
 /// An opaque cursor: the last id of a page, bound to the query that produced it so that it
 /// cannot be replayed against another filter or order.
 pub fn encode_cursor(query: &ListQuery, last: &MessageId) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{}|{}", query_fingerprint(query), last.as_str()))
+    crate::cursor::encode(&query_fingerprint(query), last.as_str())
 }
 
 pub fn decode_cursor(query: &ListQuery, cursor: &str) -> Result<MessageId, String> {
-    let bad = || "cursor is not one this listing returned".to_owned();
-    let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
-    let raw = String::from_utf8(raw).map_err(|_| bad())?;
-    let (fingerprint, id) = raw.rsplit_once('|').ok_or_else(bad)?;
-    if fingerprint != query_fingerprint(query) {
-        return Err(bad());
-    }
-    MessageId::parse(id).map_err(|_| bad())
+    let id = crate::cursor::decode(&query_fingerprint(query), cursor)?;
+    MessageId::parse(&id).map_err(|_| "cursor is not one this listing returned".to_owned())
 }
 
 fn query_fingerprint(query: &ListQuery) -> String {

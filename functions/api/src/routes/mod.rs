@@ -1,10 +1,13 @@
 //! The handlers, one module per resource.
 
+pub mod deliveries;
 pub mod email;
+pub mod events;
 pub mod logs;
 pub mod messages;
 pub mod providers;
 pub mod sms;
+pub mod subscriptions;
 
 use std::collections::HashMap;
 

@@ -1,0 +1,224 @@
+//! `/accounts/{accountId}/deliveries`: one row per (event, subscription), each with every
+//! attempt; `POST /{id}/retry` delivers again now.
+
+use std::collections::HashMap;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use herald::clock::rfc3339;
+use herald::cursor;
+use herald::delivery::{DeliveryId, DeliveryJob, DeliveryRecord, DeliveryStatus, ListQuery};
+use herald::subscription::SubscriptionId;
+use herald::validation::FieldErrors;
+use serde::Serialize;
+use serde_json::json;
+
+use super::Account;
+use crate::AppState;
+use crate::problem::ApiError;
+
+/// One row of a listing: the delivery without its body and attempts.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Summary {
+    id: DeliveryId,
+    subscription_id: SubscriptionId,
+    event_id: String,
+    event_name: String,
+    status: DeliveryStatus,
+    attempts: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_response_status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_attempt_at: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<DeliveryRecord> for Summary {
+    fn from(r: DeliveryRecord) -> Self {
+        Self {
+            last_response_status: r.attempts.last().and_then(|a| a.response_status),
+            attempts: r.attempt_count,
+            next_attempt_at: r
+                .next_attempt_at
+                .filter(|_| r.status == DeliveryStatus::Pending),
+            id: r.id,
+            subscription_id: r.subscription_id,
+            event_id: r.event_id.as_str().to_owned(),
+            event_name: r.event_name.as_str().to_owned(),
+            status: r.status,
+            reason: r.reason,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+fn query(mut params: HashMap<String, String>) -> Result<(ListQuery, Option<String>), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let subscription =
+        params
+            .remove("subscriptionId")
+            .and_then(|s| match SubscriptionId::parse(&s) {
+                Ok(id) => Some(id),
+                Err(_) => {
+                    errors.push("subscriptionId", "is not a subscription id");
+                    None
+                }
+            });
+    let status = params.remove("status").and_then(|s| {
+        DeliveryStatus::parse(&s).or_else(|| {
+            errors.push("status", "must be one of pending, delivered, failed");
+            None
+        })
+    });
+    let limit = match params.remove("limit") {
+        None => ListQuery::DEFAULT_LIMIT,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=ListQuery::MAX_LIMIT).contains(&n) => n,
+            _ => {
+                errors.push(
+                    "limit",
+                    format!("must be a number from 1 to {}", ListQuery::MAX_LIMIT),
+                );
+                ListQuery::DEFAULT_LIMIT
+            }
+        },
+    };
+    let cursor = params.remove("cursor");
+    for unknown in params.keys() {
+        errors.push(unknown.clone(), "is not a known parameter");
+    }
+    errors.into_result((
+        ListQuery {
+            subscription,
+            status,
+            limit,
+            after: None,
+        },
+        cursor,
+    ))
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (mut query, cursor) = query(params).map_err(ApiError::Validation)?;
+    if let Some(c) = cursor {
+        let last = cursor::decode(&query.fingerprint(), &c)
+            .and_then(|id| DeliveryId::parse(&id).map_err(|e| e.to_string()))
+            .map_err(|e| {
+                let mut errors = FieldErrors::new();
+                errors.push("cursor", e);
+                ApiError::Validation(errors)
+            })?;
+        query.after = Some(last);
+    }
+    let page = state
+        .deliveries
+        .list(&account, &query, state.clock.now())
+        .await?;
+    let next = page
+        .last
+        .map(|last| cursor::encode(&query.fingerprint(), last.as_str()));
+    let items: Vec<Summary> = page.items.into_iter().map(Summary::from).collect();
+    Ok(Json(json!({"items": items, "nextCursor": next})))
+}
+
+async fn find(
+    state: &AppState,
+    account: &herald::account::AccountId,
+    path: &HashMap<String, String>,
+) -> Result<DeliveryRecord, ApiError> {
+    let id = path
+        .get("delivery_id")
+        .and_then(|id| DeliveryId::parse(id).ok())
+        .ok_or(ApiError::NotFound)?;
+    state
+        .deliveries
+        .get(account, &id, state.clock.now())
+        .await?
+        .ok_or(ApiError::NotFound)
+}
+
+/// The whole delivery: the body it sends and every attempt.
+pub async fn get(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Path(path): Path<HashMap<String, String>>,
+) -> Result<Json<DeliveryRecord>, ApiError> {
+    let mut record = find(&state, &account, &path).await?;
+    // Internal bookkeeping, not part of the contract.
+    record.claimed_until = None;
+    Ok(Json(record))
+}
+
+/// Delivers again now, as a new attempt with a fresh retry window; the same `webhook-id`, so a
+/// receiver that already has it can tell.
+pub async fn retry(
+    State(state): State<AppState>,
+    Account(account): Account,
+    Path(path): Path<HashMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let mut record = find(&state, &account, &path).await?;
+    let now = state.clock.now();
+    if record.claimed_at(now) {
+        return Err(ApiError::Conflict(
+            "an attempt is being made right now; look again in a few seconds".into(),
+        ));
+    }
+    let subscription = state
+        .subscriptions
+        .get(&account, &record.subscription_id)
+        .await?
+        .ok_or_else(|| ApiError::Conflict("the subscription was deleted".into()))?;
+    if !subscription.active && !record.test {
+        return Err(ApiError::Conflict(
+            "the subscription is inactive; activate it first".into(),
+        ));
+    }
+    let number = record.attempt_count + 1;
+    record.schedule(number, now);
+    record.window_start = Some(rfc3339(now));
+    // Kept as long as a new delivery would be.
+    record.expires_at = rfc3339(now + state.config.webhooks.retention);
+    record.event_expires_at = rfc3339(now + herald::webhook::Event::DEFAULT_LIFETIME);
+    record.updated_at = rfc3339(now);
+    record.version += 1;
+    state
+        .deliveries
+        .replace(&record)
+        .await
+        .map_err(|e| match e {
+            herald::store::StoreError::PreconditionFailed => {
+                ApiError::Conflict("the delivery changed meanwhile; try again".into())
+            }
+            other => other.into(),
+        })?;
+    let job = DeliveryJob {
+        account_id: account.clone(),
+        subscription_id: record.subscription_id.clone(),
+        delivery_id: record.id.clone(),
+        attempt: number,
+        not_before: None,
+        first: None,
+    };
+    state
+        .deliveries_queue
+        .enqueue(&job)
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    tracing::info!(account = %account, delivery = %record.id, attempt = number, "manual retry queued");
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({"id": record.id, "status": record.status, "nextAttempt": number})),
+    )
+        .into_response())
+}

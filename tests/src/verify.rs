@@ -1,0 +1,71 @@
+//! Signatures checked by code no one here wrote: the reference document's Node.js snippet, and
+//! the `standardwebhooks` library from PyPI (in the local `.venv`).
+
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+use crate::stack_var;
+
+fn run(mut command: Command, stdin: &[u8]) -> (bool, String) {
+    let mut child = command
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("could not run {command:?}: {e}"));
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("written");
+    let out = child.wait_with_output().expect("finished");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text.trim().to_owned())
+}
+
+/// The reference's snippet, as an integrator would run it on the parsed request body:
+/// `crypto.createHmac('sha256', secret).update(JSON.stringify(payload)).digest('hex').toUpperCase()`.
+pub fn node_reference_signature(secret: &str, body: &[u8]) -> String {
+    const SNIPPET: &str = r#"
+const crypto = require('crypto');
+const secret = process.argv[1];
+const payload = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+
+const hmac = crypto.createHmac('sha256', secret);
+const signature = hmac.update(JSON.stringify(payload)).digest('hex').toUpperCase();
+console.log(signature)
+"#;
+    let mut node = Command::new("node");
+    node.args(["-e", SNIPPET, secret]);
+    let (ok, out) = run(node, body);
+    assert!(ok, "node failed: {out}");
+    out
+}
+
+/// Verifies a request with the `standardwebhooks` library; `Err` with its message if it
+/// refuses.
+pub fn standard_webhooks_verify(
+    secret: &str,
+    id: &str,
+    timestamp: &str,
+    signature: &str,
+    body: &[u8],
+) -> Result<(), String> {
+    const SCRIPT: &str = r#"
+import sys
+from standardwebhooks.webhooks import Webhook
+secret, msg_id, timestamp, signature = sys.argv[1:5]
+headers = {"webhook-id": msg_id, "webhook-timestamp": timestamp, "webhook-signature": signature}
+Webhook(secret).verify(sys.stdin.buffer.read(), headers)
+print("verified")
+"#;
+    let mut python = Command::new(stack_var("HERALD_TEST_PYTHON"));
+    python.args(["-c", SCRIPT, secret, id, timestamp, signature]);
+    let (ok, out) = run(python, body);
+    if ok { Ok(()) } else { Err(out) }
+}

@@ -1,0 +1,437 @@
+//! End to end under the local stack: subscriptions through the API, events published through
+//! the API, fanned out and delivered by the functions as `cargo xtask dev` runs them, to real
+//! receivers on loopback; signatures checked by the reference's Node.js snippet and the
+//! `standardwebhooks` library.
+
+use std::time::Duration;
+
+use herald::account::AccountId;
+use herald_tests::api::{Api, Reply};
+use herald_tests::new_account;
+use herald_tests::receiver::{Receiver, Reply as Script};
+use herald_tests::verify::{node_reference_signature, standard_webhooks_verify};
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+async fn subscribe(api: &Api, account: &AccountId, body: Value) -> Reply {
+    let reply = api
+        .post(&format!("/accounts/{account}/subscriptions"), body)
+        .await;
+    assert_eq!(reply.status, 201, "{:?}", reply.body);
+    reply
+}
+
+fn webhook(url: &str, extra: Value) -> Value {
+    let mut body = json!({"name": "Orders", "type": "webhook", "url": url, "secret": true});
+    if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
+        b.extend(extra);
+    }
+    body
+}
+
+async fn publish(api: &Api, account: &AccountId, name: &str, tags: &[&str]) -> Value {
+    let reply = api
+        .post(
+            &format!("/accounts/{account}/events"),
+            json!({"sender": "signature-api", "eventName": name,
+                   "eventData": {"orderId": "42", "signer": "Åse Ødegård"}, "tags": tags}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+    reply.body
+}
+
+/// The subscription's deliveries once none is pending.
+async fn settled(api: &Api, account: &AccountId, subscription: &str) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let page = api
+            .get(&format!(
+                "/accounts/{account}/deliveries?subscriptionId={subscription}"
+            ))
+            .await;
+        let items = page.body["items"].as_array().cloned().unwrap_or_default();
+        if !items.is_empty() && items.iter().all(|d| d["status"] != "pending") {
+            return items;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "deliveries still pending: {items:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_published_event_is_delivered_once_signed_and_logged() {
+    let receiver = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(
+        &api,
+        &account,
+        webhook(&receiver.url, json!({"tagFilter": ["prod", "team-*"]})),
+    )
+    .await;
+    let secret = created.body["signingSecret"]
+        .as_str()
+        .expect("shown once")
+        .to_owned();
+    let id = created.body["id"].as_str().expect("id").to_owned();
+    // Shown once: never again.
+    let read = api
+        .get(&format!("/accounts/{account}/subscriptions/{id}"))
+        .await;
+    assert_eq!(read.body["secret"], true);
+    assert!(read.body.get("signingSecret").is_none());
+
+    // Missing the team-* tag: not for this subscription.
+    publish(&api, &account, "order.completed", &["prod"]).await;
+    let event = publish(&api, &account, "order.completed", &["prod", "team-signing"]).await;
+
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!(got.len(), 1);
+    let deliveries = settled(&api, &account, &id).await;
+    // Nothing more arrives: once, not twice.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 1, "{got:?}");
+    let request = &got[0];
+    assert_eq!(request.json(), event);
+    assert_eq!(request.header("content-type"), Some("application/json"));
+
+    // The reference's Node.js snippet reproduces X-Herald-Signature.
+    assert_eq!(
+        request.header("x-herald-signature"),
+        Some(node_reference_signature(&secret, &request.body).as_str())
+    );
+    // The Standard Webhooks library verifies the other headers.
+    let webhook_id = request.header("webhook-id").expect("webhook-id");
+    standard_webhooks_verify(
+        &secret,
+        webhook_id,
+        request.header("webhook-timestamp").expect("timestamp"),
+        request.header("webhook-signature").expect("signature"),
+        &request.body,
+    )
+    .expect("verified");
+    // A tampered body does not verify.
+    let mut tampered = request.body.to_vec();
+    tampered[10] ^= 1;
+    assert!(
+        standard_webhooks_verify(
+            &secret,
+            webhook_id,
+            request.header("webhook-timestamp").expect("timestamp"),
+            request.header("webhook-signature").expect("signature"),
+            &tampered,
+        )
+        .is_err()
+    );
+
+    assert_eq!(deliveries.len(), 1, "{deliveries:?}");
+    assert_eq!(deliveries[0]["status"], "delivered");
+    assert_eq!(deliveries[0]["id"], webhook_id);
+    assert_eq!(deliveries[0]["eventId"], event["id"]);
+    let detail = api
+        .get(&format!("/accounts/{account}/deliveries/{webhook_id}"))
+        .await;
+    let attempts = detail.body["attempts"].as_array().expect("attempts");
+    assert_eq!(attempts.len(), 1);
+    assert_eq!(attempts[0]["responseStatus"], 200);
+    assert_eq!(
+        attempts[0]["requestHeaders"]["webhook-id"].as_str(),
+        Some(webhook_id)
+    );
+    assert_eq!(
+        detail.body["body"].as_str().map(str::as_bytes),
+        Some(&request.body[..])
+    );
+}
+
+#[tokio::test]
+async fn during_a_rotation_both_secrets_sign() {
+    let receiver = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let id = created.body["id"].as_str().expect("id");
+    let old = created.body["signingSecret"].as_str().expect("secret");
+    let rotated = api
+        .post(
+            &format!("/accounts/{account}/subscriptions/{id}/rotate-secret"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+    let new = rotated.body["signingSecret"].as_str().expect("new secret");
+    assert_ne!(old, new);
+    assert!(rotated.body["previousSecretExpiresAt"].is_string());
+
+    let sent = api
+        .post(
+            &format!("/accounts/{account}/subscriptions/{id}/test"),
+            json!({"eventName": "email.opened"}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{:?}", sent.body);
+    let got = receiver.wait_for(1, WAIT).await;
+    let request = &got[0];
+    let headers = |name| request.header(name).expect(name);
+    for secret in [old, new] {
+        standard_webhooks_verify(
+            secret,
+            headers("webhook-id"),
+            headers("webhook-timestamp"),
+            headers("webhook-signature"),
+            &request.body,
+        )
+        .unwrap_or_else(|e| panic!("{secret}: {e}"));
+    }
+    // X-Herald-Signature is the newest secret's.
+    assert_eq!(
+        headers("x-herald-signature"),
+        node_reference_signature(new, &request.body)
+    );
+}
+
+#[tokio::test]
+async fn a_test_event_reaches_an_inactive_subscription_with_the_body_it_returns() {
+    let receiver = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(
+        &api,
+        &account,
+        webhook(&receiver.url, json!({"active": false, "secret": false})),
+    )
+    .await;
+    let id = created.body["id"].as_str().expect("id");
+    let unknown = api
+        .post(
+            &format!("/accounts/{account}/subscriptions/{id}/test"),
+            json!({"eventName": "nope.nope"}),
+        )
+        .await;
+    assert_eq!(unknown.status, 400);
+    assert_eq!(unknown.error_fields(), ["eventName"]);
+
+    let sent = api
+        .post(
+            &format!("/accounts/{account}/subscriptions/{id}/test"),
+            json!({"eventName": "sms.delivered"}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{:?}", sent.body);
+    let body = sent.body["body"].as_str().expect("the body");
+    let got = receiver.wait_for(1, WAIT).await;
+    assert_eq!(got[0].body, body.as_bytes());
+    let event = got[0].json();
+    assert_eq!(event["tags"], json!(["mock"]));
+    assert_eq!(event["eventName"], "sms.delivered");
+    // Unsigned: no secret.
+    assert!(got[0].header("x-herald-signature").is_none());
+    assert!(got[0].header("webhook-id").is_some());
+}
+
+#[tokio::test]
+async fn a_500_is_retried_a_400_fails_and_a_manual_retry_delivers() {
+    let receiver = Receiver::start([Script::status(500), Script::status(400)]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let id = created.body["id"].as_str().expect("id");
+    publish(&api, &account, "order.completed", &[]).await;
+    let deliveries = settled(&api, &account, id).await;
+    assert_eq!(deliveries[0]["status"], "failed", "{deliveries:?}");
+    assert_eq!(deliveries[0]["attempts"], 2);
+    assert_eq!(deliveries[0]["lastResponseStatus"], 400);
+    let delivery = deliveries[0]["id"].as_str().expect("id");
+
+    let retried = api
+        .post(
+            &format!("/accounts/{account}/deliveries/{delivery}/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(retried.status, 202, "{:?}", retried.body);
+    let deliveries = settled(&api, &account, id).await;
+    assert_eq!(deliveries[0]["status"], "delivered", "{deliveries:?}");
+    assert_eq!(deliveries[0]["attempts"], 3);
+    let got = receiver.received();
+    assert_eq!(got.len(), 3);
+    // One delivery, one webhook-id on every attempt.
+    assert!(got.iter().all(|r| r.header("webhook-id") == Some(delivery)));
+    let detail = api
+        .get(&format!("/accounts/{account}/deliveries/{delivery}"))
+        .await;
+    let outcomes: Vec<&str> = detail.body["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .filter_map(|a| a["outcome"].as_str())
+        .collect();
+    assert_eq!(outcomes, ["retry", "failed", "delivered"]);
+}
+
+#[tokio::test]
+async fn a_410_disables_the_subscription_and_publishes_that() {
+    let gone = Receiver::start([Script::status(410)]).await;
+    let watcher = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(
+        &api,
+        &account,
+        webhook(&gone.url, json!({"events": ["order.completed"]})),
+    )
+    .await;
+    let id = created.body["id"].as_str().expect("id");
+    subscribe(
+        &api,
+        &account,
+        webhook(&watcher.url, json!({"events": ["subscription.disabled"]})),
+    )
+    .await;
+    publish(&api, &account, "order.completed", &[]).await;
+
+    let got = watcher.wait_for(1, WAIT).await;
+    assert_eq!(got.len(), 1);
+    let event = got[0].json();
+    assert_eq!(event["eventName"], "subscription.disabled");
+    assert_eq!(event["eventData"]["subscriptionId"], id);
+    let read = api
+        .get(&format!("/accounts/{account}/subscriptions/{id}"))
+        .await;
+    assert_eq!(read.body["active"], false);
+    assert!(read.body["disabledReason"].is_string());
+    assert_eq!(gone.received().len(), 1);
+}
+
+#[tokio::test]
+async fn subscriptions_are_validated_field_by_field_and_kept_off_internal_addresses() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let reply = api
+        .post(
+            &format!("/accounts/{account}/subscriptions"),
+            json!({"name": "", "type": "queue", "url": "https://10.1.2.3/hook",
+                   "tagFilter": ["*"], "events": [], "colour": "red"}),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    let mut fields = reply.error_fields();
+    fields.sort();
+    assert_eq!(
+        fields,
+        ["colour", "events", "name", "tagFilter[0]", "type", "url"],
+        "{:?}",
+        reply.body
+    );
+    for url in [
+        "https://169.254.169.254/latest/meta-data/",
+        "https://[fd00::1]/hook",
+        "https://metadata.google.internal/",
+        "ftp://hooks.acme.example/",
+    ] {
+        let reply = api
+            .post(
+                &format!("/accounts/{account}/subscriptions"),
+                json!({"name": "x", "type": "webhook", "url": url}),
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{url}");
+        assert_eq!(reply.error_fields(), ["url"], "{url}");
+    }
+    // Publishing is for internal services.
+    let outsider = Api::for_accounts(account.as_str());
+    let reply = outsider
+        .post(
+            &format!("/accounts/{account}/events"),
+            json!({"sender": "x", "eventName": "order.completed"}),
+        )
+        .await;
+    assert_eq!(reply.status, 403);
+    let reply = api
+        .post(
+            &format!("/accounts/{account}/events"),
+            json!({"sender": "x", "eventName": "Order Completed", "tags": [1]}),
+        )
+        .await;
+    assert_eq!(reply.status, 400);
+    let mut fields = reply.error_fields();
+    fields.sort();
+    assert_eq!(fields, ["eventName", "tags[0]"], "{:?}", reply.body);
+}
+
+#[tokio::test]
+async fn subscriptions_are_listed_replaced_and_deleted_per_account() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(
+        &api,
+        &account,
+        webhook(
+            "https://hooks.acme.example/herald",
+            json!({"secret": false}),
+        ),
+    )
+    .await;
+    let id = created.body["id"].as_str().expect("id");
+    assert_eq!(created.body["secret"], false);
+    assert!(created.body.get("signingSecret").is_none());
+    let path = format!("/accounts/{account}/subscriptions/{id}");
+
+    let replaced = api
+        .put(
+            &path,
+            json!({"name": "Signing", "type": "webhook", "url": "https://hooks.acme.example/v2",
+                   "secret": true, "events": ["email.opened"], "tagFilter": ["prod"]}),
+        )
+        .await;
+    assert_eq!(replaced.status, 200, "{:?}", replaced.body);
+    assert!(replaced.body["signingSecret"].is_string());
+    assert_eq!(replaced.body["events"], json!(["email.opened"]));
+
+    let list = api.get(&format!("/accounts/{account}/subscriptions")).await;
+    assert_eq!(list.body["items"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list.body["items"][0]["name"], "Signing");
+
+    // Another account's token sees nothing.
+    let other = new_account();
+    let stranger = Api::internal(other.as_str());
+    assert_eq!(stranger.get(&path).await.status, 404);
+
+    assert_eq!(api.delete(&path).await.status, 204);
+    assert_eq!(api.get(&path).await.status, 404);
+    assert_eq!(api.delete(&path).await.status, 404);
+}
+
+#[tokio::test]
+async fn event_types_carry_whole_sample_envelopes() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let types = api.get("/event-types").await;
+    assert_eq!(types.status, 200);
+    let items = types.body["items"].as_array().expect("items");
+    let names: Vec<&str> = items.iter().filter_map(|t| t["name"].as_str()).collect();
+    for expected in [
+        "sms.sent",
+        "sms.delivered",
+        "sms.failed",
+        "email.sent",
+        "email.delivered",
+        "email.opened",
+        "email.failed",
+        "domain.verified",
+        "domain.failed",
+        "subscription.disabled",
+    ] {
+        assert!(names.contains(&expected), "{names:?}");
+    }
+    for t in items {
+        assert_eq!(t["sample"]["eventName"], t["name"]);
+        assert_eq!(t["sample"].as_object().map(|o| o.len()), Some(9));
+    }
+}
