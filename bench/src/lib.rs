@@ -2,4 +2,5 @@
 //! latency, and SQS batches shaped as Lambda receives them.
 
 pub mod provider;
+pub mod receiver;
 pub mod sqs;

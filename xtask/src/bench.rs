@@ -24,6 +24,12 @@ enum Figure {
         what: &'static str,
         bench: &'static str,
     },
+    /// A time on its own, against a fixed target.
+    Time {
+        what: &'static str,
+        bench: &'static str,
+        target: &'static str,
+    },
 }
 
 const FIGURES: &[Figure] = &[
@@ -36,6 +42,25 @@ const FIGURES: &[Figure] = &[
     Figure::Rate {
         what: "send-dispatch: SMS per second per invocation (in-memory stores, instant provider)",
         bench: "sms_batch/10 @0ms",
+    },
+    Figure::Ratio {
+        what: "webhook-deliver: 10 deliveries at once vs 10 bare reqwest POSTs (loopback)",
+        bench: "webhook_deliver/handler x10",
+        baseline: "webhook_deliver/bare reqwest x10",
+        target: "at most 1.25 (80% of the bare rate)",
+    },
+    Figure::Rate {
+        what: "webhook-deliver: deliveries per second (in-memory stores, loopback receiver)",
+        bench: "webhook_deliver/handler x10",
+    },
+    Figure::Rate {
+        what: "webhook-deliver: bare reqwest POSTs per second, same receiver and concurrency",
+        bench: "webhook_deliver/bare reqwest x10",
+    },
+    Figure::Time {
+        what: "webhook-fanout: one event over 10,000 subscriptions (warm cache)",
+        bench: "webhook_fanout/10000 subscriptions",
+        target: "under 5 ms",
     },
 ];
 
@@ -145,6 +170,19 @@ fn print_table(measured: &HashMap<String, Measured>) {
                         "-"
                     );
                 }
+                None => println!("{what:<84} {:>12}", "not run"),
+            },
+            Figure::Time {
+                what,
+                bench,
+                target,
+            } => match measured.get(*bench) {
+                Some(m) => println!(
+                    "{what:<84} {:>12} {:>12} {:>9}  {target}",
+                    human(m.median_ns),
+                    "-",
+                    "-"
+                ),
                 None => println!("{what:<84} {:>12}", "not run"),
             },
         }
