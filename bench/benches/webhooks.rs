@@ -108,11 +108,7 @@ async fn deliverer(url: &str) -> (Deliverer, Subscription) {
     store.create(&s).await.expect("stored");
     let d = Deliverer {
         deliveries: Arc::new(MemoryDeliveryStore::new()),
-        subscriptions: Arc::new(CachedSubscriptions::new(
-            store.clone(),
-            Duration::from_secs(3600),
-        )),
-        subscription_store: store,
+        subscriptions: store,
         sealer,
         client: Arc::new(ReqwestWebhookClient::new(loopback(), system_lookup()).expect("client")),
         queue: Arc::new(MemoryQueue::default()),

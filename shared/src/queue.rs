@@ -48,6 +48,30 @@ pub trait JobQueue<J: Send + Sync>: Send + Sync {
 /// SQS takes at most this many messages in one `SendMessageBatch`.
 pub const SQS_BATCH: usize = 10;
 
+/// ... and at most this many bytes in all (256 KiB, the limit every region has had).
+pub const SQS_BATCH_BYTES: usize = 256 * 1024;
+
+/// Cuts `bodies` into batches SQS accepts: at most [`SQS_BATCH`] messages and
+/// [`SQS_BATCH_BYTES`] bytes each (a message alone is never over the limit of one message).
+pub fn batches(bodies: &[String]) -> Vec<&[String]> {
+    let mut out = Vec::new();
+    let mut start = 0;
+    let mut bytes = 0;
+    for (i, body) in bodies.iter().enumerate() {
+        let full = i - start == SQS_BATCH || (i > start && bytes + body.len() > SQS_BATCH_BYTES);
+        if full {
+            out.push(&bodies[start..i]);
+            start = i;
+            bytes = 0;
+        }
+        bytes += body.len();
+    }
+    if start < bodies.len() {
+        out.push(&bodies[start..]);
+    }
+    out
+}
+
 pub struct SqsQueue<J> {
     client: aws_sdk_sqs::Client,
     url: String,
@@ -80,13 +104,17 @@ impl<J: Serialize + Send + Sync> JobQueue<J> for SqsQueue<J> {
     }
 
     async fn enqueue_all(&self, jobs: &[J]) -> Result<(), QueueError> {
-        for chunk in jobs.chunks(SQS_BATCH) {
+        let bodies = jobs
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| QueueError(Box::new(e)))?;
+        for chunk in batches(&bodies) {
             let mut request = self.client.send_message_batch().queue_url(&self.url);
-            for (i, job) in chunk.iter().enumerate() {
-                let body = serde_json::to_string(job).map_err(|e| QueueError(Box::new(e)))?;
+            for (i, body) in chunk.iter().enumerate() {
                 let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
                     .id(i.to_string())
-                    .message_body(body)
+                    .message_body(body.as_str())
                     .build()
                     .map_err(|e| QueueError(Box::new(e)))?;
                 request = request.entries(entry);
@@ -154,5 +182,22 @@ impl<J: Clone + Send + Sync + Serialize + DeserializeOwned> JobQueue<J> for Memo
             .unwrap_or_else(PoisonError::into_inner)
             .push((job.clone(), delay_secs));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_hold_ten_messages_and_256_kib_at_most() {
+        let small: Vec<String> = (0..25).map(|i| i.to_string()).collect();
+        let sizes: Vec<usize> = batches(&small).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [10, 10, 5]);
+        // 100 KiB each: two fit, a third would not.
+        let large: Vec<String> = (0..5).map(|_| "x".repeat(100 * 1024)).collect();
+        let sizes: Vec<usize> = batches(&large).iter().map(|b| b.len()).collect();
+        assert_eq!(sizes, [2, 2, 1]);
+        assert!(batches(&[]).is_empty());
     }
 }

@@ -61,11 +61,7 @@ impl Fixture {
         let sealer = Arc::new(LocalSealer::random());
         let deliverer = Deliverer {
             deliveries: deliveries.clone(),
-            subscriptions: Arc::new(CachedSubscriptions::new(
-                subscriptions.clone(),
-                Duration::ZERO,
-            )),
-            subscription_store: subscriptions.clone(),
+            subscriptions: subscriptions.clone(),
             sealer: sealer.clone(),
             client: Arc::new(ReqwestWebhookClient::new(policy.clone(), lookup).expect("client")),
             queue: queue.clone(),
@@ -484,4 +480,21 @@ async fn fan_out_queues_one_job_per_matching_active_subscription() {
             .expect("ok"),
         0
     );
+}
+
+/// A first job that waited in the queue past the event's expiry sends nothing.
+#[tokio::test]
+async fn a_job_that_waited_past_the_events_expiry_sends_nothing() {
+    let receiver = Receiver::start([]).await;
+    let f = Fixture::loopback();
+    let (subscription, _) = f.subscribe(&receiver.url).await;
+    let job = f.first(&f.event(Some(time::Duration::seconds(30))), &subscription);
+    f.clock.advance(time::Duration::seconds(31));
+    assert_eq!(f.deliverer.handle(&job).await.expect("ok"), Handled::Failed);
+    let record = f.record(&job).await;
+    assert!(
+        record.reason.as_deref().is_some_and(|r| r.contains("expired")),
+        "{record:?}"
+    );
+    assert!(receiver.received().is_empty());
 }

@@ -31,7 +31,6 @@ use crate::events::publish::EventPublisher;
 use crate::queue::{JobQueue, QueueError};
 use crate::seal::{SealError, SecretSealer};
 use crate::secret::SealedSecret;
-use crate::subscription::cache::CachedSubscriptions;
 use crate::subscription::{Subscription, SubscriptionStore};
 use crate::webhook::sqs_hop::remaining_until;
 use crate::webhook::{
@@ -42,6 +41,14 @@ use crate::webhook::{
 /// How long a claim holds: longer than an attempt may take (15 s), shorter than the queue's
 /// visibility timeout, so that a crashed deliverer's job is taken up again.
 pub const CLAIM: time::Duration = time::Duration::seconds(60);
+
+/// A scheduled attempt is aimed at least this long before the give-up time.
+const LAST_ATTEMPT_MARGIN: time::Duration = time::Duration::seconds(2);
+
+/// What a receiver's response keeps of its headers: enough to debug, bounded so that a
+/// delivery's record always fits DynamoDB's item limit.
+const MAX_HEADERS_KEPT: usize = 40;
+const MAX_HEADER_VALUE: usize = 256;
 
 /// What became of a job; the Lambda reports `Retry` as a batch item failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +77,9 @@ pub enum DeliverError {
 
 pub struct Deliverer {
     pub deliveries: Arc<dyn DeliveryStore>,
-    pub subscriptions: Arc<CachedSubscriptions>,
-    /// Where a disabled subscription is written (the cache reads from the same store).
-    pub subscription_store: Arc<dyn SubscriptionStore>,
+    /// Read afresh for every attempt (no cache): a subscription deactivated, deleted or moved
+    /// to another URL gets nothing more the moment the API has saved it.
+    pub subscriptions: Arc<dyn SubscriptionStore>,
     pub sealer: Arc<dyn SecretSealer>,
     pub client: Arc<dyn WebhookClient>,
     pub queue: Arc<dyn JobQueue<DeliveryJob>>,
@@ -205,6 +212,7 @@ impl Deliverer {
             .get(&job.account_id, &job.subscription_id)
             .await?;
         let started_at = self.clock.now();
+        let give_up_at = self.give_up_at(record, started_at);
         let number = record.next_attempt;
         let mut attempt = DeliveryAttempt {
             number,
@@ -224,6 +232,11 @@ impl Deliverer {
             next_attempt_at: None,
         };
         let outcome = match &subscription {
+            // Late (a job that waited in the queue, a last hop that landed after the limit):
+            // never sent after the event's expiresAt or the five-day window.
+            _ if started_at > give_up_at => {
+                Err("expired before it could be delivered: never sent after the event's expiresAt or five days".to_owned())
+            }
             None => Err("the subscription was deleted".to_owned()),
             Some(s) if !s.active && !record.test => Err("the subscription is inactive".to_owned()),
             Some(s) => Ok(s),
@@ -233,10 +246,17 @@ impl Deliverer {
                 attempt.error = Some(why);
                 (Verdict::Fail, None)
             }
-            Ok(subscription) => {
-                let (outcome, response) = self.post(subscription, record, &mut attempt).await?;
-                (outcome.verdict(), response)
-            }
+            Ok(subscription) => match self.post(subscription, record, &mut attempt).await {
+                Ok((outcome, response)) => (outcome.verdict(), response),
+                // A secret that no longer opens will not open on a retry either.
+                Err(DeliverError::Seal(SealError::Unreadable)) => {
+                    attempt.error = Some(
+                        "the subscription's signing secret cannot be opened; rotate it".into(),
+                    );
+                    (Verdict::Fail, None)
+                }
+                Err(e) => return Err(e),
+            },
         };
 
         let now = self.clock.now();
@@ -251,7 +271,7 @@ impl Deliverer {
                 Handled::Delivered
             }
             Verdict::Retry => {
-                let next = self.next_attempt(record, now, response.as_ref());
+                let next = self.next_attempt(record, now, give_up_at, response.as_ref());
                 match next {
                     Some(at) => {
                         record.schedule(number + 1, at);
@@ -290,6 +310,11 @@ impl Deliverer {
             }
         };
         record.push_attempt(attempt);
+        if verdict == Verdict::DisableSubscription {
+            // Before the delivery is settled, so that a failure here brings the job back.
+            self.disable(&job.account_id, &job.subscription_id, now)
+                .await?;
+        }
         self.deliveries.replace(record).await?;
         tracing::info!(
             account = %record.account_id,
@@ -301,11 +326,6 @@ impl Deliverer {
         if handled == Handled::Scheduled {
             self.queue_retry(record).await?;
         }
-        if verdict == Verdict::DisableSubscription
-            && let Some(subscription) = subscription
-        {
-            self.disable(subscription, now).await?;
-        }
         Ok(handled)
     }
 
@@ -315,10 +335,27 @@ impl Deliverer {
         record.reason = Some(why);
     }
 
+    /// The last moment an attempt may be made: the event's `expiresAt`, or five days after
+    /// the window opened (the first attempt, or the last manual retry).
+    fn give_up_at(&self, record: &DeliveryRecord, now: OffsetDateTime) -> OffsetDateTime {
+        let window = record
+            .window_start
+            .as_deref()
+            .and_then(parse_time)
+            .unwrap_or(now);
+        RetryState {
+            first_attempt_at: window,
+            failed_attempts: 0,
+            expires_at: parse_time(&record.event_expires_at).unwrap_or(now),
+        }
+        .give_up_at()
+    }
+
     fn next_attempt(
         &self,
         record: &DeliveryRecord,
         now: OffsetDateTime,
+        give_up_at: OffsetDateTime,
         response: Option<&WebhookResponse>,
     ) -> Option<OffsetDateTime> {
         let state = RetryState {
@@ -345,7 +382,11 @@ impl Deliverer {
         };
         let retry_after = response.and_then(|r| r.retry_after);
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
-        next_attempt_at(&state, now, retry_after, &mut *rng)
+        let at = next_attempt_at(&state, now, retry_after, &mut *rng)?;
+        // SQS delays are whole seconds and a hop may land late: aim a little before the limit
+        // so that the last attempt is not refused as expired.
+        let latest = give_up_at - LAST_ATTEMPT_MARGIN;
+        Some(at.min(latest)).filter(|at| *at > now)
     }
 
     /// Queues the record's next attempt, delayed by the first hop of its wait.
@@ -405,7 +446,22 @@ impl Deliverer {
         Ok(match result {
             Ok(response) => {
                 attempt.response_status = Some(response.status);
-                attempt.response_headers = response.headers.clone();
+                attempt.response_headers = response
+                    .headers
+                    .iter()
+                    .take(MAX_HEADERS_KEPT)
+                    .map(|(k, v)| {
+                        let mut v = v.clone();
+                        if v.len() > MAX_HEADER_VALUE {
+                            let mut end = MAX_HEADER_VALUE;
+                            while !v.is_char_boundary(end) {
+                                end -= 1;
+                            }
+                            v.truncate(end);
+                        }
+                        (k.clone(), v)
+                    })
+                    .collect();
                 attempt.response_body = response.body.clone();
                 attempt.response_body_truncated = response.truncated;
                 (AttemptOutcome::Status(response.status), Some(response))
@@ -447,27 +503,34 @@ impl Deliverer {
         Ok(secret)
     }
 
-    /// The endpoint answered 410 Gone: no further events go to it.
+    /// The endpoint answered 410 Gone: no further events go to it. Read afresh and written
+    /// conditionally (retried when a concurrent edit wins); `subscription.disabled` is published
+    /// only by the write that disabled it.
     async fn disable(
         &self,
-        mut subscription: Subscription,
+        account: &crate::account::AccountId,
+        id: &crate::subscription::SubscriptionId,
         now: OffsetDateTime,
     ) -> Result<(), DeliverError> {
-        let account = subscription.account_id.clone();
-        if subscription.active {
+        for _ in 0..3 {
+            let Some(mut subscription) = self.subscriptions.get(account, id).await? else {
+                return Ok(());
+            };
+            if !subscription.active {
+                return Ok(());
+            }
             subscription.active = false;
             subscription.disabled_reason = Some("the endpoint answered 410 Gone".into());
             subscription.updated_at = rfc3339(now);
             subscription.version += 1;
-            match self.subscription_store.replace(&subscription).await {
-                // Changed meanwhile (perhaps disabled by a concurrent delivery): leave it.
-                Ok(()) | Err(StoreError::PreconditionFailed) => {}
+            match self.subscriptions.replace(&subscription).await {
+                Ok(()) => {}
+                Err(StoreError::PreconditionFailed) => continue,
                 Err(e) => return Err(e.into()),
             }
-            self.subscriptions.forget(&account);
-            tracing::warn!(account = %account, subscription = %subscription.id, "endpoint answered 410 Gone: subscription disabled");
+            tracing::warn!(account = %account, subscription = %id, "endpoint answered 410 Gone: subscription disabled");
             let mut data = Map::new();
-            data.insert("subscriptionId".into(), json!(subscription.id.as_str()));
+            data.insert("subscriptionId".into(), json!(id.as_str()));
             data.insert("name".into(), json!(subscription.name.as_str()));
             data.insert("url".into(), json!(subscription.url));
             data.insert(
@@ -476,12 +539,13 @@ impl Deliverer {
             );
             if let Err(e) = self
                 .events
-                .herald_event(&account, "subscription.disabled", data, vec![], now)
+                .herald_event(account, "subscription.disabled", data, vec![], now)
                 .await
             {
                 tracing::error!(account = %account, error = %e, "subscription.disabled not published");
             }
+            return Ok(());
         }
-        Ok(())
+        Err(StoreError::PreconditionFailed.into())
     }
 }

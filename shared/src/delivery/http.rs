@@ -120,6 +120,8 @@ impl ReqwestWebhookClient {
             .timeout(ATTEMPT_TIMEOUT)
             .connect_timeout(std::time::Duration::from_secs(5))
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy would resolve the name itself, past the policy's resolver.
+            .no_proxy()
             .user_agent(concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION")))
             .dns_resolver(Arc::new(PolicyResolver { policy, lookup }))
             .build()?;

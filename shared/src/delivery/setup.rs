@@ -75,12 +75,14 @@ impl WebhookConfig {
                     .map_err(|_| "is not a valid HTTP header name")
             },
         );
+        // Longer than the five days a delivery may be retried, or scheduled retries would
+        // find their record gone.
         let retention = env.parsed("HERALD_DELIVERY_RETENTION_DAYS", "90", |s| {
             s.parse::<i64>()
                 .ok()
-                .filter(|d| (1..=3650).contains(d))
+                .filter(|d| (6..=3650).contains(d))
                 .map(time::Duration::days)
-                .ok_or("must be a number of days from 1 to 3650")
+                .ok_or("must be a number of days from 6 to 3650")
         });
         Some(Self {
             subscriptions_table,
@@ -123,8 +125,7 @@ impl WebhookConfig {
         ));
         Ok(Deliverer {
             deliveries: Arc::new(DynamoDeliveryStore::new(dynamo, &self.deliveries_table)),
-            subscriptions: Arc::new(CachedSubscriptions::new(store.clone(), TTL)),
-            subscription_store: store,
+            subscriptions: store,
             sealer: Arc::new(KmsSealer::new(
                 aws_sdk_kms::Client::new(aws),
                 &self.kms_key_id,

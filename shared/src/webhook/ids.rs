@@ -4,9 +4,8 @@
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
-/// An event's id: a ULID, so that ids sort by creation time. It is also the Standard Webhooks
-/// `webhook-id`, the same on every attempt and every subscription, so that a receiver can drop a
-/// delivery it has already processed.
+/// An event's id: a ULID, so that ids sort by creation time. With the subscription's id it
+/// makes the delivery id, the Standard Webhooks `webhook-id` (see `crate::delivery::DeliveryId`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct EventId(String);

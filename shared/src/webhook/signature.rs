@@ -89,7 +89,8 @@ pub fn verify_standard(
 /// The headers that identify and sign one delivery attempt.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SignedHeaders {
-    /// `webhook-id`: the event's id, the same on every attempt, for the receiver's deduplication.
+    /// `webhook-id`: the delivery's id (one per event and subscription), the same on every
+    /// attempt, for the receiver's deduplication.
     pub webhook_id: String,
     /// `webhook-timestamp`: this attempt's time in Unix seconds. Receivers refuse stale
     /// timestamps (five minutes, typically), so it is the attempt's time, not the event's.

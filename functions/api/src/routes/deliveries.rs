@@ -184,12 +184,24 @@ pub async fn retry(
             "the subscription is inactive; activate it first".into(),
         ));
     }
-    let number = record.attempt_count + 1;
+    let expired = time::OffsetDateTime::parse(
+        &record.event_expires_at,
+        &time::format_description::well_known::Rfc3339,
+    )
+    .is_ok_and(|t| t <= now);
+    if expired {
+        return Err(ApiError::Conflict(format!(
+            "the event expired at {}: it is never delivered after its expiresAt",
+            record.event_expires_at
+        )));
+    }
+    // Past every attempt made and the one a pending delivery has queued, so that a queued
+    // retry finds itself stale rather than sending twice.
+    let number = record.attempt_count.max(record.next_attempt) + 1;
     record.schedule(number, now);
     record.window_start = Some(rfc3339(now));
     // Kept as long as a new delivery would be.
     record.expires_at = rfc3339(now + state.config.webhooks.retention);
-    record.event_expires_at = rfc3339(now + herald::webhook::Event::DEFAULT_LIFETIME);
     record.updated_at = rfc3339(now);
     record.version += 1;
     state
