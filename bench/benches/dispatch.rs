@@ -100,6 +100,7 @@ async fn bench_setup(provider_latency: Duration) -> Bench {
         sealer: Arc::new(LocalSealer::random()),
         ses: Arc::new(NoEmail),
         smtp: Arc::new(SmtpMailer::new(http_client().expect("client"), Vec::new())),
+        domains: Arc::new(herald::sending_domain::store::MemoryDomainStore::new()),
         clock: Arc::new(SystemClock),
         platform,
         max_receives: 3,

@@ -41,6 +41,14 @@ async fn every_documented_operation_is_served() {
     assert_eq!(test.status, 202, "{:?}", test.body);
     let delivery_id = test.body["deliveryId"].as_str().expect("an id").to_owned();
     receiver.wait_for(1, Duration::from_secs(60)).await;
+    let domain = format!("contract-{}.com", uuid::Uuid::new_v4().simple());
+    let added = api
+        .post(
+            &format!("/accounts/{account}/domains"),
+            json!({"domain": domain}),
+        )
+        .await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
     let operations = Contract::get().operations();
     assert!(operations.len() >= 12, "{operations:?}");
     for (method, template) in operations {
@@ -49,7 +57,8 @@ async fn every_documented_operation_is_served() {
             .replace("{channel}", "sms")
             .replace("{messageId}", &message_id)
             .replace("{subscriptionId}", &subscription_id)
-            .replace("{deliveryId}", &delivery_id);
+            .replace("{deliveryId}", &delivery_id)
+            .replace("{domain}", &domain);
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         // An empty object: a write answers 400 (validation), never a routing failure.
         let body = (method == Method::PUT || method == Method::POST).then(|| Body::Json(json!({})));

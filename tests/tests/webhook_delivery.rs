@@ -493,7 +493,10 @@ async fn a_job_that_waited_past_the_events_expiry_sends_nothing() {
     assert_eq!(f.deliverer.handle(&job).await.expect("ok"), Handled::Failed);
     let record = f.record(&job).await;
     assert!(
-        record.reason.as_deref().is_some_and(|r| r.contains("expired")),
+        record
+            .reason
+            .as_deref()
+            .is_some_and(|r| r.contains("expired")),
         "{record:?}"
     );
     assert!(receiver.received().is_empty());

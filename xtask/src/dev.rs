@@ -73,6 +73,7 @@ pub fn run() -> Result<ExitCode> {
         &root,
         &venv,
         &Options {
+            schedule_period: Duration::from_secs(10),
             moto_port,
             lambda_port,
             log_dir: root.join(".herald/dev-logs"),
@@ -145,6 +146,18 @@ Try it:
             "smtp": {{"host": "smtp.acme.example", "port": 587, "senderAddress": "hello@acme.example",
                      "auth": {{"type": "basic", "username": "hello", "password": "s3cret"}}}}}}'
   curl -s -X DELETE {api}/accounts/acme/email-settings -H "Authorization: Bearer $HERALD_TOKEN"
+  curl -s -X POST {api}/accounts/acme/messages/sms -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' -d '{{"to": "+4712345678", "text": "Your code is 1234"}}'
+  curl -s {api}/accounts/acme/logs/sms -H "Authorization: Bearer $HERALD_TOKEN"
+  curl -s -X POST {api}/accounts/acme/domains -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' -d '{{"domain": "acme.com"}}'
+  curl -s -X POST {api}/accounts/acme/subscriptions -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"name": "mine", "type": "webhook", "url": "http://127.0.0.1:8080/hooks", "secret": true}}'
+  curl -s -X POST {api}/accounts/acme/events -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"sender": "my-service", "eventName": "order.completed", "eventData": {{"orderId": "42"}}}}'
+  curl -s {api}/accounts/acme/deliveries -H "Authorization: Bearer $HERALD_TOKEN"
 
 Ctrl-C stops everything.
 "#,

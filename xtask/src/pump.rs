@@ -156,3 +156,31 @@ pub async fn run(
         }
     }
 }
+
+/// What EventBridge does for a `Schedule` event: invokes the function with a scheduled event,
+/// here every `period` instead of the template's rate, so that a local run sees it work.
+pub async fn schedule(function: String, lambda_url: String, period: Duration, log_file: PathBuf) {
+    let http = reqwest::Client::new();
+    let invoke = format!("{lambda_url}/2015-03-31/functions/{function}/invocations");
+    loop {
+        tokio::time::sleep(period).await;
+        let event = json!({
+            "version": "0",
+            "id": "00000000-0000-0000-0000-000000000000",
+            "detail-type": "Scheduled Event",
+            "source": "aws.events",
+            "account": crate::template::ACCOUNT,
+            "time": "1970-01-01T00:00:00Z",
+            "region": crate::template::REGION,
+            "resources": [],
+            "detail": {}
+        });
+        match http.post(&invoke).json(&event).send().await {
+            Ok(r) if r.status().is_success() => {}
+            other => log(
+                &log_file,
+                &format!("{function}: scheduled invocation failed: {other:?}"),
+            ),
+        }
+    }
+}

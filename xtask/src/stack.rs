@@ -17,6 +17,8 @@ use crate::template::Template;
 use crate::venv::Venv;
 
 pub struct Options {
+    /// How often schedules fire (EventBridge's rates, hurried for local runs).
+    pub schedule_period: Duration,
     pub moto_port: u16,
     pub lambda_port: u16,
     /// Where moto's request log goes, and the functions' output unless `functions_to_terminal`.
@@ -30,6 +32,8 @@ pub struct Stack {
     pub fakes_url: String,
     /// Where the local SMTP servers write each message they accept (one JSON line each).
     pub smtp_log: PathBuf,
+    /// The zone files of the local DNS server (see `xtask/servers/dns.py`).
+    pub dns_zones: PathBuf,
     /// The Lambda invoke API of `cargo lambda watch`.
     pub lambda_url: String,
     pub api_url: String,
@@ -82,6 +86,18 @@ async fn wait_for(
             _ => tokio::time::sleep(Duration::from_millis(250)).await,
         }
     }
+}
+
+/// Waits until something listens on the loopback TCP port (a child server started).
+fn wait_until_listening(port: u16, what: &str, log: &Path) -> Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !crate::process::port_in_use(port) {
+        if Instant::now() > deadline {
+            return Err(format!("{what} did not start (see {})", log.display()).into());
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    Ok(())
 }
 
 pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
@@ -169,21 +185,34 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     )?;
     children.push(smtp);
     for port in smtp_ports {
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while !crate::process::port_in_use(port) {
-            if Instant::now() > deadline {
-                return Err(format!(
-                    "the SMTP servers did not start (see {})",
-                    options.log_dir.join("smtp.log").display()
-                )
-                .into());
-            }
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        wait_until_listening(port, "the SMTP servers", &options.log_dir.join("smtp.log"))?;
     }
     eprintln!(
         "==> SMTP servers: 25 → {}, 587 → {}, 465 → {} (127.0.0.1)",
         smtp_ports[0], smtp_ports[1], smtp_ports[2]
+    );
+
+    // A real DNS server (dnslib) on loopback, serving zone files the tests write.
+    let dns_port = free_port()?;
+    let dns_zones = options.log_dir.join("dns-zones");
+    let _ = std::fs::remove_dir_all(&dns_zones);
+    std::fs::create_dir_all(&dns_zones)?;
+    let (out, err) = log_file(&options.log_dir, "dns")?;
+    children.push(Guarded::spawn(
+        "the DNS server",
+        Command::new(venv.tool("python"))
+            .arg(root.join("xtask/servers/dns.py"))
+            .args(["--port", &dns_port.to_string()])
+            .arg("--zones")
+            .arg(&dns_zones)
+            .stdout(out)
+            .stderr(err),
+    )?);
+    wait_until_listening(dns_port, "the DNS server", &options.log_dir.join("dns.log"))?;
+    template.set_parameter("DnsNameservers", format!("127.0.0.1:{dns_port}"));
+    eprintln!(
+        "==> DNS server on 127.0.0.1:{dns_port} (zones in {})",
+        dns_zones.display()
     );
 
     eprintln!("==> creating the template's resources");
@@ -277,9 +306,22 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
             ));
         }
     }
+    for f in functions.iter().filter(|f| f.scheduled()) {
+        eprintln!(
+            "==> firing {}'s schedule every {:?}",
+            f.binary, options.schedule_period
+        );
+        background.spawn(crate::pump::schedule(
+            f.binary.clone(),
+            lambda_url.clone(),
+            options.schedule_period,
+            options.log_dir.join("pump.log"),
+        ));
+    }
     Ok(Stack {
         fakes_url,
         smtp_log,
+        dns_zones,
         background: Some(background),
         lambda_url,
         api_url,

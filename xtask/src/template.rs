@@ -191,6 +191,15 @@ impl Template {
 }
 
 impl Function {
+    /// Whether an EventBridge schedule invokes the function.
+    pub fn scheduled(&self) -> bool {
+        self.events
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .any(|(_, e)| e.get("Type").and_then(Value::as_str) == Some("Schedule"))
+    }
+
     /// The function's SQS event sources: (queue logical id, batch size).
     pub fn sqs_sources(&self) -> Vec<(String, i32)> {
         self.events

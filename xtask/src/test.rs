@@ -2,6 +2,7 @@
 
 use std::path::Path;
 use std::process::{Command, ExitCode};
+use std::time::Duration;
 
 use crate::process::{self, free_port};
 use crate::stack::{self, Options};
@@ -64,6 +65,7 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
         &venv,
         &Options {
             // Ports of their own, so tests can run while `cargo xtask dev` does.
+            schedule_period: Duration::from_secs(3),
             moto_port: free_port()?,
             lambda_port: free_port()?,
             log_dir: log_dir.clone(),
@@ -75,7 +77,7 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
 
     step("cargo test");
     let status = cargo(&root)
-        .args(["test", "--workspace"])
+        .args(["test", "--workspace", "--no-fail-fast"])
         .args(test_args)
         .envs(&stack.env)
         .env("HERALD_TEST_API_URL", &stack.api_url)
@@ -89,6 +91,7 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
             crate::fakes::OAUTH_CLIENT_SECRET,
         )
         .env("HERALD_TEST_PYTHON", venv.tool("python"))
+        .env("HERALD_TEST_DNS_ZONES", &stack.dns_zones)
         .status()?;
     drop(stack);
     if status.success() {

@@ -3,6 +3,7 @@
 use herald::config::{ConfigError, EnvReader, PlatformConfig};
 use herald::delivery::setup::WebhookConfig;
 use herald::secret::Secret;
+use herald::sending_domain::setup::DomainConfig;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -16,6 +17,8 @@ pub struct ApiConfig {
     pub auth: AuthConfig,
     /// Subscriptions, events and deliveries.
     pub webhooks: WebhookConfig,
+    /// Sending domains.
+    pub domains: DomainConfig,
 }
 
 /// How callers are authenticated when API Gateway's JWT authorizer has not already done it.
@@ -46,6 +49,7 @@ impl ApiConfig {
                 .ok_or("must be a number of days from 1 to 3650")
         });
         let webhooks = WebhookConfig::read_into(&mut env);
+        let domains = DomainConfig::read_into(&mut env);
         let issuer = env.required("HERALD_JWT_ISSUER");
         let audience = env.required("HERALD_JWT_AUDIENCE");
         let dev_jwt_secret = match env.optional("HERALD_DEV_JWT_SECRET") {
@@ -56,24 +60,23 @@ impl ApiConfig {
             }
             None => None,
         };
-        let config =
-            platform
-                .zip(retention_days)
-                .zip(webhooks)
-                .map(|((platform, days), webhooks)| Self {
-                    webhooks,
-                    platform,
-                    settings_table,
-                    kms_key_id,
-                    messages_table,
-                    send_queue_url,
-                    log_retention: time::Duration::days(days),
-                    auth: AuthConfig {
-                        issuer,
-                        audience,
-                        dev_jwt_secret,
-                    },
-                });
+        let config = platform.zip(retention_days).zip(webhooks).zip(domains).map(
+            |(((platform, days), webhooks), domains)| Self {
+                webhooks,
+                domains,
+                platform,
+                settings_table,
+                kms_key_id,
+                messages_table,
+                send_queue_url,
+                log_retention: time::Duration::days(days),
+                auth: AuthConfig {
+                    issuer,
+                    audience,
+                    dev_jwt_secret,
+                },
+            },
+        );
         env.finish(config)
     }
 }

@@ -19,6 +19,10 @@ use herald::events::publish::EventPublisher;
 use herald::message_log::MessageLog;
 use herald::queue::{JobQueue, SendJob};
 use herald::seal::SecretSealer;
+use herald::sending_domain::DnsLookup;
+use herald::sending_domain::checker::DomainChecker;
+use herald::sending_domain::identity::EmailIdentities;
+use herald::sending_domain::store::DomainStore;
 use herald::settings::{Settings, SettingsStore};
 use herald::subscription::SubscriptionStore;
 use herald::webhook::Event;
@@ -40,6 +44,9 @@ pub struct Adapters {
     pub deliveries: Arc<dyn DeliveryStore>,
     pub deliveries_queue: Arc<dyn JobQueue<DeliveryJob>>,
     pub events_queue: Arc<dyn JobQueue<Event>>,
+    pub domains: Arc<dyn DomainStore>,
+    pub identities: Arc<dyn EmailIdentities>,
+    pub dns: Arc<dyn DnsLookup>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -55,6 +62,10 @@ pub struct AppState {
     pub deliveries: Arc<dyn DeliveryStore>,
     pub deliveries_queue: Arc<dyn JobQueue<DeliveryJob>>,
     pub events: EventPublisher,
+    pub domains: Arc<dyn DomainStore>,
+    pub identities: Arc<dyn EmailIdentities>,
+    /// Checks a domain's DNS records ("verify now").
+    pub checker: Arc<DomainChecker>,
     pub clock: Arc<dyn Clock>,
 }
 
@@ -69,7 +80,15 @@ impl AppState {
             subscriptions: adapters.subscriptions,
             deliveries: adapters.deliveries,
             deliveries_queue: adapters.deliveries_queue,
-            events: EventPublisher::new(adapters.events_queue),
+            events: EventPublisher::new(adapters.events_queue.clone()),
+            checker: Arc::new(DomainChecker {
+                store: adapters.domains.clone(),
+                dns: adapters.dns,
+                events: EventPublisher::new(adapters.events_queue),
+                clock: adapters.clock.clone(),
+            }),
+            domains: adapters.domains,
+            identities: adapters.identities,
             clock: adapters.clock,
         }
     }
@@ -132,6 +151,22 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/accounts/{account_id}/subscriptions/{subscription_id}/test",
             post(routes::subscriptions::test),
+        )
+        .route(
+            "/accounts/{account_id}/domains",
+            get(routes::domains::list).post(routes::domains::add),
+        )
+        .route(
+            "/accounts/{account_id}/domains/{domain}",
+            get(routes::domains::get).delete(routes::domains::delete),
+        )
+        .route(
+            "/accounts/{account_id}/domains/{domain}/verify",
+            post(routes::domains::verify),
+        )
+        .route(
+            "/accounts/{account_id}/domains/{domain}/use",
+            post(routes::domains::use_domain),
         )
         .route(
             "/accounts/{account_id}/deliveries",

@@ -8,6 +8,9 @@ use herald::delivery::dynamo::DynamoDeliveryStore;
 use herald::message_log::dynamo::DynamoMessageLog;
 use herald::queue::SqsQueue;
 use herald::seal::kms::KmsSealer;
+use herald::sending_domain::HickoryLookup;
+use herald::sending_domain::dynamo::DynamoDomainStore;
+use herald::sending_domain::identity::SesIdentities;
 use herald::settings::dynamo::DynamoSettingsStore;
 use herald::subscription::dynamo::DynamoSubscriptionStore;
 
@@ -38,9 +41,18 @@ async fn main() -> Result<(), lambda_http::Error> {
             &config.webhooks.subscriptions_table,
         )),
         deliveries: Arc::new(DynamoDeliveryStore::new(
-            dynamo,
+            dynamo.clone(),
             &config.webhooks.deliveries_table,
         )),
+        domains: Arc::new(DynamoDomainStore::new(
+            dynamo,
+            &config.domains.domains_table,
+        )),
+        identities: Arc::new(SesIdentities::new(aws_sdk_sesv2::Client::new(&aws))),
+        dns: Arc::new(HickoryLookup::new(
+            &config.domains.nameservers,
+            HickoryLookup::DEFAULT_TIMEOUT,
+        )?),
         deliveries_queue: Arc::new(SqsQueue::new(
             sqs.clone(),
             &config.webhooks.deliveries_queue_url,

@@ -13,6 +13,7 @@ use crate::message::MessageStatus;
 use crate::message_log::{Content, MessageLog};
 use crate::queue::SendJob;
 use crate::seal::SecretSealer;
+use crate::sending_domain::store::DomainStore;
 use crate::settings::Settings;
 use crate::sms_provider::FailureKind;
 
@@ -24,6 +25,8 @@ pub struct EmailDispatcher {
     pub sealer: Arc<dyn SecretSealer>,
     pub ses: Arc<dyn EmailSender>,
     pub smtp: Arc<SmtpMailer>,
+    /// The account's sending domain in use, if any, replaces the platform's default domain.
+    pub domains: Arc<dyn DomainStore>,
     pub clock: Arc<dyn Clock>,
     pub platform: PlatformConfig,
     pub max_receives: u32,
@@ -84,6 +87,11 @@ impl EmailDispatcher {
                 )
             }
             None => {
+                // The account's own verified domain, once put in use, is its default sender.
+                if let Some(in_use) = self.domains.in_use(&job.account_id).await? {
+                    outgoing.from =
+                        EmailAddress::new(in_use.prefix, in_use.domain.as_domain_name().clone());
+                }
                 // SES sends only from the platform's (or the account's verified) domain.
                 if let Some(from) = email
                     .from

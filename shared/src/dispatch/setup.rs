@@ -47,6 +47,7 @@ pub struct DispatchConfig {
     pub max_receives: u32,
     pub smtp_port_map: Vec<(u16, u16)>,
     pub ses_configuration_set: Option<String>,
+    pub domains_table: String,
 }
 
 impl DispatchConfig {
@@ -68,9 +69,11 @@ impl DispatchConfig {
         });
         let smtp_port_map = env.parsed("HERALD_SMTP_PORT_MAP", "", parse_port_map);
         let ses_configuration_set = env.optional("HERALD_SES_CONFIGURATION_SET");
+        let domains_table = env.required("HERALD_DOMAINS_TABLE");
         let config = match (platform, credentials, max_receives, smtp_port_map) {
             (Some(platform), Some(credentials), Some(max_receives), Some(smtp_port_map)) => {
                 Some(Self {
+                    domains_table,
                     smtp_port_map,
                     ses_configuration_set,
                     platform,
@@ -110,6 +113,10 @@ impl DispatchConfig {
             smtp: Arc::new(SmtpMailer::new(
                 crate::sms_provider::http_client()?,
                 self.smtp_port_map.clone(),
+            )),
+            domains: Arc::new(crate::sending_domain::dynamo::DynamoDomainStore::new(
+                aws_sdk_dynamodb::Client::new(aws),
+                &self.domains_table,
             )),
             clock: Arc::new(SystemClock),
             platform: self.platform.clone(),

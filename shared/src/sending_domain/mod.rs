@@ -12,13 +12,20 @@
 //!   the [`DomainEvent`] a change publishes.
 //! - [`hickory`]: [`HickoryLookup`], the adapter over hickory-resolver.
 //! - [`memory`]: [`MemoryDns`], the in-memory adapter for tests.
+//! - [`store`]: [`store::DomainRecord`] and the [`store::DomainStore`] port (in memory), and
+//!   [`dynamo`], its DynamoDB adapter.
 
+pub mod checker;
 pub mod dkim;
+pub mod dynamo;
 pub mod hickory;
+pub mod identity;
 pub mod memory;
 pub mod name;
 pub mod records;
 pub mod selector;
+pub mod setup;
+pub mod store;
 pub mod verify;
 
 pub use dkim::{DkimKeyPair, DkimPublicKey};

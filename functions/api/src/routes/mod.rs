@@ -1,6 +1,7 @@
 //! The handlers, one module per resource.
 
 pub mod deliveries;
+pub mod domains;
 pub mod email;
 pub mod events;
 pub mod logs;

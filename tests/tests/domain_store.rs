@@ -1,0 +1,145 @@
+//! The sending-domain store port: one behaviour, checked on the DynamoDB adapter (against moto,
+//! on the table template.yaml declares) and on the in-memory adapter. One owner per domain, at
+//! most one domain in use per account, and the pending index the schedule reads.
+
+use std::sync::{Arc, OnceLock};
+
+use herald::account::AccountId;
+use herald::clock::rfc3339;
+use herald::email::LocalPart;
+use herald::secret::SealedSecret;
+use herald::sending_domain::dynamo::DynamoDomainStore;
+use herald::sending_domain::store::{DomainRecord, DomainStore, MemoryDomainStore, StoreError};
+use herald::sending_domain::{
+    CheckedRecord, DkimKeyPair, DkimSelector, DomainStatus, SendingDomain, SesRegion, dns_records,
+};
+use herald_tests::{aws, new_account, stack_var};
+
+fn key() -> &'static DkimKeyPair {
+    static KEY: OnceLock<DkimKeyPair> = OnceLock::new();
+    KEY.get_or_init(|| DkimKeyPair::generate().expect("an RSA key"))
+}
+
+fn domain(account: &AccountId) -> DomainRecord {
+    let name = SendingDomain::parse(&format!(
+        "store-{}.com",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    ))
+    .expect("domain");
+    let selector = DkimSelector::parse("herald").expect("selector");
+    let now = time::OffsetDateTime::now_utc();
+    DomainRecord {
+        records: dns_records(
+            &name,
+            &selector,
+            key().public_key(),
+            &SesRegion::parse("us-east-1").expect("region"),
+        )
+        .into_iter()
+        .map(CheckedRecord::pending)
+        .collect(),
+        domain: name,
+        account_id: account.clone(),
+        selector,
+        public_key: key().public_key().clone(),
+        sealed_private_key: SealedSecret::from_bytes(vec![1, 2, 3]),
+        status: DomainStatus::Pending,
+        in_use: false,
+        from_address_prefix: None,
+        added_at: rfc3339(now),
+        checked_at: None,
+        verified_at: None,
+        updated_at: rfc3339(now),
+        version: 1,
+    }
+}
+
+fn used(mut d: DomainRecord, prefix: &str) -> DomainRecord {
+    d.status = DomainStatus::Verified;
+    d.in_use = true;
+    d.from_address_prefix = Some(LocalPart::parse(prefix).expect("prefix"));
+    d.version += 1;
+    d
+}
+
+async fn conformance(store: Arc<dyn DomainStore>) {
+    let account = new_account();
+    let first = domain(&account);
+    store.create(&first).await.expect("created");
+    // One owner: the same domain again, from any account, is refused.
+    let mut again = first.clone();
+    again.account_id = new_account();
+    assert!(matches!(
+        store.create(&again).await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    assert_eq!(
+        store.get(&first.domain).await.expect("read"),
+        Some(first.clone())
+    );
+    assert!(
+        store
+            .pending(1000)
+            .await
+            .expect("pending")
+            .iter()
+            .any(|d| d.domain == first.domain)
+    );
+
+    // Verified and in use: off the pending index, the account's sender.
+    let first = used(first, "signing");
+    store.put_in_use(&first).await.expect("in use");
+    assert!(
+        !store
+            .pending(1000)
+            .await
+            .expect("pending")
+            .iter()
+            .any(|d| d.domain == first.domain)
+    );
+    let in_use = store.in_use(&account).await.expect("read").expect("in use");
+    assert_eq!(in_use.domain, first.domain);
+    assert_eq!(in_use.prefix.as_str(), "signing");
+
+    // A second domain of the account cannot be put in use as well.
+    let second = domain(&account);
+    store.create(&second).await.expect("created");
+    assert!(matches!(
+        store.put_in_use(&used(second.clone(), "other")).await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    // A stale version is refused.
+    assert!(matches!(
+        store.replace(&first).await,
+        Err(StoreError::PreconditionFailed)
+    ));
+    let mut listed: Vec<_> = store
+        .list(&account)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|d| d.domain)
+        .collect();
+    listed.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    let mut expected = vec![first.domain.clone(), second.domain.clone()];
+    expected.sort_by(|a, b| a.as_str().cmp(b.as_str()));
+    assert_eq!(listed, expected);
+    store.delete(&second).await.expect("deleted");
+    assert_eq!(store.get(&second.domain).await.expect("read"), None);
+    assert_eq!(store.in_use(&new_account()).await.expect("read"), None);
+}
+
+#[tokio::test]
+async fn dynamodb_adapter_on_moto() {
+    let client = aws_sdk_dynamodb::Client::new(&aws().await);
+    conformance(Arc::new(DynamoDomainStore::new(
+        client,
+        stack_var("HERALD_DOMAINS_TABLE"),
+    )))
+    .await;
+}
+
+#[tokio::test]
+async fn memory_adapter() {
+    conformance(Arc::new(MemoryDomainStore::new())).await;
+}
