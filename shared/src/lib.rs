@@ -26,6 +26,7 @@ pub mod settings;
 pub mod sms;
 pub mod sms_provider;
 pub mod sqs_batch;
+pub mod status;
 pub mod store;
 pub mod subscription;
 pub mod validation;

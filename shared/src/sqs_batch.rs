@@ -50,6 +50,34 @@ where
     response
 }
 
+/// Like [`run_batch`], for records whose bodies the handler reads itself: it gets each
+/// record's message id and body.
+pub async fn run_raw_batch<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+where
+    F: Fn(String, String) -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let records = event.records.into_iter().map(|record| {
+        let handle = &handle;
+        async move {
+            let id = record.message_id.clone().unwrap_or_default();
+            let ok = handle(id.clone(), record.body.unwrap_or_default()).await;
+            (!ok).then(|| {
+                let mut failure = BatchItemFailure::default();
+                failure.item_identifier = id;
+                failure
+            })
+        }
+    });
+    let mut response = SqsBatchResponse::default();
+    response.batch_item_failures = futures::future::join_all(records)
+        .await
+        .into_iter()
+        .flatten()
+        .collect();
+    response
+}
+
 fn parse<J: DeserializeOwned>(record: &SqsMessage) -> Result<Delivery<J>, String> {
     let body = record.body.as_deref().ok_or("no body")?;
     let job = serde_json::from_str(body).map_err(|e| e.to_string())?;

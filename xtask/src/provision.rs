@@ -245,6 +245,28 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> 
                     })?;
                 physical.refs.insert(id.clone(), identity);
             }
+            "AWS::SES::ConfigurationSet" => {
+                let name = template.resolve(
+                    resource
+                        .properties
+                        .get("Name")
+                        .ok_or("ConfigurationSet without its Name")?,
+                    &physical,
+                )?;
+                ses.create_configuration_set()
+                    .configuration_set_name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "creating configuration set {name}: {}",
+                            aws_sdk_sesv2::Error::from(e)
+                        )
+                    })?;
+                physical.refs.insert(id.clone(), name);
+            }
+            // SNS and SES's event destinations: moto's SES publishes no events, so the local
+            // stack has nothing to wire; tests put SES's notifications on the status queue.
             _ => {}
         }
     }

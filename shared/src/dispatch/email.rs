@@ -27,6 +27,8 @@ pub struct EmailDispatcher {
     pub smtp: Arc<SmtpMailer>,
     /// The account's sending domain in use, if any, replaces the platform's default domain.
     pub domains: Arc<dyn DomainStore>,
+    /// `email.sent` and `email.failed` go here.
+    pub events: crate::events::publish::EventPublisher,
     pub clock: Arc<dyn Clock>,
     pub platform: PlatformConfig,
     pub max_receives: u32,
@@ -57,6 +59,8 @@ impl EmailDispatcher {
             smtp: None,
         });
         let mut outgoing = OutgoingEmail {
+            account_id: job.account_id.as_str().to_owned(),
+            message_id: job.message_id.as_str().to_owned(),
             from_name: settings.sender_name.as_str().to_owned(),
             from: EmailAddress::new(
                 settings.from_address_prefix.clone(),
@@ -114,6 +118,12 @@ impl EmailDispatcher {
         let outcome = match result {
             Ok(_) => {
                 record.sent_via = Some(provider.to_owned());
+                if provider == "smtp" {
+                    record.tracking = Some(
+                        "sent through the account's SMTP server, which reports no delivery: sent is final"
+                            .into(),
+                    );
+                }
                 record.set_status(MessageStatus::Sent, now, None);
                 Outcome::Sent
             }
@@ -127,6 +137,10 @@ impl EmailDispatcher {
         };
         self.log.replace(&record).await?;
         tracing::info!(account = %job.account_id, message = %job.message_id, provider, outcome = ?outcome, reason, "email dispatched");
+        if matches!(outcome, Outcome::Sent | Outcome::Failed) {
+            crate::status::publish_status(&self.events, &record, super::failure_data(reason), now)
+                .await;
+        }
         Ok(outcome)
     }
 }

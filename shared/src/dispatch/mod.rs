@@ -133,6 +133,15 @@ pub(crate) async fn claim(
     }
 }
 
+/// The `reason` of a `failed` event, when there is one.
+pub(crate) fn failure_data(reason: Option<String>) -> serde_json::Map<String, Value> {
+    let mut data = serde_json::Map::new();
+    if let Some(reason) = reason {
+        data.insert("reason".into(), Value::String(reason));
+    }
+    data
+}
+
 /// Fills an attempt from a provider's answer.
 pub(crate) fn settle(attempt: &mut Attempt, result: &Result<Accepted, Failure>) {
     match result {

@@ -48,6 +48,7 @@ pub struct DispatchConfig {
     pub smtp_port_map: Vec<(u16, u16)>,
     pub ses_configuration_set: Option<String>,
     pub domains_table: String,
+    pub events_queue_url: String,
 }
 
 impl DispatchConfig {
@@ -70,10 +71,12 @@ impl DispatchConfig {
         let smtp_port_map = env.parsed("HERALD_SMTP_PORT_MAP", "", parse_port_map);
         let ses_configuration_set = env.optional("HERALD_SES_CONFIGURATION_SET");
         let domains_table = env.required("HERALD_DOMAINS_TABLE");
+        let events_queue_url = env.required("HERALD_EVENTS_QUEUE_URL");
         let config = match (platform, credentials, max_receives, smtp_port_map) {
             (Some(platform), Some(credentials), Some(max_receives), Some(smtp_port_map)) => {
                 Some(Self {
                     domains_table,
+                    events_queue_url,
                     smtp_port_map,
                     ses_configuration_set,
                     platform,
@@ -88,6 +91,13 @@ impl DispatchConfig {
             _ => None,
         };
         env.finish(config)
+    }
+
+    fn events(&self, aws: &aws_config::SdkConfig) -> crate::events::publish::EventPublisher {
+        crate::events::publish::EventPublisher::new(Arc::new(SqsQueue::new(
+            aws_sdk_sqs::Client::new(aws),
+            &self.events_queue_url,
+        )))
     }
 
     /// Builds the email dispatcher and its adapters (once per cold start).
@@ -118,6 +128,7 @@ impl DispatchConfig {
                 aws_sdk_dynamodb::Client::new(aws),
                 &self.domains_table,
             )),
+            events: self.events(aws),
             clock: Arc::new(SystemClock),
             platform: self.platform.clone(),
             max_receives: self.max_receives,
@@ -146,6 +157,7 @@ impl DispatchConfig {
                 &self.failover_queue_url,
             )),
             clock: Arc::new(SystemClock),
+            events: self.events(aws),
             default_sender: self.platform.default_sms_sender.clone(),
             default_provider: self
                 .platform

@@ -22,6 +22,8 @@ pub struct SmsDispatcher {
     pub providers: HashMap<SmsProvider, Arc<dyn SmsSender>>,
     pub failover: Arc<dyn JobQueue<SendJob>>,
     pub clock: Arc<dyn Clock>,
+    /// `sms.sent` and `sms.failed` go here.
+    pub events: crate::events::publish::EventPublisher,
     /// The sender name of accounts that never set one, and their primary provider.
     pub default_sender: SenderName,
     pub default_provider: SmsProvider,
@@ -137,6 +139,11 @@ impl SmsDispatcher {
             outcome = ?outcome,
             "sms dispatched"
         );
+        if matches!(outcome, Outcome::Sent | Outcome::Failed) {
+            let reason = record.status_history.last().and_then(|c| c.reason.clone());
+            crate::status::publish_status(&self.events, &record, super::failure_data(reason), now)
+                .await;
+        }
         Ok(outcome)
     }
 }
@@ -268,6 +275,9 @@ mod tests {
                 providers,
                 failover: failover.clone(),
                 clock,
+                events: crate::events::publish::EventPublisher::new(Arc::new(
+                    MemoryQueue::default(),
+                )),
                 default_sender: SenderName::parse("Herald").expect("valid"),
                 default_provider: SmsProvider::Twilio,
                 max_receives: 3,

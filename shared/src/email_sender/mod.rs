@@ -14,6 +14,9 @@ pub use smtp::SmtpMailer;
 /// One email, addressed and ready.
 #[derive(Debug, Clone)]
 pub struct OutgoingEmail {
+    /// Herald's ids of the message, which SES's event notifications carry back as tags.
+    pub account_id: String,
+    pub message_id: String,
     pub from_name: String,
     pub from: EmailAddress,
     pub to: Vec<EmailAddress>,

@@ -28,6 +28,14 @@ fn content(data: &str) -> Result<Content, Failure> {
         .map_err(|e| Failure::permanent(e.to_string(), None, serde_json::Value::Null))
 }
 
+fn tag(name: &str, value: &str) -> Result<aws_sdk_sesv2::types::MessageTag, Failure> {
+    aws_sdk_sesv2::types::MessageTag::builder()
+        .name(name)
+        .value(value)
+        .build()
+        .map_err(|e| Failure::permanent(e.to_string(), None, serde_json::Value::Null))
+}
+
 /// SES errors worth another try.
 const TEMPORARY: [&str; 3] = [
     "TooManyRequestsException",
@@ -62,6 +70,10 @@ impl EmailSender for Ses {
             .set_reply_to_addresses(email.reply_to.as_ref().map(|r| vec![r.to_string()]))
             .content(EmailContent::builder().simple(message).build())
             .set_configuration_set_name(self.configuration_set.clone())
+            // Come back in every event notification's mail.tags: how a receipt finds its
+            // message without an index on SES's message id.
+            .email_tags(tag(crate::status::ses::ACCOUNT_TAG, &email.account_id)?)
+            .email_tags(tag(crate::status::ses::MESSAGE_TAG, &email.message_id)?)
             .send()
             .await;
         match result {

@@ -129,6 +129,14 @@ pub struct MessageRecord {
     /// then (a duplicate delivery of its queue record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_until: Option<String>,
+    /// Delivery receipts from the provider (SES events, SMS status callbacks), latest last,
+    /// including those that changed nothing (duplicates, out of order, notes).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub receipts: Vec<serde_json::Value>,
+    /// How the status can move after `sent`, when the route reports nothing: an account's own
+    /// SMTP server sends no receipts, so there `sent` is final.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracking: Option<String>,
     /// Bumped by every write, which is conditional on the version read (optimistic
     /// concurrency), so concurrent dispatchers cannot both move a message.
     #[serde(default)]
@@ -164,6 +172,8 @@ impl MessageRecord {
             sent_via: None,
             failed_over: false,
             claimed_until: None,
+            receipts: Vec::new(),
+            tracking: None,
             version: 0,
         }
     }

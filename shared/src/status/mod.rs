@@ -1,0 +1,298 @@
+//! What happens to a message after a provider took it: delivery receipts (SES event
+//! notifications, SMS providers' callbacks) move its log record forward, and each change
+//! becomes an event accounts can subscribe to.
+//!
+//! Status only moves forward: `queued → sent → delivered → opened`, and `failed` (from any of
+//! them) is final. A receipt that arrives late, out of order or twice is recorded in the log
+//! record's `receipts` but changes nothing it should not.
+
+pub mod ses;
+
+use std::sync::Arc;
+
+use serde::Serialize;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+
+use crate::account::AccountId;
+use crate::clock::{Clock, rfc3339};
+use crate::events::publish::EventPublisher;
+use crate::message::{Channel, MessageStatus};
+use crate::message_log::{MessageId, MessageLog, MessageRecord};
+use crate::store::StoreError;
+
+/// A record keeps at most this many receipts (the latest): a message bounced back and forth
+/// by a mailbox must not grow its record without bound.
+pub const MAX_RECEIPTS: usize = 50;
+
+/// What a provider reports about a message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Receipt {
+    Delivered,
+    Opened,
+    Failed {
+        reason: String,
+        code: Option<String>,
+    },
+    /// Worth recording, but no change of status: a transient bounce, a delivery delay.
+    Note {
+        kind: String,
+        detail: String,
+    },
+}
+
+/// A receipt for one message, as a source (SES, Twilio, ...) reported it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatusUpdate {
+    pub account_id: AccountId,
+    pub channel: Channel,
+    pub message_id: MessageId,
+    pub receipt: Receipt,
+    /// `ses`, `twilio`, `vonage`, `sns`.
+    pub source: &'static str,
+    /// When the provider says it happened.
+    pub at: Option<OffsetDateTime>,
+    /// What the provider sent, for the log.
+    pub raw: Value,
+}
+
+fn rank(status: MessageStatus) -> u8 {
+    match status {
+        MessageStatus::Queued => 0,
+        MessageStatus::Sent => 1,
+        MessageStatus::Delivered => 2,
+        MessageStatus::Opened => 3,
+        MessageStatus::Failed => 4,
+    }
+}
+
+/// The status a receipt moves a message in `current` to, if it moves it at all.
+pub fn next_status(current: MessageStatus, receipt: &Receipt) -> Option<MessageStatus> {
+    let target = match receipt {
+        Receipt::Delivered => MessageStatus::Delivered,
+        Receipt::Opened => MessageStatus::Opened,
+        Receipt::Failed { .. } => MessageStatus::Failed,
+        Receipt::Note { .. } => return None,
+    };
+    (current != MessageStatus::Failed && rank(target) > rank(current)).then_some(target)
+}
+
+/// What [`StatusTracker::apply`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub enum Applied {
+    Changed(MessageStatus),
+    /// Recorded, status unchanged (a note, a duplicate, a receipt out of order).
+    Recorded,
+    /// No such message (never sent by Herald, or past retention): logged and dropped, so
+    /// that the provider stops retrying.
+    Unknown,
+}
+
+pub struct StatusTracker {
+    pub log: Arc<dyn MessageLog>,
+    pub events: EventPublisher,
+    pub clock: Arc<dyn Clock>,
+}
+
+/// The event published when a message reaches a status (`sms.delivered`, `email.opened`, ...).
+pub fn event_data(record: &MessageRecord, extra: Map<String, Value>) -> Map<String, Value> {
+    let mut data = Map::new();
+    data.insert("messageId".into(), json!(record.id.as_str()));
+    data.insert("channel".into(), json!(record.channel().as_str()));
+    data.insert("status".into(), json!(record.status.as_str()));
+    data.insert("to".into(), json!(record.message.recipient()));
+    if let Some(provider) = &record.sent_via {
+        data.insert("provider".into(), json!(provider));
+    }
+    data.insert(
+        "tags".into(),
+        json!(record.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
+    );
+    data.extend(extra);
+    data
+}
+
+/// Publishes `{channel}.{status}` for the record's current status; a lost event is logged, not
+/// fatal: the log record already holds the change.
+pub async fn publish_status(
+    events: &EventPublisher,
+    record: &MessageRecord,
+    extra: Map<String, Value>,
+    now: OffsetDateTime,
+) {
+    let name = format!("{}.{}", record.channel().as_str(), record.status.as_str());
+    let tags = record.tags.iter().map(|t| t.as_str().to_owned()).collect();
+    if let Err(e) = events
+        .herald_event(
+            &record.account_id,
+            &name,
+            event_data(record, extra),
+            tags,
+            now,
+        )
+        .await
+    {
+        tracing::error!(message = %record.id, event = %name, error = %e, "status event not published");
+    }
+}
+
+impl StatusTracker {
+    /// Applies one receipt: records it, moves the status forward if it should, publishes the
+    /// change. Retried on a concurrent write (a dispatcher or another receipt).
+    pub async fn apply(&self, update: &StatusUpdate) -> Result<Applied, StoreError> {
+        for _ in 0..5 {
+            let now = self.clock.now();
+            let Some(mut record) = self
+                .log
+                .get(&update.account_id, update.channel, &update.message_id, now)
+                .await?
+            else {
+                tracing::warn!(account = %update.account_id, message = %update.message_id, source = update.source, "receipt for an unknown message; dropped");
+                return Ok(Applied::Unknown);
+            };
+            let next = next_status(record.status, &update.receipt);
+            let mut receipt = json!({
+                "source": update.source,
+                "receivedAt": rfc3339(now),
+                "receipt": describe(&update.receipt),
+                "raw": update.raw,
+            });
+            if let Some(at) = update.at {
+                receipt["at"] = json!(rfc3339(at));
+            }
+            if next.is_none() {
+                receipt["applied"] = json!(false);
+            }
+            record.receipts.push(receipt);
+            if record.receipts.len() > MAX_RECEIPTS {
+                let excess = record.receipts.len() - MAX_RECEIPTS;
+                record.receipts.drain(..excess);
+            }
+            let reason = match &update.receipt {
+                Receipt::Failed { reason, .. } => Some(reason.clone()),
+                _ => None,
+            };
+            if let Some(status) = next {
+                record.set_status(status, update.at.unwrap_or(now), reason);
+            } else {
+                record.updated_at = rfc3339(now);
+            }
+            record.version += 1;
+            match self.log.replace(&record).await {
+                Ok(()) => {}
+                Err(StoreError::PreconditionFailed) => continue,
+                Err(e) => return Err(e),
+            }
+            let Some(status) = next else {
+                return Ok(Applied::Recorded);
+            };
+            tracing::info!(account = %record.account_id, message = %record.id, status = status.as_str(), source = update.source, "status changed");
+            let mut extra = Map::new();
+            if let Receipt::Failed { reason, code } = &update.receipt {
+                extra.insert("reason".into(), json!(reason));
+                if let Some(code) = code {
+                    extra.insert("code".into(), json!(code));
+                }
+            }
+            publish_status(&self.events, &record, extra, now).await;
+            return Ok(Applied::Changed(status));
+        }
+        Err(StoreError::PreconditionFailed)
+    }
+}
+
+fn describe(receipt: &Receipt) -> Value {
+    match receipt {
+        Receipt::Delivered => json!({"type": "delivered"}),
+        Receipt::Opened => json!({"type": "opened"}),
+        Receipt::Failed { reason, code } => {
+            json!({"type": "failed", "reason": reason, "code": code})
+        }
+        Receipt::Note { kind, detail } => json!({"type": kind, "detail": detail}),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_only_moves_forward() {
+        use MessageStatus::*;
+        let failed = Receipt::Failed {
+            reason: "bounce".into(),
+            code: None,
+        };
+        assert_eq!(next_status(Sent, &Receipt::Delivered), Some(Delivered));
+        assert_eq!(next_status(Sent, &Receipt::Opened), Some(Opened));
+        assert_eq!(next_status(Opened, &Receipt::Delivered), None);
+        assert_eq!(next_status(Delivered, &Receipt::Delivered), None);
+        assert_eq!(next_status(Delivered, &failed), Some(Failed));
+        assert_eq!(next_status(Failed, &Receipt::Delivered), None);
+        assert_eq!(next_status(Failed, &failed), None);
+        let note = Receipt::Note {
+            kind: "delay".into(),
+            detail: "mailbox full".into(),
+        };
+        assert_eq!(next_status(Sent, &note), None);
+    }
+}
+
+/// `delivery-status`'s configuration: the log it updates, where its events go.
+#[derive(Debug, Clone)]
+pub struct StatusConfig {
+    pub messages_table: String,
+    pub events_queue_url: String,
+}
+
+impl StatusConfig {
+    pub fn from_env() -> Result<Self, crate::config::ConfigError> {
+        let mut env = crate::config::EnvReader::from_process();
+        let messages_table = env.required("HERALD_MESSAGES_TABLE");
+        let events_queue_url = env.required("HERALD_EVENTS_QUEUE_URL");
+        env.finish(Some(Self {
+            messages_table,
+            events_queue_url,
+        }))
+    }
+
+    pub fn tracker(&self, aws: &aws_config::SdkConfig) -> StatusTracker {
+        StatusTracker {
+            log: Arc::new(crate::message_log::dynamo::DynamoMessageLog::new(
+                aws_sdk_dynamodb::Client::new(aws),
+                &self.messages_table,
+            )),
+            events: EventPublisher::new(Arc::new(crate::queue::SqsQueue::new(
+                aws_sdk_sqs::Client::new(aws),
+                &self.events_queue_url,
+            ))),
+            clock: Arc::new(crate::clock::SystemClock),
+        }
+    }
+}
+
+/// `delivery-status`'s SQS handler: each record an SES event notification; one that is not
+/// (or names no message of Herald's) is logged and dropped, never retried forever.
+pub async fn handle_batch(
+    event: aws_lambda_events::event::sqs::SqsEvent,
+    tracker: &StatusTracker,
+) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    crate::sqs_batch::run_raw_batch(event, |id, body| async move {
+        match ses::parse(&body) {
+            Ok(Some(update)) => match tracker.apply(&update).await {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::error!(record = %id, error = %e, "receipt not applied; will retry");
+                    false
+                }
+            },
+            Ok(None) => true,
+            Err(e) => {
+                tracing::warn!(record = %id, error = %e, "not an SES event notification; dropped");
+                true
+            }
+        }
+    })
+    .await
+}
