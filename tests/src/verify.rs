@@ -69,3 +69,26 @@ print("verified")
     let (ok, out) = run(python, body);
     if ok { Ok(()) } else { Err(out) }
 }
+
+/// `X-Twilio-Signature` as Twilio's own helper library computes it (`RequestValidator`).
+pub fn twilio_signature(auth_token: &str, url: &str, params: &[(&str, &str)]) -> String {
+    const SCRIPT: &str = r#"
+import json, sys
+from twilio.request_validator import RequestValidator
+token, url = sys.argv[1:3]
+params = json.loads(sys.stdin.read())
+print(RequestValidator(token).compute_signature(url, params))
+"#;
+    let params: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String((*v).to_owned())))
+        .collect();
+    let mut python = Command::new(stack_var("HERALD_TEST_PYTHON"));
+    python.args(["-c", SCRIPT, auth_token, url]);
+    let (ok, out) = run(
+        python,
+        serde_json::Value::Object(params).to_string().as_bytes(),
+    );
+    assert!(ok, "twilio's RequestValidator failed: {out}");
+    out
+}

@@ -79,7 +79,8 @@ async fn twilio(
         &s,
         "twilio",
         &to,
-        json!({"provider": "twilio", "to": to, "from": from, "text": text}),
+        json!({"provider": "twilio", "to": to, "from": from, "text": text,
+               "statusCallback": form.get("StatusCallback")}),
     );
     let error = |status: StatusCode, code: u32, message: String| {
         let body = json!({"code": code, "message": message, "more_info": format!("https://www.twilio.com/docs/errors/{code}"), "status": status.as_u16()});

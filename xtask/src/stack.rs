@@ -157,6 +157,11 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         // Webhook receivers of local runs and tests listen on loopback over plain http.
         ("WebhookAllowHttp", "true".to_owned()),
         ("WebhookAllowedNetworks", "127.0.0.0/8,::1/128".to_owned()),
+        // Providers' delivery receipts come back to the local API.
+        (
+            "PublicApiUrl",
+            format!("http://127.0.0.1:{}/lambda-url/api", options.lambda_port),
+        ),
     ] {
         template.set_parameter(name, value);
     }

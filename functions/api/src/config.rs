@@ -19,6 +19,10 @@ pub struct ApiConfig {
     pub webhooks: WebhookConfig,
     /// Sending domains.
     pub domains: DomainConfig,
+    /// Herald's API as providers reach it, for their delivery receipts.
+    pub public_api_url: Option<String>,
+    /// Checks Twilio's status callbacks (`X-Twilio-Signature`); none: the route is off.
+    pub twilio_auth_token: Option<Secret>,
 }
 
 /// How callers are authenticated when API Gateway's JWT authorizer has not already done it.
@@ -50,6 +54,12 @@ impl ApiConfig {
         });
         let webhooks = WebhookConfig::read_into(&mut env);
         let domains = DomainConfig::read_into(&mut env);
+        let public_api_url = env
+            .optional("HERALD_PUBLIC_API_URL")
+            .map(|u| u.trim_end_matches('/').to_owned());
+        let twilio_auth_token = env
+            .optional("HERALD_TWILIO_AUTH_TOKEN")
+            .and_then(|t| Secret::parse(&t).ok());
         let issuer = env.required("HERALD_JWT_ISSUER");
         let audience = env.required("HERALD_JWT_AUDIENCE");
         let dev_jwt_secret = match env.optional("HERALD_DEV_JWT_SECRET") {
@@ -64,6 +74,8 @@ impl ApiConfig {
             |(((platform, days), webhooks), domains)| Self {
                 webhooks,
                 domains,
+                public_api_url,
+                twilio_auth_token,
                 platform,
                 settings_table,
                 kms_key_id,

@@ -95,7 +95,13 @@ impl AppState {
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    // Providers' delivery receipts carry no bearer token: each is checked by its provider's
+    // signature instead.
+    let receipts = Router::new().route(
+        "/callbacks/twilio/{account_id}/{message_id}",
+        post(routes::callbacks::twilio),
+    );
+    let authenticated = Router::new()
         .route("/sms-providers", get(routes::providers::list))
         .route(
             "/accounts/{account_id}/sms-settings",
@@ -185,7 +191,9 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::authenticate,
-        ))
+        ));
+    receipts
+        .merge(authenticated)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

@@ -49,6 +49,8 @@ pub struct DispatchConfig {
     pub ses_configuration_set: Option<String>,
     pub domains_table: String,
     pub events_queue_url: String,
+    /// Where SMS providers send delivery receipts (`HERALD_PUBLIC_API_URL`); none without it.
+    pub public_api_url: Option<String>,
 }
 
 impl DispatchConfig {
@@ -72,11 +74,13 @@ impl DispatchConfig {
         let ses_configuration_set = env.optional("HERALD_SES_CONFIGURATION_SET");
         let domains_table = env.required("HERALD_DOMAINS_TABLE");
         let events_queue_url = env.required("HERALD_EVENTS_QUEUE_URL");
+        let public_api_url = env.optional("HERALD_PUBLIC_API_URL");
         let config = match (platform, credentials, max_receives, smtp_port_map) {
             (Some(platform), Some(credentials), Some(max_receives), Some(smtp_port_map)) => {
                 Some(Self {
                     domains_table,
                     events_queue_url,
+                    public_api_url,
                     smtp_port_map,
                     ses_configuration_set,
                     platform,
@@ -151,6 +155,7 @@ impl DispatchConfig {
                 &self.platform.sms_providers,
                 &self.credentials,
                 aws,
+                self.public_api_url.as_deref(),
             )?,
             failover: Arc::new(SqsQueue::new(
                 aws_sdk_sqs::Client::new(aws),

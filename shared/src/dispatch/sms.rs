@@ -81,6 +81,8 @@ impl SmsDispatcher {
             Some(sender) => {
                 sender
                     .send(OutgoingSms {
+                        account_id: job.account_id.as_str(),
+                        message_id: job.message_id.as_str(),
                         from: &sender_name,
                         to: &sms.to,
                         text: &sms.text,

@@ -19,6 +19,9 @@ use crate::sms::{SenderName, SmsProvider};
 /// One SMS to hand to a provider.
 #[derive(Debug, Clone, Copy)]
 pub struct OutgoingSms<'a> {
+    /// Herald's ids of the message, for the provider's delivery receipt to name it.
+    pub account_id: &'a str,
+    pub message_id: &'a str,
     pub from: &'a SenderName,
     pub to: &'a PhoneNumber,
     pub text: &'a SmsText,
@@ -109,6 +112,7 @@ pub fn senders(
     offered: &[SmsProvider],
     credentials: &crate::config::ProviderCredentials,
     aws: &aws_config::SdkConfig,
+    public_api_url: Option<&str>,
 ) -> Result<std::collections::HashMap<SmsProvider, std::sync::Arc<dyn SmsSender>>, reqwest::Error> {
     use std::sync::Arc;
     let http = http_client()?;
@@ -126,12 +130,15 @@ pub fn senders(
                 if let Some(c) = &credentials.twilio {
                     out.insert(
                         SmsProvider::Twilio,
-                        Arc::new(twilio::Twilio::new(
-                            http.clone(),
-                            &c.base_url,
-                            &c.account_sid,
-                            c.auth_token.clone(),
-                        )),
+                        Arc::new(
+                            twilio::Twilio::new(
+                                http.clone(),
+                                &c.base_url,
+                                &c.account_sid,
+                                c.auth_token.clone(),
+                            )
+                            .with_status_callbacks(public_api_url),
+                        ),
                     );
                 }
             }

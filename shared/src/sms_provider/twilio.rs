@@ -21,10 +21,18 @@ pub struct Twilio {
     base_url: String,
     account_sid: String,
     auth_token: Secret,
+    /// Herald's public API URL: each message asks Twilio to report its status to
+    /// `{url}/callbacks/twilio/{accountId}/{messageId}`.
     status_callback: Option<String>,
 }
 
 impl Twilio {
+    /// Asks Twilio for status callbacks to Herald's API at `public_api_url`, if there is one.
+    pub fn with_status_callbacks(mut self, public_api_url: Option<&str>) -> Self {
+        self.status_callback = public_api_url.map(|u| u.trim_end_matches('/').to_owned());
+        self
+    }
+
     pub fn new(
         http: reqwest::Client,
         base_url: impl Into<String>,
@@ -58,7 +66,13 @@ impl SmsSender for Twilio {
             ("From", sms.from.as_str()),
             ("Body", sms.text.as_str()),
         ];
-        if let Some(cb) = &self.status_callback {
+        let callback = self.status_callback.as_ref().map(|base| {
+            format!(
+                "{base}/callbacks/twilio/{}/{}",
+                sms.account_id, sms.message_id
+            )
+        });
+        if let Some(cb) = &callback {
             form.push(("StatusCallback", cb.as_str()));
         }
         let resp = self

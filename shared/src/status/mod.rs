@@ -7,6 +7,7 @@
 //! record's `receipts` but changes nothing it should not.
 
 pub mod ses;
+pub mod twilio;
 
 use std::sync::Arc;
 

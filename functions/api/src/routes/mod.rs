@@ -1,5 +1,6 @@
 //! The handlers, one module per resource.
 
+pub mod callbacks;
 pub mod deliveries;
 pub mod domains;
 pub mod email;
