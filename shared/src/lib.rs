@@ -31,3 +31,16 @@ pub mod store;
 pub mod subscription;
 pub mod validation;
 pub mod webhook;
+
+/// `error: cause: cause ...`: an error with every source below it, so that one log line or
+/// one recorded reason tells the whole story.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

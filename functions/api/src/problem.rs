@@ -196,17 +196,7 @@ impl IntoResponse for ApiError {
     }
 }
 
-/// `error: cause: cause ...`, so one log line tells the whole story.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
+use herald::error_chain;
 
 pub async fn not_found() -> ApiError {
     ApiError::NotFound

@@ -15,7 +15,7 @@ use time::format_description::well_known::Rfc3339;
 
 use super::{DeliveryId, DeliveryRecord, DeliveryStore, ListQuery, Page, StoreError};
 use crate::account::AccountId;
-use crate::dynamo::{n, s, write_error};
+use crate::dynamo::{document, expects_previous, n, s, write_error};
 
 pub const SUBSCRIPTION_INDEX: &str = "BySubscription";
 pub const STATUS_INDEX: &str = "ByStatus";
@@ -61,17 +61,13 @@ impl DynamoDeliveryStore {
 
     fn parse(
         account: &AccountId,
-        mut item: HashMap<String, AttributeValue>,
+        item: HashMap<String, AttributeValue>,
     ) -> Result<DeliveryRecord, StoreError> {
-        let corrupt = |reason: String| StoreError::Corrupt {
+        document(item, "delivery", |reason| StoreError::Corrupt {
             account: account.clone(),
             kind: "delivery",
             reason,
-        };
-        let value = item
-            .remove("delivery")
-            .ok_or_else(|| corrupt("no delivery attribute".into()))?;
-        serde_dynamo::from_attribute_value(value).map_err(|e| corrupt(e.to_string()))
+        })
     }
 }
 
@@ -112,20 +108,12 @@ impl DeliveryStore for DynamoDeliveryStore {
     }
 
     async fn replace(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
-        let expected = record
-            .version
-            .checked_sub(1)
-            .ok_or(StoreError::PreconditionFailed)?;
-        self.client
+        let put = self
+            .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(Self::item(record)?))
-            .condition_expression("#d.version = :expected")
-            .expression_attribute_names("#d", "delivery")
-            .expression_attribute_values(
-                ":expected",
-                n(i64::try_from(expected).unwrap_or(i64::MAX)),
-            )
+            .set_item(Some(Self::item(record)?));
+        expects_previous(put, "delivery", record.version)?
             .send()
             .await
             .map_err(write_error)?;

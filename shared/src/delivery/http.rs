@@ -140,14 +140,7 @@ fn send_error(e: &reqwest::Error) -> SendError {
     if e.is_timeout() {
         return SendError::TimedOut(ATTEMPT_TIMEOUT);
     }
-    let mut chain = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        chain.push_str(": ");
-        chain.push_str(&s.to_string());
-        source = s.source();
-    }
-    SendError::Network(chain)
+    SendError::Network(crate::error_chain(e))
 }
 
 #[async_trait]

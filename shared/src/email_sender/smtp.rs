@@ -26,13 +26,7 @@ fn failure(e: &lettre::transport::smtp::Error) -> Failure {
     let code = e.status().map(|c| c.to_string());
     let response = json!({"code": code});
     // The whole chain: a certificate problem surfaces as the source of a connection error.
-    let mut chain = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        chain.push_str(": ");
-        chain.push_str(&s.to_string());
-        source = s.source();
-    }
+    let chain = crate::error_chain(e);
     let reason = format!("SMTP: {chain}");
     if e.is_permanent() || e.is_tls() || chain.contains("certificate") {
         // A 5xx answer, or a certificate that does not validate: retrying changes nothing.

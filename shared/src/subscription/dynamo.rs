@@ -10,7 +10,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{StoreError, Subscription, SubscriptionId, SubscriptionStore};
 use crate::account::AccountId;
-use crate::dynamo::{n, s, write_error};
+use crate::dynamo::{document, expects_previous, s, write_error};
 
 pub struct DynamoSubscriptionStore {
     client: Client,
@@ -38,17 +38,13 @@ impl DynamoSubscriptionStore {
 
     fn parse(
         account: &AccountId,
-        mut item: HashMap<String, AttributeValue>,
+        item: HashMap<String, AttributeValue>,
     ) -> Result<Subscription, StoreError> {
-        let corrupt = |reason: String| StoreError::Corrupt {
+        document(item, "subscription", |reason| StoreError::Corrupt {
             account: account.clone(),
             kind: "subscription",
             reason,
-        };
-        let value = item
-            .remove("subscription")
-            .ok_or_else(|| corrupt("no subscription attribute".into()))?;
-        serde_dynamo::from_attribute_value(value).map_err(|e| corrupt(e.to_string()))
+        })
     }
 }
 
@@ -109,20 +105,12 @@ impl SubscriptionStore for DynamoSubscriptionStore {
     }
 
     async fn replace(&self, subscription: &Subscription) -> Result<(), StoreError> {
-        let expected = subscription
-            .version
-            .checked_sub(1)
-            .ok_or(StoreError::PreconditionFailed)?;
-        self.client
+        let put = self
+            .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(Self::item(subscription)?))
-            .condition_expression("#s.version = :expected")
-            .expression_attribute_names("#s", "subscription")
-            .expression_attribute_values(
-                ":expected",
-                n(i64::try_from(expected).unwrap_or(i64::MAX)),
-            )
+            .set_item(Some(Self::item(subscription)?));
+        expects_previous(put, "subscription", subscription.version)?
             .send()
             .await
             .map_err(write_error)?;

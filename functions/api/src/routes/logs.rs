@@ -88,23 +88,12 @@ fn list_query(
             Order::Desc
         }
     };
-    let limit = match params.remove("limit") {
-        None => ListQuery::DEFAULT_LIMIT,
-        Some(l) => match l.parse::<usize>() {
-            Ok(n) if (1..=ListQuery::MAX_LIMIT).contains(&n) => n,
-            _ => {
-                errors.push(
-                    "limit",
-                    format!("must be a number from 1 to {}", ListQuery::MAX_LIMIT),
-                );
-                ListQuery::DEFAULT_LIMIT
-            }
-        },
-    };
-    let cursor = params.remove("cursor");
-    for unknown in params.keys() {
-        errors.push(unknown.clone(), "is not a known parameter");
-    }
+    let (limit, cursor) = super::paging(
+        params,
+        ListQuery::DEFAULT_LIMIT,
+        ListQuery::MAX_LIMIT,
+        &mut errors,
+    );
     errors.into_result((
         ListQuery {
             status,

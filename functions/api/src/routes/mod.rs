@@ -43,6 +43,31 @@ impl<S: Send + Sync> FromRequestParts<S> for Account {
     }
 }
 
+/// The paging parameters of a listing, `limit` (1 to `max`) and `cursor`, taken from what is
+/// left of its query; every other parameter left is refused as unknown.
+pub fn paging(
+    mut params: HashMap<String, String>,
+    default: usize,
+    max: usize,
+    errors: &mut herald::validation::FieldErrors,
+) -> (usize, Option<String>) {
+    let limit = match params.remove("limit") {
+        None => default,
+        Some(l) => match l.parse::<usize>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => {
+                errors.push("limit", format!("must be a number from 1 to {max}"));
+                default
+            }
+        },
+    };
+    let cursor = params.remove("cursor");
+    for unknown in params.keys() {
+        errors.push(unknown.clone(), "is not a known parameter");
+    }
+    (limit, cursor)
+}
+
 /// The `If-Match` precondition of a write.
 pub fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
     let raw = headers
