@@ -20,34 +20,20 @@ where
     F: Fn(Delivery<J>) -> Fut,
     Fut: Future<Output = bool>,
 {
-    let records = event.records.into_iter().map(|record| {
-        let handle = &handle;
-        async move {
-            let id = record.message_id.clone().unwrap_or_default();
-            let ok = match parse::<J>(&record) {
-                Ok(delivery) => handle(delivery).await,
-                Err(e) => {
-                    // Retrying cannot fix it; failing it alone sends it to the dead-letter
-                    // queue after the redrive count, where an operator can look at it.
-                    tracing::error!(record = %id, error = %e, "malformed queue record");
-                    false
-                }
-            };
-            (!ok).then(|| {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                failure
-            })
+    let handle = &handle;
+    each_record(event, |record| async move {
+        match parse::<J>(&record) {
+            Ok(delivery) => handle(delivery).await,
+            Err(e) => {
+                // Retrying cannot fix it; failing it alone sends it to the dead-letter queue
+                // after the redrive count, where an operator can look at it.
+                let id = record.message_id.as_deref().unwrap_or_default();
+                tracing::error!(record = %id, error = %e, "malformed queue record");
+                false
+            }
         }
-    });
-    let failures = futures::future::join_all(records)
-        .await
-        .into_iter()
-        .flatten()
-        .collect();
-    let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = failures;
-    response
+    })
+    .await
 }
 
 /// Like [`run_batch`], for records whose bodies the handler reads itself: it gets each
@@ -57,12 +43,26 @@ where
     F: Fn(String, String) -> Fut,
     Fut: Future<Output = bool>,
 {
+    let handle = &handle;
+    each_record(event, |record| async move {
+        let id = record.message_id.unwrap_or_default();
+        handle(id, record.body.unwrap_or_default()).await
+    })
+    .await
+}
+
+/// Runs `handle` on every record at once; the ones it returns `false` for are the batch item
+/// failures.
+async fn each_record<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
+where
+    F: Fn(SqsMessage) -> Fut,
+    Fut: Future<Output = bool>,
+{
     let records = event.records.into_iter().map(|record| {
         let handle = &handle;
         async move {
             let id = record.message_id.clone().unwrap_or_default();
-            let ok = handle(id.clone(), record.body.unwrap_or_default()).await;
-            (!ok).then(|| {
+            (!handle(record).await).then(|| {
                 let mut failure = BatchItemFailure::default();
                 failure.item_identifier = id;
                 failure

@@ -95,6 +95,16 @@ pub struct Deliverer {
     pub opened: Mutex<BTreeMap<Vec<u8>, Arc<WebhookSecret>>>,
 }
 
+/// What [`Deliverer::claim`] found.
+enum Claim {
+    /// Claimed for this job's attempt.
+    Ours(Box<DeliveryRecord>),
+    /// Another deliverer holds it: the queue should bring the job back later.
+    Busy,
+    /// Nothing to do: unknown, settled, or a stale job.
+    Nothing,
+}
+
 fn parse_time(t: &str) -> Option<OffsetDateTime> {
     OffsetDateTime::parse(t, &Rfc3339).ok()
 }
@@ -110,27 +120,15 @@ impl Deliverer {
                 return Ok(Handled::Deferred);
             }
         }
-        let Some(mut record) = self.claim(job, now).await? else {
-            return Ok(Handled::Skipped);
-        };
-        if record.claimed_until.is_none() {
-            // Stale, settled or claimed by another: `claim` says which by the status.
-            return Ok(if record.status == DeliveryStatus::Pending {
-                Handled::Retry
-            } else {
-                Handled::Skipped
-            });
+        match self.claim(job, now).await? {
+            Claim::Ours(mut record) => self.attempt(job, &mut record).await,
+            Claim::Busy => Ok(Handled::Retry),
+            Claim::Nothing => Ok(Handled::Skipped),
         }
-        self.attempt(job, &mut record).await
     }
 
-    /// The delivery, claimed for this job's attempt; `None` when there is nothing to do, or
-    /// the record with no claim when another deliverer holds it.
-    async fn claim(
-        &self,
-        job: &DeliveryJob,
-        now: OffsetDateTime,
-    ) -> Result<Option<DeliveryRecord>, DeliverError> {
+    /// Claims the delivery for this job's attempt (creating it on a first attempt).
+    async fn claim(&self, job: &DeliveryJob, now: OffsetDateTime) -> Result<Claim, DeliverError> {
         let claimed_until = Some(rfc3339(now + CLAIM));
         if let (Some(first), 1) = (&job.first, job.attempt) {
             let record = DeliveryRecord {
@@ -156,7 +154,7 @@ impl Deliverer {
                 version: 1,
             };
             match self.deliveries.create(&record).await {
-                Ok(()) => return Ok(Some(record)),
+                Ok(()) => return Ok(Claim::Ours(Box::new(record))),
                 // Fanned out before: the record decides below.
                 Err(StoreError::PreconditionFailed) => {}
                 Err(e) => return Err(e.into()),
@@ -168,10 +166,10 @@ impl Deliverer {
             .await?
         else {
             tracing::warn!(account = %job.account_id, delivery = %job.delivery_id, "no such delivery (expired or never created); job dropped");
-            return Ok(None);
+            return Ok(Claim::Nothing);
         };
         if record.status != DeliveryStatus::Pending {
-            return Ok(None);
+            return Ok(Claim::Nothing);
         }
         if record.next_attempt != job.attempt {
             if record.next_attempt == job.attempt + 1
@@ -184,20 +182,16 @@ impl Deliverer {
                 // queued: queue it (again). The retry's own claim keeps a second copy idle.
                 self.queue_retry(&record).await?;
             }
-            return Ok(None);
+            return Ok(Claim::Nothing);
         }
         if record.claimed_at(now) {
-            record.claimed_until = None;
-            return Ok(Some(record));
+            return Ok(Claim::Busy);
         }
         record.claimed_until = claimed_until;
         record.version += 1;
         match self.deliveries.replace(&record).await {
-            Ok(()) => Ok(Some(record)),
-            Err(StoreError::PreconditionFailed) => {
-                record.claimed_until = None;
-                Ok(Some(record))
-            }
+            Ok(()) => Ok(Claim::Ours(Box::new(record))),
+            Err(StoreError::PreconditionFailed) => Ok(Claim::Busy),
             Err(e) => Err(e.into()),
         }
     }

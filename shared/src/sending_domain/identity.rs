@@ -1,10 +1,6 @@
 //! The SES side of a sending domain: an email identity whose DKIM signatures SES makes with
 //! Herald's key (Bring Your Own DKIM), and its custom MAIL FROM subdomain. The port is
-//! [`EmailIdentities`]; [`SesIdentities`] speaks SES v2, [`MemoryIdentities`] keeps calls for
-//! tests.
-
-use std::collections::BTreeMap;
-use std::sync::{Mutex, PoisonError};
+//! [`EmailIdentities`]; [`SesIdentities`] speaks SES v2.
 
 use async_trait::async_trait;
 use aws_sdk_sesv2::types::{BehaviorOnMxFailure, DkimSigningAttributes};
@@ -133,39 +129,5 @@ impl EmailIdentities for SesIdentities {
             }
             Err(e) => Err(refused(aws_sdk_sesv2::Error::from(e))),
         }
-    }
-}
-
-/// Identities in memory: the selector each domain signs with, for tests.
-#[derive(Default)]
-pub struct MemoryIdentities {
-    pub identities: Mutex<BTreeMap<String, String>>,
-}
-
-#[async_trait]
-impl EmailIdentities for MemoryIdentities {
-    async fn create(
-        &self,
-        domain: &SendingDomain,
-        selector: &DkimSelector,
-        _: &Secret,
-    ) -> Result<(), IdentityError> {
-        self.identities
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(domain.as_str().to_owned(), selector.as_str().to_owned());
-        Ok(())
-    }
-
-    async fn configure_mail_from(&self, _: &SendingDomain) -> Result<(), IdentityError> {
-        Ok(())
-    }
-
-    async fn delete(&self, domain: &SendingDomain) -> Result<(), IdentityError> {
-        self.identities
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(domain.as_str());
-        Ok(())
     }
 }

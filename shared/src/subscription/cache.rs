@@ -1,13 +1,13 @@
 //! An account's subscriptions, kept per warm Lambda instance for a short while: fan-out reads
-//! them for every event and the deliverer for every attempt, and most of those would read the
-//! same few items again. A change made through the API reaches them within [`TTL`]; the
-//! deliverer forgets an account at once when it disables one of its subscriptions.
+//! them for every event, and most of those reads would fetch the same few items again. A
+//! change made through the API reaches fan-out within [`TTL`]. (The deliverer reads the
+//! subscription afresh for every attempt.)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use super::{StoreError, Subscription, SubscriptionId, SubscriptionStore};
+use super::{StoreError, Subscription, SubscriptionStore};
 use crate::account::AccountId;
 
 pub const TTL: Duration = Duration::from_secs(30);
@@ -61,26 +61,5 @@ impl CachedSubscriptions {
             Some(s) => Ok(s),
             None => self.load(account).await,
         }
-    }
-
-    /// One subscription; read again from the store when the cached list does not have it (it
-    /// may be newer than the list).
-    pub async fn get(
-        &self,
-        account: &AccountId,
-        id: &SubscriptionId,
-    ) -> Result<Option<Subscription>, StoreError> {
-        let find = |list: &[Subscription]| list.iter().find(|s| s.id == *id).cloned();
-        if let Some(found) = self.cached(account).and_then(|l| find(&l)) {
-            return Ok(Some(found));
-        }
-        Ok(find(&self.load(account).await?))
-    }
-
-    pub fn forget(&self, account: &AccountId) {
-        self.accounts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .remove(account);
     }
 }

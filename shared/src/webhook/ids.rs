@@ -81,15 +81,11 @@ pub struct OrganizationId(String);
 pub struct InvalidOrganizationId;
 
 impl OrganizationId {
+    /// The same rule as an account id's: both come from the platform's identity service.
     pub fn parse(s: &str) -> Result<Self, InvalidOrganizationId> {
-        let ok = (1..=64).contains(&s.len())
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err(InvalidOrganizationId)
-        }
+        crate::account::AccountId::parse(s)
+            .map(|_| Self(s.to_owned()))
+            .map_err(|_| InvalidOrganizationId)
     }
 
     pub fn as_str(&self) -> &str {
