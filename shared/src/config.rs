@@ -159,6 +159,31 @@ pub struct VonageCredentials {
     pub base_url: String,
     pub api_key: String,
     pub api_secret: crate::secret::Secret,
+    /// Whether the operator turned on signed webhooks, so that Herald can check Vonage's
+    /// delivery receipts: only then does each message ask for them.
+    pub signed_receipts: bool,
+}
+
+/// How Vonage signs its delivery receipts: the operator's signature secret and the method
+/// chosen beside it in Vonage's dashboard.
+#[derive(Debug, Clone)]
+pub struct VonageSignature {
+    pub secret: crate::secret::Secret,
+    pub method: crate::status::vonage::SignatureMethod,
+}
+
+impl VonageSignature {
+    /// `HERALD_VONAGE_SIGNATURE_SECRET` and `HERALD_VONAGE_SIGNATURE_METHOD` (MD5 hash, Vonage's
+    /// default, when unset); none when no secret is set.
+    pub fn read<F: Fn(&str) -> Option<String>>(env: &mut EnvReader<F>) -> Option<Self> {
+        let method = env.parsed("HERALD_VONAGE_SIGNATURE_METHOD", "md5hash", str::parse);
+        let secret = env.optional("HERALD_VONAGE_SIGNATURE_SECRET")?;
+        let secret = crate::secret::Secret::parse(&secret).ok()?;
+        Some(Self {
+            secret,
+            method: method?,
+        })
+    }
 }
 
 impl ProviderCredentials {
@@ -189,10 +214,12 @@ impl ProviderCredentials {
                 .unwrap_or_else(|| "https://rest.nexmo.com".into());
             let api_key = env.required("HERALD_VONAGE_API_KEY");
             let api_secret = secret(env, "HERALD_VONAGE_API_SECRET");
+            let signed_receipts = VonageSignature::read(env).is_some();
             api_secret.map(|api_secret| VonageCredentials {
                 base_url,
                 api_key,
                 api_secret,
+                signed_receipts,
             })
         });
         Self {

@@ -1,5 +1,6 @@
 //! Signatures checked by code no one here wrote: the reference document's Node.js snippet, and
-//! the `standardwebhooks` library from PyPI (in the local `.venv`).
+//! the `standardwebhooks`, `twilio` and `vonage-http-client` libraries from PyPI (in the local
+//! `.venv`).
 
 use std::io::Write;
 use std::process::{Command, Stdio};
@@ -90,5 +91,35 @@ print(RequestValidator(token).compute_signature(url, params))
         serde_json::Value::Object(params).to_string().as_bytes(),
     );
     assert!(ok, "twilio's RequestValidator failed: {out}");
+    out
+}
+
+/// Vonage's `sig` as its own helper library computes it (`vonage_http_client.Auth`), for a
+/// signature secret and HMAC method (`md5`, `sha1`, `sha256`, `sha512`).
+pub fn vonage_signature(
+    api_key: &str,
+    secret: &str,
+    method: &str,
+    params: &[(&str, &str)],
+) -> String {
+    const SCRIPT: &str = r#"
+import json, sys
+from vonage_http_client.auth import Auth
+api_key, secret, method = sys.argv[1:4]
+params = json.loads(sys.stdin.read())
+auth = Auth(api_key=api_key, signature_secret=secret, signature_method=method)
+print(auth.sign_params(params))
+"#;
+    let params: serde_json::Map<String, serde_json::Value> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), serde_json::Value::String((*v).to_owned())))
+        .collect();
+    let mut python = Command::new(stack_var("HERALD_TEST_PYTHON"));
+    python.args(["-c", SCRIPT, api_key, secret, method]);
+    let (ok, out) = run(
+        python,
+        serde_json::Value::Object(params).to_string().as_bytes(),
+    );
+    assert!(ok, "vonage's Auth.sign_params failed: {out}");
     out
 }

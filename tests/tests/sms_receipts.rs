@@ -1,13 +1,16 @@
-//! End to end under the local stack: an SMS sent through Twilio asks for status callbacks to
-//! Herald's API; callbacks signed by Twilio's own helper library (`RequestValidator`, from
-//! PyPI) move the log forward and reach subscribers; a tampered one is refused with 403 and
-//! changes nothing; one for an unknown message is answered 2xx so that Twilio stops retrying.
+//! End to end under the local stack: an SMS sent through Twilio or Vonage asks for delivery
+//! receipts to Herald's API; receipts signed by the provider's own helper library (Twilio's
+//! `RequestValidator`, Vonage's `vonage-http-client`, from PyPI) move the log forward and
+//! reach subscribers; a tampered one is refused with 403 and changes nothing; one for an
+//! unknown message is answered 2xx so that the provider stops retrying. Amazon SNS's delivery
+//! status log lines, as a CloudWatch Logs subscription hands them to `delivery-status`, find
+//! their message by SNS's message id.
 
 use std::time::Duration;
 
 use herald_tests::api::Api;
 use herald_tests::receiver::Receiver;
-use herald_tests::verify::twilio_signature;
+use herald_tests::verify::{twilio_signature, vonage_signature};
 use herald_tests::{fakes, new_account, stack_var};
 use serde_json::json;
 
@@ -26,39 +29,16 @@ async fn callback(url: &str, params: &[(&str, &str)], signature: &str) -> u16 {
 #[tokio::test]
 async fn twilio_status_callbacks_are_verified_and_applied() {
     let receiver = Receiver::start([]).await;
-    let account = new_account();
-    let api = Api::internal(account.as_str());
-    let saved = api
-        .put(
-            &format!("/accounts/{account}/sms-settings"),
-            json!({"senderName": "Acme", "primaryProvider": "twilio", "secondaryProvider": null}),
-        )
-        .await;
-    assert_eq!(saved.status, 200, "{:?}", saved.body);
-    api.post(
-        &format!("/accounts/{account}/subscriptions"),
-        json!({"name": "sms", "type": "webhook", "url": receiver.url, "events": ["sms.delivered"]}),
-    )
-    .await;
-    let to = fakes::fresh_number();
-    let sent = api
-        .post(
-            &format!("/accounts/{account}/messages/sms"),
-            json!({"to": to, "text": "Your code is 1234"}),
-        )
-        .await;
-    assert_eq!(sent.status, 202, "{:?}", sent.body);
-    let id = sent.body["id"].as_str().expect("id").to_owned();
-    let record = api.settled(account.as_str(), "sms", &id).await;
-    assert_eq!(record["status"], "sent", "{record}");
+    let (account, api, id, record, request) =
+        sent_sms("twilio", &receiver, &["sms.delivered"]).await;
     let sid = record["attempts"][0]["providerMessageId"]
         .as_str()
         .expect("sid")
         .to_owned();
+    let to = request["to"].as_str().expect("to").to_owned();
 
     // Herald asked Twilio to call back with this message's ids.
-    let requests = fakes::received(&to).await;
-    let url = requests[0]["statusCallback"]
+    let url = request["statusCallback"]
         .as_str()
         .expect("a StatusCallback")
         .to_owned();
@@ -112,4 +92,253 @@ async fn twilio_status_callbacks_are_verified_and_applied() {
     );
     let signature = twilio_signature(&token, &unknown, &delivered);
     assert_eq!(callback(&unknown, &delivered, &signature).await, 204);
+}
+
+/// Sends one SMS through `provider` for a new account subscribed to `events`; the account, its
+/// client, the message id, its settled log record, and the provider's view of the request.
+async fn sent_sms(
+    provider: &str,
+    receiver: &Receiver,
+    events: &[&str],
+) -> (String, Api, String, serde_json::Value, serde_json::Value) {
+    let account = new_account().as_str().to_owned();
+    let api = Api::internal(&account);
+    let saved = api
+        .put(
+            &format!("/accounts/{account}/sms-settings"),
+            json!({"senderName": "Acme", "primaryProvider": provider, "secondaryProvider": null}),
+        )
+        .await;
+    assert_eq!(saved.status, 200, "{:?}", saved.body);
+    let subscribed = api
+        .post(
+            &format!("/accounts/{account}/subscriptions"),
+            json!({"name": "sms", "type": "webhook", "url": receiver.url, "events": events}),
+        )
+        .await;
+    assert_eq!(subscribed.status, 201, "{:?}", subscribed.body);
+    let to = fakes::fresh_number();
+    let sent = api
+        .post(
+            &format!("/accounts/{account}/messages/sms"),
+            json!({"to": to, "text": "Your code is 1234"}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{:?}", sent.body);
+    let id = sent.body["id"].as_str().expect("id").to_owned();
+    let record = api.settled(&account, "sms", &id).await;
+    assert_eq!(record["status"], "sent", "{record}");
+    // What the Twilio or Vonage stand-in received (SNS's requests go to moto).
+    let request = fakes::received(&to)
+        .await
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    (account, api, id, record, request)
+}
+
+#[tokio::test]
+async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
+    let receiver = Receiver::start([]).await;
+    let (account, api, id, record, request) = sent_sms("vonage", &receiver, &["sms.failed"]).await;
+    let vonage_id = record["attempts"][0]["providerMessageId"]
+        .as_str()
+        .expect("message-id")
+        .to_owned();
+    // Herald asked Vonage for a receipt at this message's URL.
+    let url = request["callback"].as_str().expect("a callback").to_owned();
+    assert_eq!(
+        url,
+        format!(
+            "{}/callbacks/vonage/{account}/{id}",
+            stack_var("HERALD_TEST_API_URL")
+        )
+    );
+    assert_eq!(request["statusReportReq"], "1");
+
+    let api_key = stack_var("HERALD_VONAGE_API_KEY");
+    let secret = stack_var("HERALD_VONAGE_SIGNATURE_SECRET");
+    let method = stack_var("HERALD_VONAGE_SIGNATURE_METHOD");
+    let to = request["to"]
+        .as_str()
+        .expect("to")
+        .trim_start_matches('+')
+        .to_owned();
+    let failed = [
+        ("api-key", api_key.as_str()),
+        ("err-code", "6"),
+        ("message-timestamp", "2026-11-24 10:00:00"),
+        ("messageId", vonage_id.as_str()),
+        ("msisdn", to.as_str()),
+        ("network-code", "24201"),
+        ("nonce", "5b2c6b6e-8d2a-4b8e-9d1a-2f6f0f6f1c11"),
+        ("price", "0.03330000"),
+        ("scts", "2611241000"),
+        ("status", "failed"),
+        ("timestamp", "1795514400"),
+        ("to", "Acme"),
+    ];
+    let sig = vonage_signature(&api_key, &secret, &method, &failed);
+    let signed = |params: &[(&str, &str)], sig: &str| {
+        let mut all: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        all.push(("sig".into(), sig.to_owned()));
+        all
+    };
+    let client = reqwest::Client::new();
+
+    // Tampered (signed as a failure, sent as a delivery) and unsigned: refused, nothing changes.
+    let mut tampered = failed;
+    tampered[9] = ("status", "delivered");
+    let refused = client
+        .get(&url)
+        .query(&signed(&tampered, &sig))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(refused.status(), 403);
+    let unsigned = client.post(&url).form(&failed).send().await.expect("sent");
+    assert_eq!(unsigned.status(), 403);
+    let unchanged = api.get(&format!("/accounts/{account}/logs/sms/{id}")).await;
+    assert_eq!(unchanged.body["status"], "sent");
+    assert!(unchanged.body.get("receipts").is_none());
+
+    // Signed by Vonage's library: applied, whichever way the dashboard sends it (GET query,
+    // POST JSON), and applied once.
+    let by_get = client
+        .get(&url)
+        .query(&signed(&failed, &sig))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(by_get.status(), 204);
+    let body: serde_json::Map<String, serde_json::Value> = signed(&failed, &sig)
+        .into_iter()
+        .map(|(k, v)| (k, json!(v)))
+        .collect();
+    let by_json = client.post(&url).json(&body).send().await.expect("sent");
+    assert_eq!(by_json.status(), 204);
+    let record = api.get(&format!("/accounts/{account}/logs/sms/{id}")).await;
+    assert_eq!(record.body["status"], "failed", "{:?}", record.body);
+    assert_eq!(record.body["receipts"].as_array().map(Vec::len), Some(2));
+    let reason = record.body["statusHistory"][2]["reason"]
+        .as_str()
+        .unwrap_or("");
+    assert!(reason.contains("error 6"), "{reason}");
+    let events = receiver.wait_for(1, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(receiver.received().len(), 1, "{events:?}");
+    let event = events[0].json();
+    assert_eq!(event["eventName"], "sms.failed");
+    assert_eq!(event["eventData"]["messageId"], id.as_str());
+    assert_eq!(event["eventData"]["code"], "6");
+
+    // A receipt for a message Herald does not know: 2xx, so that Vonage stops retrying.
+    let unknown = format!(
+        "{}/callbacks/vonage/{account}/01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+        stack_var("HERALD_TEST_API_URL")
+    );
+    let forgotten = client
+        .post(&unknown)
+        .form(&signed(&failed, &sig))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(forgotten.status(), 204);
+}
+
+/// A CloudWatch Logs subscription's invocation: the log lines, gzipped and base64-encoded.
+fn logs_event(log_group: &str, lines: &[String]) -> serde_json::Value {
+    use base64::Engine;
+    use std::io::Write;
+    let data = json!({
+        "messageType": "DATA_MESSAGE",
+        "owner": "123456789012",
+        "logGroup": log_group,
+        "logStream": "bd2b7a6c-5d5f-4b47-a4f2-4a1f5c7e9c11",
+        "subscriptionFilters": ["herald-local-SnsSmsStatusSubscription"],
+        "logEvents": lines.iter().enumerate().map(|(i, line)| json!({
+            "id": format!("3719582039{i:014}"),
+            "timestamp": 1_795_514_400_000_i64,
+            "message": line,
+        })).collect::<Vec<_>>(),
+    });
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(data.to_string().as_bytes()).expect("gzipped");
+    let zipped = gz.finish().expect("gzipped");
+    json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(zipped)}})
+}
+
+async fn invoke_delivery_status(event: &serde_json::Value) -> serde_json::Value {
+    let url = format!(
+        "{}/2015-03-31/functions/delivery-status/invocations",
+        stack_var("HERALD_TEST_LAMBDA_URL")
+    );
+    let reply = reqwest::Client::new()
+        .post(url)
+        .json(event)
+        .send()
+        .await
+        .expect("invoked");
+    assert_eq!(reply.status(), 200);
+    reply.json().await.expect("JSON")
+}
+
+#[tokio::test]
+async fn sns_delivery_status_logs_are_applied() {
+    let receiver = Receiver::start([]).await;
+    let (account, api, id, record, _) = sent_sms("sns", &receiver, &["sms.delivered"]).await;
+    let sns_id = record["attempts"][0]["providerMessageId"]
+        .as_str()
+        .expect("SNS message id")
+        .to_owned();
+    let line = |message_id: &str, status: &str, response: &str| {
+        json!({
+            "notification": {"messageId": message_id, "timestamp": "2026-11-24 10:00:01.250"},
+            "delivery": {"phoneCarrier": "Telenor", "mnc": 1, "destination": "+4700000000",
+                         "priceInUSD": 0.00645, "smsType": "Transactional", "mcc": 242,
+                         "providerResponse": response, "dwellTimeMs": 599,
+                         "dwellTimeMsUntilDeviceAck": 1344},
+            "status": status
+        })
+        .to_string()
+    };
+    let delivered = line(
+        &sns_id,
+        "SUCCESS",
+        "Message has been accepted by phone carrier",
+    );
+    let lines = [
+        delivered.clone(),
+        // An SMS sent by something else in the same AWS account, and a line that is not JSON.
+        line(
+            "0b7e3f9e-3c1e-5f57-9d2a-6f3c9d1e2a40",
+            "FAILURE",
+            "Unknown error attempting to reach phone",
+        ),
+        "not a delivery status line".to_owned(),
+    ];
+    let group = "sns/us-east-1/123456789012/DirectPublishToPhoneNumber";
+    let answer = invoke_delivery_status(&logs_event(group, &lines)).await;
+    assert_eq!(answer, json!({"recorded": 1}));
+    // Twice: recorded, and nothing changes.
+    invoke_delivery_status(&logs_event(group, &[delivered])).await;
+
+    let record = api.get(&format!("/accounts/{account}/logs/sms/{id}")).await;
+    assert_eq!(record.body["status"], "delivered", "{:?}", record.body);
+    assert_eq!(
+        record.body["statusHistory"][2]["at"],
+        "2026-11-24T10:00:01.25Z"
+    );
+    let receipts = record.body["receipts"].as_array().expect("receipts");
+    assert_eq!(receipts.len(), 2);
+    assert_eq!(receipts[0]["source"], "sns");
+    assert_eq!(receipts[1]["applied"], false);
+    let events = receiver.wait_for(1, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(receiver.received().len(), 1, "{events:?}");
+    assert_eq!(events[0].json()["eventName"], "sms.delivered");
+    assert_eq!(events[0].json()["eventData"]["provider"], "sns");
 }

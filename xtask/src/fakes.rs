@@ -21,6 +21,7 @@ pub const TWILIO_SID: &str = "AC00000000000000000000000000000000";
 pub const TWILIO_TOKEN: &str = "local-twilio-auth-token";
 pub const VONAGE_KEY: &str = "local-vonage-key";
 pub const VONAGE_SECRET: &str = "local-vonage-secret";
+pub const VONAGE_SIGNATURE_SECRET: &str = "local-vonage-signature-secret";
 /// The OAuth client secret the token endpoint accepts, and what its tokens start with (the
 /// local SMTP servers accept XOAUTH2 tokens with this prefix).
 pub const OAUTH_CLIENT_SECRET: &str = "local-oauth-secret";
@@ -144,7 +145,8 @@ async fn vonage(State(s): State<Shared>, Form(form): Form<HashMap<String, String
         &s,
         "vonage",
         &format!("+{to}"),
-        json!({"provider": "vonage", "to": format!("+{to}"), "from": from, "text": text}),
+        json!({"provider": "vonage", "to": format!("+{to}"), "from": from, "text": text,
+               "callback": form.get("callback"), "statusReportReq": form.get("status-report-req")}),
     );
     match behaviour.as_str() {
         "throttle" => reply(

@@ -154,6 +154,11 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         ("VonageBaseUrl", format!("{fakes_url}/vonage")),
         ("VonageApiKey", crate::fakes::VONAGE_KEY.to_owned()),
         ("VonageApiSecret", crate::fakes::VONAGE_SECRET.to_owned()),
+        (
+            "VonageSignatureSecret",
+            crate::fakes::VONAGE_SIGNATURE_SECRET.to_owned(),
+        ),
+        ("VonageSignatureMethod", "sha256".to_owned()),
         // Webhook receivers of local runs and tests listen on loopback over plain http.
         ("WebhookAllowHttp", "true".to_owned()),
         ("WebhookAllowedNetworks", "127.0.0.0/8,::1/128".to_owned()),

@@ -1,6 +1,6 @@
 //! The api function's configuration, read from the environment once at cold start.
 
-use herald::config::{ConfigError, EnvReader, PlatformConfig};
+use herald::config::{ConfigError, EnvReader, PlatformConfig, VonageSignature};
 use herald::delivery::setup::WebhookConfig;
 use herald::secret::Secret;
 use herald::sending_domain::setup::DomainConfig;
@@ -23,6 +23,8 @@ pub struct ApiConfig {
     pub public_api_url: Option<String>,
     /// Checks Twilio's status callbacks (`X-Twilio-Signature`); none: the route is off.
     pub twilio_auth_token: Option<Secret>,
+    /// Checks Vonage's signed delivery receipts; none: the route is off.
+    pub vonage_signature: Option<VonageSignature>,
 }
 
 /// How callers are authenticated when API Gateway's JWT authorizer has not already done it.
@@ -60,6 +62,7 @@ impl ApiConfig {
         let twilio_auth_token = env
             .optional("HERALD_TWILIO_AUTH_TOKEN")
             .and_then(|t| Secret::parse(&t).ok());
+        let vonage_signature = VonageSignature::read(&mut env);
         let issuer = env.required("HERALD_JWT_ISSUER");
         let audience = env.required("HERALD_JWT_AUDIENCE");
         let dev_jwt_secret = match env.optional("HERALD_DEV_JWT_SECRET") {
@@ -76,6 +79,7 @@ impl ApiConfig {
                 domains,
                 public_api_url,
                 twilio_auth_token,
+                vonage_signature,
                 platform,
                 settings_table,
                 kms_key_id,

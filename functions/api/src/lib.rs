@@ -97,10 +97,15 @@ impl AppState {
 pub fn router(state: AppState) -> Router {
     // Providers' delivery receipts carry no bearer token: each is checked by its provider's
     // signature instead.
-    let receipts = Router::new().route(
-        "/callbacks/twilio/{account_id}/{message_id}",
-        post(routes::callbacks::twilio),
-    );
+    let receipts = Router::new()
+        .route(
+            "/callbacks/twilio/{account_id}/{message_id}",
+            post(routes::callbacks::twilio),
+        )
+        .route(
+            "/callbacks/vonage/{account_id}/{message_id}",
+            get(routes::callbacks::vonage).post(routes::callbacks::vonage),
+        );
     let authenticated = Router::new()
         .route("/sms-providers", get(routes::providers::list))
         .route(

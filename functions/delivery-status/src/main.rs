@@ -1,9 +1,10 @@
 //! The `delivery-status` Lambda: SES event notifications (through SNS and the status queue)
-//! move message logs to delivered, opened or failed, and publish the matching events.
+//! and Amazon SNS's SMS delivery status logs (through a subscription filter) move message logs
+//! to delivered, opened or failed, and publish the matching events.
 
-use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use herald::status::{StatusConfig, handle_batch};
+use herald::status::{StatusConfig, handle_invocation};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -12,8 +13,8 @@ async fn main() -> Result<(), Error> {
     let aws = herald::aws::load().await;
     let tracker = config.tracker(&aws);
     let tracker = &tracker;
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(handle_batch(event.payload, tracker).await)
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {
+        handle_invocation(event.payload, tracker).await
     }))
     .await
 }

@@ -15,13 +15,15 @@ use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
 use super::{
-    Created, IdempotencyClaim, ListQuery, MessageId, MessageLog, MessageRecord, Order, Page,
-    StoreError,
+    Created, IdempotencyClaim, ListQuery, MessageId, MessageKey, MessageLog, MessageRecord, Order,
+    Page, StoreError,
 };
 use crate::account::AccountId;
 use crate::message::{Channel, MessageStatus};
 
 pub const STATUS_INDEX: &str = "ByStatus";
+/// Sparse, keys only: records of providers looked up by their own message id.
+pub const PROVIDER_INDEX: &str = "ByProviderMessage";
 
 pub struct DynamoMessageLog {
     client: Client,
@@ -63,7 +65,10 @@ impl DynamoMessageLog {
 
     fn item(&self, record: &MessageRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
         let channel = record.channel();
-        Ok(HashMap::from([
+        let lookup = record
+            .provider_lookup_key()
+            .map(|key| ("providerMessageKey".to_owned(), s(key)));
+        Ok(HashMap::from_iter(lookup.into_iter().chain([
             ("pk".to_owned(), s(pk(&record.account_id, channel))),
             ("sk".to_owned(), s(record.id.as_str())),
             (
@@ -75,7 +80,7 @@ impl DynamoMessageLog {
                 "record".to_owned(),
                 serde_dynamo::to_attribute_value(record).map_err(StoreError::unavailable)?,
             ),
-        ]))
+        ])))
     }
 
     fn parse(
@@ -316,5 +321,42 @@ impl MessageLog for DynamoMessageLog {
             .await
             .map_err(|e| StoreError::unavailable(aws_sdk_dynamodb::Error::from(e)))?;
         Ok(())
+    }
+
+    async fn find_by_provider_id(
+        &self,
+        provider: &str,
+        provider_message_id: &str,
+    ) -> Result<Option<MessageKey>, StoreError> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(PROVIDER_INDEX)
+            .key_condition_expression("providerMessageKey = :key")
+            .expression_attribute_values(":key", s(format!("{provider}#{provider_message_id}")))
+            .limit(1)
+            .send()
+            .await
+            .map_err(|e| StoreError::unavailable(aws_sdk_dynamodb::Error::from(e)))?;
+        let Some(keys) = out.items.unwrap_or_default().into_iter().next() else {
+            return Ok(None);
+        };
+        let text = |k: &str| match keys.get(k) {
+            Some(AttributeValue::S(v)) => Some(v.as_str()),
+            _ => None,
+        };
+        // `pk` is `{account}#{channel}`, and account ids hold no `#`.
+        let found = text("pk")
+            .and_then(|pk| pk.split_once('#'))
+            .and_then(|(account, channel)| {
+                Some((AccountId::parse(account).ok()?, Channel::parse(channel)?))
+            })
+            .zip(text("sk").and_then(|id| MessageId::parse(id).ok()));
+        Ok(found.map(|((account_id, channel), message_id)| MessageKey {
+            account_id,
+            channel,
+            message_id,
+        }))
     }
 }

@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use time::OffsetDateTime;
 
 use super::{
-    Created, IdempotencyClaim, IdempotencyKey, ListQuery, MessageId, MessageLog, MessageRecord,
-    Order, Page, StoreError,
+    Created, IdempotencyClaim, IdempotencyKey, ListQuery, MessageId, MessageKey, MessageLog,
+    MessageRecord, Order, Page, StoreError,
 };
 use crate::account::AccountId;
 use crate::message::Channel;
@@ -181,5 +181,24 @@ impl MessageLog for MemoryMessageLog {
             .ok_or(StoreError::PreconditionFailed)?;
         record.enqueued = true;
         Ok(())
+    }
+
+    async fn find_by_provider_id(
+        &self,
+        provider: &str,
+        provider_message_id: &str,
+    ) -> Result<Option<MessageKey>, StoreError> {
+        let wanted = format!("{provider}#{provider_message_id}");
+        let inner = self.lock();
+        Ok(inner
+            .logs
+            .values()
+            .flat_map(|log| log.values())
+            .find(|r| r.provider_lookup_key().as_deref() == Some(wanted.as_str()))
+            .map(|r| MessageKey {
+                account_id: r.account_id.clone(),
+                channel: r.channel(),
+                message_id: r.id.clone(),
+            }))
     }
 }

@@ -206,6 +206,16 @@ impl MessageRecord {
         self.message.channel()
     }
 
+    /// The id the provider that took the message gave it (its accepted attempt's).
+    pub fn provider_message_id(&self) -> Option<&str> {
+        let provider = self.sent_via.as_deref()?;
+        self.attempts
+            .iter()
+            .rev()
+            .find(|a| a["outcome"] == "accepted" && a["provider"] == provider)
+            .and_then(|a| a["providerMessageId"].as_str())
+    }
+
     /// Whether retention has passed: such a record is never served, even before the store's
     /// TTL sweep removes it.
     pub fn expired(&self, now: OffsetDateTime) -> bool {
@@ -345,12 +355,103 @@ pub trait MessageLog: Send + Sync {
         channel: Channel,
         id: &MessageId,
     ) -> Result<(), StoreError>;
+
+    /// The message a provider knows by `provider_message_id`, for receipts that name nothing
+    /// else. Only providers in [`LOOKED_UP_BY_PROVIDER_ID`] are indexed.
+    async fn find_by_provider_id(
+        &self,
+        provider: &str,
+        provider_message_id: &str,
+    ) -> Result<Option<MessageKey>, StoreError>;
+}
+
+/// Providers whose receipts name a message only by their own id (Amazon SNS's delivery status
+/// logs); the others' receipts come to a URL that names Herald's ids.
+pub const LOOKED_UP_BY_PROVIDER_ID: [&str; 1] = ["sns"];
+
+/// Where a message's log record is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MessageKey {
+    pub account_id: AccountId,
+    pub channel: Channel,
+    pub message_id: MessageId,
+}
+
+impl MessageRecord {
+    /// The key a provider-id lookup finds this record by, when its provider is looked up so.
+    pub fn provider_lookup_key(&self) -> Option<String> {
+        let provider = self.sent_via.as_deref()?;
+        LOOKED_UP_BY_PROVIDER_ID
+            .contains(&provider)
+            .then(|| self.provider_message_id())
+            .flatten()
+            .map(|id| format!("{provider}#{id}"))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[tokio::test]
+    async fn sns_messages_are_found_by_snss_id_only() {
+        use crate::message::{PhoneNumber, SmsMessage, SmsText};
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let log = memory::MemoryMessageLog::new();
+        let account = AccountId::parse("acme").expect("valid");
+        let sent = |provider: &str, id: &str| {
+            let mut r = MessageRecord::queued(
+                MessageId::new(now),
+                account.clone(),
+                Content::Sms(SmsMessage {
+                    to: PhoneNumber::parse("+4712345678").expect("valid"),
+                    text: SmsText::parse("hello").expect("valid"),
+                }),
+                vec![],
+                now,
+                time::Duration::days(90),
+            );
+            r.sent_via = Some(provider.to_owned());
+            r.attempts = vec![
+                serde_json::json!({"provider": "twilio", "outcome": "temporaryFailure"}),
+                serde_json::json!({"provider": provider, "outcome": "accepted", "providerMessageId": id}),
+            ];
+            r
+        };
+        let by_sns = sent("sns", "34d9b400");
+        let by_twilio = sent("twilio", "SM123");
+        assert_eq!(
+            by_sns.provider_lookup_key().as_deref(),
+            Some("sns#34d9b400")
+        );
+        assert_eq!(by_twilio.provider_message_id(), Some("SM123"));
+        assert_eq!(by_twilio.provider_lookup_key(), None);
+        log.create(&by_sns, None).await.expect("created");
+        log.create(&by_twilio, None).await.expect("created");
+        let found = log
+            .find_by_provider_id("sns", "34d9b400")
+            .await
+            .expect("read");
+        assert_eq!(
+            found,
+            Some(MessageKey {
+                account_id: account.clone(),
+                channel: Channel::Sms,
+                message_id: by_sns.id.clone(),
+            })
+        );
+        assert_eq!(
+            log.find_by_provider_id("twilio", "SM123")
+                .await
+                .expect("read"),
+            None
+        );
+        assert_eq!(
+            log.find_by_provider_id("sns", "SM123").await.expect("read"),
+            None
+        );
+    }
 
     #[test]
     fn ids_sort_by_time() {

@@ -146,12 +146,15 @@ pub fn senders(
                 if let Some(c) = &credentials.vonage {
                     out.insert(
                         SmsProvider::Vonage,
-                        Arc::new(vonage::Vonage::new(
-                            http.clone(),
-                            &c.base_url,
-                            &c.api_key,
-                            c.api_secret.clone(),
-                        )),
+                        Arc::new(
+                            vonage::Vonage::new(
+                                http.clone(),
+                                &c.base_url,
+                                &c.api_key,
+                                c.api_secret.clone(),
+                            )
+                            .with_delivery_receipts(public_api_url.filter(|_| c.signed_receipts)),
+                        ),
                     );
                 }
             }

@@ -1,6 +1,7 @@
 //! Vonage's SMS API: `POST /sms/json` with `api_key`, `api_secret`, `from`, `to` (digits, no
 //! `+`) and `text`. It answers 200 even when a message fails: each entry of `messages` has a
-//! `status`, "0" for success, else an error code with `error-text`.
+//! `status`, "0" for success, else an error code with `error-text`. With `callback`, a message
+//! names the URL its delivery receipt goes to.
 
 use async_trait::async_trait;
 use serde_json::{Value, json};
@@ -17,6 +18,9 @@ pub struct Vonage {
     base_url: String,
     api_key: String,
     api_secret: Secret,
+    /// Herald's public API URL: each message asks Vonage for its delivery receipt at
+    /// `{url}/callbacks/vonage/{accountId}/{messageId}`.
+    receipts: Option<String>,
 }
 
 impl Vonage {
@@ -31,7 +35,14 @@ impl Vonage {
             base_url: base_url.into(),
             api_key: api_key.into(),
             api_secret,
+            receipts: None,
         }
+    }
+
+    /// Asks Vonage for delivery receipts to Herald's API at `public_api_url`, if there is one.
+    pub fn with_delivery_receipts(mut self, public_api_url: Option<&str>) -> Self {
+        self.receipts = public_api_url.map(|u| u.trim_end_matches('/').to_owned());
+        self
     }
 }
 
@@ -44,17 +55,27 @@ impl SmsSender for Vonage {
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure> {
         let url = format!("{}/sms/json", self.base_url.trim_end_matches('/'));
         let to = sms.to.as_str().trim_start_matches('+');
+        let callback = self.receipts.as_ref().map(|base| {
+            format!(
+                "{base}/callbacks/vonage/{}/{}",
+                sms.account_id, sms.message_id
+            )
+        });
+        let mut form = vec![
+            ("api_key", self.api_key.as_str()),
+            ("api_secret", self.api_secret.expose()),
+            ("from", sms.from.as_str()),
+            ("to", to),
+            ("text", sms.text.as_str()),
+            ("type", "unicode"),
+        ];
+        if let Some(cb) = &callback {
+            form.extend([("callback", cb.as_str()), ("status-report-req", "1")]);
+        }
         let resp = self
             .http
             .post(&url)
-            .form(&[
-                ("api_key", self.api_key.as_str()),
-                ("api_secret", self.api_secret.expose()),
-                ("from", sms.from.as_str()),
-                ("to", to),
-                ("text", sms.text.as_str()),
-                ("type", "unicode"),
-            ])
+            .form(&form)
             .send()
             .await
             .map_err(|e| Failure::transport(&e))?;

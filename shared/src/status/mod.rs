@@ -7,11 +7,13 @@
 //! record's `receipts` but changes nothing it should not.
 
 pub mod ses;
+pub mod sns;
 pub mod twilio;
+pub mod vonage;
 
 use std::sync::Arc;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
@@ -296,4 +298,76 @@ pub async fn handle_batch(
         }
     })
     .await
+}
+
+/// `delivery-status`'s SNS SMS handler: each line of a CloudWatch Logs batch one SMS's
+/// delivery status. A line that is not one, or names no message of Herald's, is logged and
+/// dropped; a failed write fails the invocation, which Lambda retries (applying a receipt
+/// twice changes nothing). Returns how many lines were recorded against a message.
+pub async fn handle_sns_logs(
+    data: aws_lambda_events::event::cloudwatch_logs::LogData,
+    tracker: &StatusTracker,
+) -> Result<usize, StoreError> {
+    let mut recorded = 0;
+    let mut failed = None;
+    for entry in data.log_events {
+        let status = match sns::parse(&entry.message) {
+            Ok(status) => status,
+            Err(e) => {
+                tracing::warn!(log_group = %data.log_group, entry = %entry.id, error = %e, "not an SNS SMS delivery status line; dropped");
+                continue;
+            }
+        };
+        let key = match tracker
+            .log
+            .find_by_provider_id("sns", &status.sns_message_id)
+            .await
+        {
+            Ok(Some(key)) => key,
+            Ok(None) => {
+                tracing::warn!(sns_message = %status.sns_message_id, "delivery status for an SMS Herald does not know; dropped");
+                continue;
+            }
+            Err(e) => {
+                failed = Some(e);
+                continue;
+            }
+        };
+        let update = StatusUpdate {
+            account_id: key.account_id,
+            channel: key.channel,
+            message_id: key.message_id,
+            receipt: status.receipt,
+            source: "sns",
+            at: status.at,
+            raw: status.raw,
+        };
+        match tracker.apply(&update).await {
+            Ok(_) => recorded += 1,
+            Err(e) => failed = Some(e),
+        }
+    }
+    match failed {
+        Some(e) => {
+            tracing::error!(error = %e, "delivery status not applied; the invocation is retried");
+            Err(e)
+        }
+        None => Ok(recorded),
+    }
+}
+
+/// What `delivery-status` is invoked with: SQS records (SES event notifications) or, from a
+/// subscription filter, a CloudWatch Logs batch (SNS SMS delivery status).
+pub async fn handle_invocation(
+    payload: Value,
+    tracker: &StatusTracker,
+) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+    if payload.get("awslogs").is_some() {
+        // From a reference: the log data's decoder borrows its base64 text.
+        let logs = aws_lambda_events::event::cloudwatch_logs::LogsEvent::deserialize(&payload)?;
+        let recorded = handle_sns_logs(logs.aws_logs.data, tracker).await?;
+        return Ok(json!({"recorded": recorded}));
+    }
+    let event = aws_lambda_events::event::sqs::SqsEvent::deserialize(payload)?;
+    Ok(serde_json::to_value(handle_batch(event, tracker).await)?)
 }

@@ -1,22 +1,81 @@
-//! Delivery receipts from SMS providers. Twilio POSTs each status change of a message to the
-//! `StatusCallback` URL Herald gave it, `/callbacks/twilio/{accountId}/{messageId}`, signed
-//! with the operator's auth token: a request that does not verify is refused (403) and changes
-//! nothing; one for a message Herald does not know is logged and answered 204, so that Twilio
-//! stops retrying.
+//! Delivery receipts from SMS providers, at the URL Herald gave with each message,
+//! `/callbacks/{provider}/{accountId}/{messageId}`:
+//! - Twilio POSTs each status change (form-encoded), signed in `X-Twilio-Signature` with the
+//!   operator's auth token;
+//! - Vonage sends its delivery receipt (GET query, POST form or POST JSON, as the operator's
+//!   dashboard says), signed in its `sig` parameter with the operator's signature secret.
+//!
+//! A request that does not verify is refused (403) and changes nothing; one for a message
+//! Herald does not know is logged and answered 204, so that the provider stops retrying.
 
 use std::collections::HashMap;
 
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, Uri, header};
 use herald::account::AccountId;
 use herald::message::Channel;
 use herald::message_log::MessageId;
-use herald::status::{StatusTracker, StatusUpdate, twilio};
+use herald::status::{Receipt, StatusTracker, StatusUpdate, twilio, vonage};
 use serde_json::{Map, Value};
 
 use crate::AppState;
 use crate::problem::ApiError;
+
+type Params = Vec<(String, String)>;
+
+fn form(bytes: &[u8]) -> Params {
+    url::form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Records a verified receipt against the message its URL names.
+async fn apply(
+    state: &AppState,
+    path: &HashMap<String, String>,
+    source: &'static str,
+    receipt: Option<Receipt>,
+    params: Params,
+) -> Result<StatusCode, ApiError> {
+    let ids = path
+        .get("account_id")
+        .and_then(|a| AccountId::parse(a).ok())
+        .zip(
+            path.get("message_id")
+                .and_then(|m| MessageId::parse(m).ok()),
+        );
+    let (Some((account_id, message_id)), Some(receipt)) = (ids, receipt) else {
+        tracing::warn!(
+            source,
+            ?path,
+            "receipt naming no message or status; ignored"
+        );
+        return Ok(StatusCode::NO_CONTENT);
+    };
+    let raw: Map<String, Value> = params
+        .into_iter()
+        .filter(|(k, _)| k != "sig")
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    let tracker = StatusTracker {
+        log: state.messages.clone(),
+        events: state.events.clone(),
+        clock: state.clock.clone(),
+    };
+    tracker
+        .apply(&StatusUpdate {
+            account_id,
+            channel: Channel::Sms,
+            message_id,
+            receipt,
+            source,
+            at: None,
+            raw: Value::Object(raw),
+        })
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
+}
 
 pub async fn twilio(
     State(state): State<AppState>,
@@ -32,9 +91,7 @@ pub async fn twilio(
         // Not configured: Herald never asked Twilio for callbacks.
         return Err(ApiError::NotFound);
     };
-    let params: Vec<(String, String)> = url::form_urlencoded::parse(&body)
-        .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect();
+    let params = form(&body);
     // The URL as Twilio called it: the public base and the path it was given.
     let path_and_query = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
     let url = format!("{base}{path_and_query}");
@@ -48,36 +105,52 @@ pub async fn twilio(
             "the X-Twilio-Signature does not verify",
         ));
     }
-    let ids = path
-        .get("account_id")
-        .and_then(|a| AccountId::parse(a).ok())
-        .zip(
-            path.get("message_id")
-                .and_then(|m| MessageId::parse(m).ok()),
-        );
-    let (Some((account_id, message_id)), Some(receipt)) = (ids, twilio::receipt(&params)) else {
-        tracing::warn!(%url, "Twilio callback naming no message or status; ignored");
-        return Ok(StatusCode::NO_CONTENT);
-    };
-    let raw: Map<String, Value> = params
+    let receipt = twilio::receipt(&params);
+    apply(&state, &path, "twilio", receipt, params).await
+}
+
+/// A Vonage receipt's parameters, wherever the dashboard's HTTP method put them: the query
+/// string (GET), a form or a JSON object (POST).
+fn vonage_params(uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Result<Params, ApiError> {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/json"));
+    if !json {
+        let mut params = form(uri.query().unwrap_or("").as_bytes());
+        params.extend(form(body));
+        return Ok(params);
+    }
+    let object: Map<String, Value> = serde_json::from_slice(body).map_err(|e| {
+        ApiError::BadRequest(format!("the delivery receipt is not a JSON object: {e}"))
+    })?;
+    Ok(object
         .into_iter()
-        .map(|(k, v)| (k, Value::String(v)))
-        .collect();
-    let tracker = StatusTracker {
-        log: state.messages.clone(),
-        events: state.events.clone(),
-        clock: state.clock.clone(),
-    };
-    tracker
-        .apply(&StatusUpdate {
-            account_id,
-            channel: Channel::Sms,
-            message_id,
-            receipt,
-            source: "twilio",
-            at: None,
-            raw: Value::Object(raw),
+        .map(|(k, v)| match v {
+            Value::String(s) => (k, s),
+            other => (k, other.to_string()),
         })
-        .await?;
-    Ok(StatusCode::NO_CONTENT)
+        .collect())
+}
+
+pub async fn vonage(
+    State(state): State<AppState>,
+    Path(path): Path<HashMap<String, String>>,
+    OriginalUri(uri): OriginalUri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let Some(signing) = state.config.vonage_signature.as_ref() else {
+        // Not configured: Herald never asked Vonage for receipts.
+        return Err(ApiError::NotFound);
+    };
+    let params = vonage_params(&uri, &headers, &body)?;
+    if !vonage::verify(signing.method, signing.secret.expose(), &params) {
+        tracing::warn!(path = uri.path(), method = ?signing.method, "Vonage receipt with a missing or wrong signature refused");
+        return Err(ApiError::Forbidden(
+            "the sig parameter does not verify with the signature secret",
+        ));
+    }
+    let receipt = vonage::receipt(&params);
+    apply(&state, &path, "vonage", receipt, params).await
 }
