@@ -139,19 +139,6 @@ async fn conformance(log: Arc<dyn MessageLog>) {
         .expect("list");
     assert!(page.items.is_empty());
 
-    // Enqueued flag.
-    assert!(!got.enqueued);
-    log.mark_enqueued(&account, Channel::Sms, &records[2].id)
-        .await
-        .expect("mark");
-    assert!(
-        log.get(&account, Channel::Sms, &records[2].id, T0)
-            .await
-            .expect("get")
-            .expect("present")
-            .enqueued
-    );
-
     // Idempotency: a second create with the same key writes nothing and names the first.
     let claim = |now: OffsetDateTime, hash: &str| IdempotencyClaim {
         key: IdempotencyKey::parse("order-42").expect("valid"),

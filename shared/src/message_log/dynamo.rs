@@ -302,27 +302,6 @@ impl MessageLog for DynamoMessageLog {
         }
     }
 
-    async fn mark_enqueued(
-        &self,
-        account: &AccountId,
-        channel: Channel,
-        id: &MessageId,
-    ) -> Result<(), StoreError> {
-        self.client
-            .update_item()
-            .table_name(&self.table)
-            .key("pk", s(pk(account, channel)))
-            .key("sk", s(id.as_str()))
-            .update_expression("SET #record.enqueued = :true")
-            .condition_expression("attribute_exists(pk)")
-            .expression_attribute_names("#record", "record")
-            .expression_attribute_values(":true", AttributeValue::Bool(true))
-            .send()
-            .await
-            .map_err(|e| StoreError::unavailable(aws_sdk_dynamodb::Error::from(e)))?;
-        Ok(())
-    }
-
     async fn find_by_provider_id(
         &self,
         provider: &str,

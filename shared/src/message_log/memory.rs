@@ -167,22 +167,6 @@ impl MessageLog for MemoryMessageLog {
         Ok(())
     }
 
-    async fn mark_enqueued(
-        &self,
-        account: &AccountId,
-        channel: Channel,
-        id: &MessageId,
-    ) -> Result<(), StoreError> {
-        let mut inner = self.lock();
-        let record = inner
-            .logs
-            .get_mut(&(account.clone(), channel))
-            .and_then(|log| log.get_mut(id))
-            .ok_or(StoreError::PreconditionFailed)?;
-        record.enqueued = true;
-        Ok(())
-    }
-
     async fn find_by_provider_id(
         &self,
         provider: &str,

@@ -115,7 +115,8 @@ pub struct MessageRecord {
     pub status_history: Vec<StatusChange>,
     /// When the record is deleted (retention).
     pub expires_at: String,
-    /// Whether the send job reached the queue; a replayed request re-enqueues when it did not.
+    /// Whether a dispatcher has taken the message (so its job surely reached the queue); a
+    /// replayed request re-enqueues the job until then.
     #[serde(default)]
     pub enqueued: bool,
     /// The provider that took the message, once one did.
@@ -347,14 +348,6 @@ pub trait MessageLog: Send + Sync {
     /// Writes `record` in place of the stored one if that is still at `record.version - 1`;
     /// otherwise [`StoreError::PreconditionFailed`] and nothing changes.
     async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError>;
-
-    /// Notes that the send job reached the queue.
-    async fn mark_enqueued(
-        &self,
-        account: &AccountId,
-        channel: Channel,
-        id: &MessageId,
-    ) -> Result<(), StoreError>;
 
     /// The message a provider knows by `provider_message_id`, for receipts that name nothing
     /// else. Only providers in [`LOOKED_UP_BY_PROVIDER_ID`] are indexed.

@@ -197,8 +197,10 @@ async fn accept(
             (first, true)
         }
     };
-    // A first attempt that logged the message but failed to enqueue it left `enqueued` false:
-    // the retry enqueues it. Dispatch is idempotent, so a rare double enqueue sends once.
+    // Until a dispatcher takes the message (and sets `enqueued`), a replay enqueues its job
+    // again: the first attempt may have logged it and failed to enqueue it. A job that did
+    // arrive twice is sent once (dispatch claims the message and skips what is not queued), so
+    // the first attempt need not spend a write on noting that its job was queued.
     if !record.enqueued {
         let job = SendJob {
             account_id: account.clone(),
@@ -212,10 +214,6 @@ async fn accept(
                  Idempotency-Key to queue it",
             ));
         }
-        state
-            .messages
-            .mark_enqueued(&account, channel, &record.id)
-            .await?;
     }
     tracing::info!(account = %account, message = %record.id, channel = channel.as_str(), replayed, "message accepted");
     let mut response = (
