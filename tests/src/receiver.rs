@@ -103,6 +103,11 @@ impl Receiver {
         Self { url, shared }
     }
 
+    /// Answers the next requests with `replies`, in order, then 200 again.
+    pub fn script(&self, replies: impl IntoIterator<Item = Reply>) {
+        self.shared.lock().script.extend(replies);
+    }
+
     /// Every request so far, in order.
     pub fn received(&self) -> Vec<Received> {
         self.shared.lock().received.clone()

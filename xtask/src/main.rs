@@ -1,8 +1,10 @@
 //! `cargo xtask dev | test | bench`: Herald's local stack on an emulated AWS, every check, and
 //! the benchmarks.
 
+mod aws_calls;
 mod bench;
 mod cli;
+mod coldstart;
 mod dev;
 mod fakes;
 mod process;

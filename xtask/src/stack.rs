@@ -38,6 +38,8 @@ pub struct Stack {
     pub lambda_url: String,
     pub api_url: String,
     pub aws_endpoint: String,
+    /// The AWS calls the functions made so far, by function and operation (see `aws_calls.rs`).
+    pub aws_calls_url: String,
     /// What every function (and a test standing in for one) gets: the template's variables
     /// resolved to the local resources, and the AWS SDK pointed at moto.
     pub env: BTreeMap<String, String>,
@@ -51,6 +53,33 @@ fn log_file(dir: &Path, name: &str) -> Result<(Stdio, Stdio)> {
     std::fs::create_dir_all(dir)?;
     let file = File::create(dir.join(format!("{name}.log")))?;
     Ok((Stdio::from(file.try_clone()?), Stdio::from(file)))
+}
+
+/// The stack parameters of local runs: every provider offered, through the stand-ins at
+/// `fakes_url`, and delivery receipts back to the local API.
+pub fn local_parameters(fakes_url: &str, lambda_port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("SmsProviders", "sns,twilio,vonage".to_owned()),
+        ("TwilioBaseUrl", format!("{fakes_url}/twilio")),
+        ("TwilioAccountSid", crate::fakes::TWILIO_SID.to_owned()),
+        ("TwilioAuthToken", crate::fakes::TWILIO_TOKEN.to_owned()),
+        ("VonageBaseUrl", format!("{fakes_url}/vonage")),
+        ("VonageApiKey", crate::fakes::VONAGE_KEY.to_owned()),
+        ("VonageApiSecret", crate::fakes::VONAGE_SECRET.to_owned()),
+        (
+            "VonageSignatureSecret",
+            crate::fakes::VONAGE_SIGNATURE_SECRET.to_owned(),
+        ),
+        ("VonageSignatureMethod", "sha256".to_owned()),
+        // Webhook receivers of local runs and tests listen on loopback over plain http.
+        ("WebhookAllowHttp", "true".to_owned()),
+        ("WebhookAllowedNetworks", "127.0.0.0/8,::1/128".to_owned()),
+        // Providers' delivery receipts come back to the local API.
+        (
+            "PublicApiUrl",
+            format!("http://127.0.0.1:{lambda_port}/lambda-url/api"),
+        ),
+    ]
 }
 
 /// The AWS SDK's standard variables, pointing at the emulated AWS.
@@ -137,6 +166,17 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
 
     // The fake providers first: the functions are told where they are.
     let background = tokio::runtime::Runtime::new()?;
+    // The functions reach moto through a proxy that counts their calls.
+    let proxy_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+    proxy_listener.set_nonblocking(true)?;
+    let functions_aws_endpoint = format!("http://{}", proxy_listener.local_addr()?);
+    let aws_calls_url = format!("{functions_aws_endpoint}{}", crate::aws_calls::COUNTS_PATH);
+    let upstream = aws_endpoint.clone();
+    background.spawn(async move {
+        if let Ok(listener) = tokio::net::TcpListener::from_std(proxy_listener) {
+            crate::aws_calls::serve(listener, upstream).await;
+        }
+    });
     let fakes_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
     fakes_listener.set_nonblocking(true)?;
     let fakes_url = format!("http://{}", fakes_listener.local_addr()?);
@@ -146,28 +186,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         }
     });
     eprintln!("==> fake SMS providers (Twilio, Vonage) on {fakes_url}");
-    for (name, value) in [
-        ("SmsProviders", "sns,twilio,vonage".to_owned()),
-        ("TwilioBaseUrl", format!("{fakes_url}/twilio")),
-        ("TwilioAccountSid", crate::fakes::TWILIO_SID.to_owned()),
-        ("TwilioAuthToken", crate::fakes::TWILIO_TOKEN.to_owned()),
-        ("VonageBaseUrl", format!("{fakes_url}/vonage")),
-        ("VonageApiKey", crate::fakes::VONAGE_KEY.to_owned()),
-        ("VonageApiSecret", crate::fakes::VONAGE_SECRET.to_owned()),
-        (
-            "VonageSignatureSecret",
-            crate::fakes::VONAGE_SIGNATURE_SECRET.to_owned(),
-        ),
-        ("VonageSignatureMethod", "sha256".to_owned()),
-        // Webhook receivers of local runs and tests listen on loopback over plain http.
-        ("WebhookAllowHttp", "true".to_owned()),
-        ("WebhookAllowedNetworks", "127.0.0.0/8,::1/128".to_owned()),
-        // Providers' delivery receipts come back to the local API.
-        (
-            "PublicApiUrl",
-            format!("http://127.0.0.1:{}/lambda-url/api", options.lambda_port),
-        ),
-    ] {
+    for (name, value) in local_parameters(&fakes_url, options.lambda_port) {
         template.set_parameter(name, value);
     }
 
@@ -242,7 +261,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
             env.insert(k, v);
         }
     }
-    for (k, v) in aws_env(&aws_endpoint) {
+    for (k, v) in aws_env(&functions_aws_endpoint) {
         env.insert(k.to_owned(), v);
     }
     env.insert("HERALD_DEV_JWT_SECRET".into(), options.dev_secret.clone());
@@ -336,6 +355,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         lambda_url,
         api_url,
         aws_endpoint,
+        aws_calls_url,
         env,
         children,
     })
@@ -345,6 +365,28 @@ impl Stack {
     /// Fails when a process of the stack has died.
     pub fn check_alive(&mut self) -> Result<()> {
         self.children.iter_mut().try_for_each(Guarded::check_alive)
+    }
+}
+
+impl Stack {
+    /// `command` (a `cargo test`) with what the tests need to reach this stack.
+    pub fn test_command(&self, mut command: Command, venv: &Venv) -> Command {
+        command
+            .envs(&self.env)
+            .env("HERALD_TEST_API_URL", &self.api_url)
+            .env("HERALD_TEST_LAMBDA_URL", &self.lambda_url)
+            .env("HERALD_TEST_FAKES_URL", &self.fakes_url)
+            .env("HERALD_TEST_AWS_CALLS_URL", &self.aws_calls_url)
+            .env("HERALD_TEST_SMTP_LOG", &self.smtp_log)
+            .env("HERALD_TEST_SMTP_USER", SMTP_USER)
+            .env("HERALD_TEST_SMTP_PASSWORD", SMTP_PASSWORD)
+            .env(
+                "HERALD_TEST_OAUTH_SECRET",
+                crate::fakes::OAUTH_CLIENT_SECRET,
+            )
+            .env("HERALD_TEST_PYTHON", venv.tool("python"))
+            .env("HERALD_TEST_DNS_ZONES", &self.dns_zones);
+        command
     }
 }
 

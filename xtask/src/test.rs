@@ -75,23 +75,27 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
     )
     .map_err(|e| format!("{e}\n(the stack's output is in {})", log_dir.display()))?;
 
+    if test_args.is_empty() {
+        // First, while nothing else runs on the stack: what each unit of work costs in calls.
+        step("cargo test --test aws_calls (AWS calls per unit of work, on the fresh stack)");
+        let status = stack
+            .test_command(cargo(&root), &venv)
+            .args(["test", "-p", "herald-tests", "--test", "aws_calls", "--"])
+            .arg("--ignored")
+            .status()?;
+        if !status.success() {
+            eprintln!(
+                "==> the AWS calls test failed; the stack's output is in {}",
+                log_dir.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+    }
     step("cargo test");
-    let status = cargo(&root)
+    let status = stack
+        .test_command(cargo(&root), &venv)
         .args(["test", "--workspace", "--no-fail-fast"])
         .args(test_args)
-        .envs(&stack.env)
-        .env("HERALD_TEST_API_URL", &stack.api_url)
-        .env("HERALD_TEST_LAMBDA_URL", &stack.lambda_url)
-        .env("HERALD_TEST_FAKES_URL", &stack.fakes_url)
-        .env("HERALD_TEST_SMTP_LOG", &stack.smtp_log)
-        .env("HERALD_TEST_SMTP_USER", crate::stack::SMTP_USER)
-        .env("HERALD_TEST_SMTP_PASSWORD", crate::stack::SMTP_PASSWORD)
-        .env(
-            "HERALD_TEST_OAUTH_SECRET",
-            crate::fakes::OAUTH_CLIENT_SECRET,
-        )
-        .env("HERALD_TEST_PYTHON", venv.tool("python"))
-        .env("HERALD_TEST_DNS_ZONES", &stack.dns_zones)
         .status()?;
     drop(stack);
     if status.success() {

@@ -1,0 +1,174 @@
+//! A counting proxy in front of the emulated AWS: the functions of the local stack reach moto
+//! through it, and it counts every call by the function that made it (`app/{function}` in the
+//! SDK's user agent) and by operation (`dynamodb:PutItem`, `sqs:SendMessageBatch`, ...).
+//! `GET /__herald/aws-calls` answers the counts so far, which is how tests and the benchmark
+//! measure what a unit of work costs in AWS calls.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+pub const COUNTS_PATH: &str = "/__herald/aws-calls";
+
+type Counts = BTreeMap<String, BTreeMap<String, u64>>;
+
+#[derive(Clone)]
+struct Proxy {
+    upstream: String,
+    http: reqwest::Client,
+    counts: Arc<Mutex<Counts>>,
+}
+
+fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// The function a call came from: `app/{name}` in the SDK's user agent.
+fn caller(headers: &HeaderMap) -> String {
+    ["x-amz-user-agent", "user-agent"]
+        .iter()
+        .filter_map(|h| header(headers, h))
+        .flat_map(str::split_whitespace)
+        .find_map(|part| part.strip_prefix("app/"))
+        .unwrap_or("other")
+        .to_owned()
+}
+
+/// `service:Operation`: the service from SigV4's credential scope, the operation from the
+/// JSON protocols' `X-Amz-Target`, the query protocol's `Action`, or the REST method and path.
+fn operation(method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> String {
+    let service = header(headers, "authorization")
+        .and_then(|a| a.split("Credential=").nth(1))
+        .and_then(|c| c.split('/').nth(3))
+        .unwrap_or("unknown");
+    let action = header(headers, "x-amz-target")
+        .and_then(|t| t.rsplit('.').next())
+        .map(str::to_owned)
+        .or_else(|| {
+            url::form_urlencoded::parse(body)
+                .find(|(k, _)| k == "Action")
+                .map(|(_, v)| v.into_owned())
+        })
+        .unwrap_or_else(|| match (method.as_str(), uri.path()) {
+            ("POST", "/v2/email/outbound-emails") => "SendEmail".to_owned(),
+            (m, p) => format!("{m} {p}"),
+        });
+    format!("{service}:{action}")
+}
+
+async fn forward(
+    State(proxy): State<Proxy>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let op = operation(&method, &uri, &headers, &body);
+    *proxy
+        .counts
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .entry(caller(&headers))
+        .or_default()
+        .entry(op)
+        .or_default() += 1;
+    let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let mut request = proxy
+        .http
+        .request(method, format!("{}{path}", proxy.upstream))
+        .body(body);
+    for (name, value) in &headers {
+        if name != "host" && name != "content-length" {
+            request = request.header(name, value);
+        }
+    }
+    match request.send().await {
+        Ok(answer) => {
+            let status = answer.status();
+            let mut headers = answer.headers().clone();
+            headers.remove("content-length");
+            headers.remove("transfer-encoding");
+            let body = answer.bytes().await.unwrap_or_default();
+            (status, headers, body).into_response()
+        }
+        Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
+    }
+}
+
+async fn counts(State(proxy): State<Proxy>) -> axum::Json<Counts> {
+    axum::Json(
+        proxy
+            .counts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone(),
+    )
+}
+
+/// Serves the proxy on `listener`, forwarding to `upstream` (moto).
+pub async fn serve(listener: tokio::net::TcpListener, upstream: String) {
+    let proxy = Proxy {
+        upstream,
+        http: reqwest::Client::new(),
+        counts: Arc::default(),
+    };
+    let app = Router::new()
+        .route(COUNTS_PATH, get(counts))
+        .fallback(forward)
+        .with_state(proxy);
+    let _ = axum::serve(listener, app).await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn calls_are_named_by_function_and_operation() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            "x-amz-user-agent",
+            "aws-sdk-rust/1.3.9 ua/2.1 api/dynamodb/1.104.0 os/linux lang/rust/1.91.0 app/send-dispatch"
+                .parse()
+                .expect("valid"),
+        );
+        h.insert(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20261124/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=00"
+                .parse()
+                .expect("valid"),
+        );
+        h.insert(
+            "x-amz-target",
+            "DynamoDB_20120810.PutItem".parse().expect("valid"),
+        );
+        let uri: Uri = "/".parse().expect("valid");
+        assert_eq!(caller(&h), "send-dispatch");
+        assert_eq!(
+            operation(&Method::POST, &uri, &h, b"{}"),
+            "dynamodb:PutItem"
+        );
+        h.remove("x-amz-target");
+        assert_eq!(
+            operation(
+                &Method::POST,
+                &uri,
+                &h,
+                b"Action=Publish&Version=2010-03-31"
+            ),
+            "dynamodb:Publish"
+        );
+        let ses: Uri = "/v2/email/outbound-emails".parse().expect("valid");
+        assert_eq!(
+            operation(&Method::POST, &ses, &h, b"{}"),
+            "dynamodb:SendEmail"
+        );
+        assert_eq!(caller(&HeaderMap::new()), "other");
+    }
+}
