@@ -82,8 +82,44 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
         return Ok(ExitCode::FAILURE);
     }
     let measured = read_criterion(&root.join("target/criterion"))?;
+    // A filter asks for some criterion benchmarks only: the end-to-end parts are skipped.
+    let whole = args.is_empty();
+    let cold = if whole {
+        crate::coldstart::measure(&root)?
+    } else {
+        Vec::new()
+    };
     print_table(&measured);
+    print_cold_starts(&cold);
     Ok(ExitCode::SUCCESS)
+}
+
+fn print_cold_starts(cold: &[crate::coldstart::ColdStart]) {
+    let Some(hello) = cold.iter().find(|c| c.binary == crate::coldstart::HELLO) else {
+        return;
+    };
+    let mb = |bytes: u64| format!("{:.2} MB", bytes as f64 / 1e6);
+    for c in cold.iter().filter(|c| c.binary != hello.binary) {
+        println!(
+            "{:<84} {:>12} {:>12} {:>8.2}×  at most 1.5",
+            format!(
+                "{}: init, process start to first runtime-API request, vs hello world",
+                c.binary
+            ),
+            human(c.init.as_nanos() as f64),
+            human(hello.init.as_nanos() as f64),
+            c.init.as_secs_f64() / hello.init.as_secs_f64(),
+        );
+    }
+    for c in cold.iter().filter(|c| c.binary != hello.binary) {
+        println!(
+            "{:<84} {:>12} {:>12} {:>8.2}×",
+            format!("{}: stripped release binary vs hello world", c.binary),
+            mb(c.size),
+            mb(hello.size),
+            c.size as f64 / hello.size as f64,
+        );
+    }
 }
 
 /// Every `new/` result criterion left, by the benchmark's full id (`group/function`).
