@@ -38,19 +38,34 @@ pub fn first_job(
     subscription: &Subscription,
     test: bool,
 ) -> DeliveryJob {
+    job_to(
+        event,
+        subscription,
+        &first_attempt(event, body.to_owned(), test),
+    )
+}
+
+/// What every first job of `event` carries: the same for each subscription, so fan-out
+/// builds it once and the jobs share it.
+fn first_attempt(event: &Event, body: String, test: bool) -> Arc<FirstAttempt> {
+    Arc::new(FirstAttempt {
+        event_id: event.id().clone(),
+        event_name: event.event_name().clone(),
+        event_expires_at: rfc3339(event.expires_at()),
+        body,
+        test,
+    })
+}
+
+/// The first job of `event` to `subscription`, carrying `first`.
+fn job_to(event: &Event, subscription: &Subscription, first: &Arc<FirstAttempt>) -> DeliveryJob {
     DeliveryJob {
         account_id: event.account_id().clone(),
         subscription_id: subscription.id.clone(),
         delivery_id: DeliveryId::of(event.id(), &subscription.id),
         attempt: 1,
         not_before: None,
-        first: Some(FirstAttempt {
-            event_id: event.id().clone(),
-            event_name: event.event_name().clone(),
-            event_expires_at: rfc3339(event.expires_at()),
-            body: body.to_owned(),
-            test,
-        }),
+        first: Some(first.clone()),
     }
 }
 
@@ -69,14 +84,91 @@ impl Fanout {
         if matching.is_empty() {
             return Ok(0);
         }
-        // Serialised once: every subscription receives the same bytes.
-        let body = serde_json::to_string(event)?;
-        let jobs: Vec<DeliveryJob> = matching
-            .iter()
-            .map(|s| first_job(event, &body, s, false))
-            .collect();
+        // Serialised once: every subscription receives the same bytes, and its jobs share them.
+        let first = first_attempt(event, serde_json::to_string(event)?, false);
+        let jobs: Vec<DeliveryJob> = matching.iter().map(|s| job_to(event, s, &first)).collect();
         self.queue.enqueue_all(&jobs).await?;
         tracing::info!(account = %event.account_id(), event = %event.id(), deliveries = jobs.len(), "event fanned out");
         Ok(jobs.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::account::AccountId;
+    use crate::queue::MemoryQueue;
+    use crate::subscription::memory::MemorySubscriptionStore;
+    use crate::subscription::{SubscriptionId, SubscriptionName, SubscriptionStore};
+    use crate::webhook::{EventId, NewEvent, TagFilter};
+
+    const T0: OffsetDateTime = datetime!(2030-01-01 00:00:00 UTC);
+
+    fn subscription(i: i64, tags: &[&str]) -> Subscription {
+        Subscription {
+            id: SubscriptionId::new(T0 + time::Duration::milliseconds(i)),
+            account_id: AccountId::parse("acme").expect("valid"),
+            name: SubscriptionName::parse("s").expect("valid"),
+            url: format!("https://hooks{i}.acme.example/herald"),
+            secrets: vec![],
+            tag_filter: TagFilter::parse(tags.iter().map(|t| (*t).to_owned()).collect())
+                .expect("valid"),
+            events: serde_json::from_value(json!("all")).expect("valid"),
+            active: true,
+            disabled_reason: None,
+            created_at: rfc3339(T0),
+            updated_at: rfc3339(T0),
+            version: 1,
+        }
+    }
+
+    /// Each job is what `first_job` makes for its subscription, in the store's order, and the
+    /// jobs of one event share one first attempt.
+    #[tokio::test]
+    async fn jobs_are_first_jobs_sharing_one_first_attempt() {
+        let store = Arc::new(MemorySubscriptionStore::new());
+        let subscriptions = [
+            subscription(0, &["prod"]),
+            subscription(1, &["eu"]),
+            subscription(2, &[]),
+        ];
+        for s in &subscriptions {
+            store.create(s).await.expect("stored");
+        }
+        let queue = Arc::new(MemoryQueue::default());
+        let fanout = Fanout {
+            subscriptions: Arc::new(CachedSubscriptions::new(store, Duration::from_secs(30))),
+            queue: queue.clone(),
+        };
+        let event = NewEvent {
+            sender: "signature-api".into(),
+            event_name: "order.completed".into(),
+            event_data: json!({"orderId": "42"}),
+            organization_id: None,
+            expires_at: None,
+            tags: vec!["prod".into()],
+        }
+        .validate(
+            EventId::new(T0),
+            AccountId::parse("acme").expect("valid"),
+            T0,
+        )
+        .expect("valid");
+
+        assert_eq!(fanout.fan_out(&event, T0).await.expect("fanned out"), 2);
+        let jobs = queue.jobs();
+        let body = serde_json::to_string(&event).expect("JSON");
+        let expected: Vec<DeliveryJob> = [&subscriptions[0], &subscriptions[2]]
+            .into_iter()
+            .map(|s| first_job(&event, &body, s, false))
+            .collect();
+        assert_eq!(jobs, expected);
+        let (a, b) = (jobs[0].first.as_ref(), jobs[1].first.as_ref());
+        assert!(a.zip(b).is_some_and(|(a, b)| Arc::ptr_eq(a, b)));
     }
 }

@@ -16,6 +16,7 @@ pub mod setup;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
@@ -36,7 +37,14 @@ pub struct InvalidDeliveryId;
 
 impl DeliveryId {
     pub fn of(event: &EventId, subscription: &SubscriptionId) -> Self {
-        Self(format!("{}-{}", event.as_str(), subscription.as_str()))
+        // Sized up front: fan-out makes one per subscription, and `format!` would grow the
+        // string several times on the way.
+        let (event, subscription) = (event.as_str(), subscription.as_str());
+        let mut id = String::with_capacity(event.len() + 1 + subscription.len());
+        id.push_str(event);
+        id.push('-');
+        id.push_str(subscription);
+        Self(id)
     }
 
     pub fn parse(s: &str) -> Result<Self, InvalidDeliveryId> {
@@ -227,9 +235,37 @@ pub struct DeliveryJob {
     pub attempt: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<String>,
-    /// Present on a delivery's first job only: the record does not exist yet.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub first: Option<FirstAttempt>,
+    /// Present on a delivery's first job only: the record does not exist yet. Shared: the
+    /// jobs fan-out makes for one event all carry the same one (body included), so it is
+    /// built once rather than copied for each subscription.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "shared_first"
+    )]
+    pub first: Option<Arc<FirstAttempt>>,
+}
+
+/// A job's [`FirstAttempt`] on the wire: the plain object, whoever else shares it.
+mod shared_first {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::FirstAttempt;
+
+    pub fn serialize<S: Serializer>(
+        first: &Option<Arc<FirstAttempt>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        first.as_deref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Arc<FirstAttempt>>, D::Error> {
+        Ok(Option::<FirstAttempt>::deserialize(d)?.map(Arc::new))
+    }
 }
 
 /// A page of deliveries: the listing's filters, newest first.
@@ -296,9 +332,49 @@ mod tests {
         let event = EventId::new(now);
         let subscription = SubscriptionId::new(now);
         let id = DeliveryId::of(&event, &subscription);
-        assert_eq!(DeliveryId::of(&event, &subscription), id);
+        assert_eq!(
+            id.as_str(),
+            format!("{}-{}", event.as_str(), subscription.as_str())
+        );
         assert_eq!(DeliveryId::parse(id.as_str()), Ok(id.clone()));
         assert!(DeliveryId::parse("x-y").is_err());
         assert!(DeliveryId::parse(event.as_str()).is_err());
+    }
+
+    #[test]
+    fn a_shared_first_attempt_travels_as_a_plain_object() {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let event = EventId::new(now);
+        let subscription = SubscriptionId::new(now);
+        let first = FirstAttempt {
+            event_id: event.clone(),
+            event_name: EventName::parse("sms.sent").expect("valid"),
+            event_expires_at: rfc3339(now),
+            body: r#"{"id":"x"}"#.into(),
+            test: false,
+        };
+        let mut job = DeliveryJob {
+            account_id: AccountId::parse("acme").expect("valid"),
+            subscription_id: subscription.clone(),
+            delivery_id: DeliveryId::of(&event, &subscription),
+            attempt: 1,
+            not_before: None,
+            first: Some(Arc::new(first.clone())),
+        };
+        let json = serde_json::to_value(&job).expect("serializes");
+        assert_eq!(
+            json["first"],
+            serde_json::to_value(&first).expect("serializes")
+        );
+        let back: DeliveryJob = serde_json::from_value(json).expect("reads");
+        assert_eq!(back, job);
+
+        job.first = None;
+        let json = serde_json::to_value(&job).expect("serializes");
+        assert!(json.get("first").is_none(), "{json}");
+        assert_eq!(
+            serde_json::from_value::<DeliveryJob>(json).expect("reads"),
+            job
+        );
     }
 }
