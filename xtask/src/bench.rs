@@ -70,28 +70,131 @@ struct Measured {
     elements: Option<f64>,
 }
 
+/// The parts of the benchmark; `cargo xtask bench <part>` runs one of them.
+const PARTS: [&str; 3] = ["criterion", "cold-start", "aws-calls"];
+
 pub fn run(args: &[String]) -> Result<ExitCode> {
     let root = root();
-    eprintln!("==> cargo bench -p herald-bench");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .current_dir(&root)
-        .args(["bench", "-p", "herald-bench", "--"])
-        .args(args)
-        .status()?;
-    if !status.success() {
-        return Ok(ExitCode::FAILURE);
+    // `cargo xtask bench cold-start` runs one part; other arguments are a criterion filter,
+    // which asks for some criterion benchmarks only and skips the other parts.
+    let (parts, filter): (Vec<&str>, &[String]) = match args.first() {
+        Some(part) if PARTS.contains(&part.as_str()) => (vec![part.as_str()], &args[1..]),
+        Some(_) => (vec!["criterion"], args),
+        None => (PARTS.to_vec(), args),
+    };
+    let mut measured = HashMap::new();
+    if parts.contains(&"criterion") {
+        eprintln!("==> cargo bench -p herald-bench");
+        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+            .current_dir(&root)
+            .args(["bench", "-p", "herald-bench", "--"])
+            .args(filter)
+            .status()?;
+        if !status.success() {
+            return Ok(ExitCode::FAILURE);
+        }
+        measured = read_criterion(&root.join("target/criterion"))?;
     }
-    let measured = read_criterion(&root.join("target/criterion"))?;
-    // A filter asks for some criterion benchmarks only: the end-to-end parts are skipped.
-    let whole = args.is_empty();
-    let cold = if whole {
+    let cold = if parts.contains(&"cold-start") {
         crate::coldstart::measure(&root)?
     } else {
         Vec::new()
     };
-    print_table(&measured);
+    let calls = if parts.contains(&"aws-calls") {
+        Some(aws_calls(&root)?)
+    } else {
+        None
+    };
+    println!(
+        "\n{:<84} {:>12} {:>12} {:>9}  target",
+        "figure (medians)", "measured", "baseline", "ratio"
+    );
+    if parts.contains(&"criterion") {
+        print_table(&measured);
+    }
     print_cold_starts(&cold);
+    if let Some(calls) = &calls {
+        print_aws_calls(calls);
+    }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Runs the AWS-calls test on a stack of its own and reads the figures it wrote.
+fn aws_calls(root: &Path) -> Result<Value> {
+    let venv = crate::venv::ensure(root)?;
+    let log_dir = root.join(".herald/bench-logs");
+    std::fs::create_dir_all(&log_dir)?;
+    let stack = crate::stack::start(
+        root,
+        &venv,
+        &crate::stack::Options {
+            schedule_period: std::time::Duration::from_secs(10),
+            moto_port: crate::process::free_port()?,
+            lambda_port: crate::process::free_port()?,
+            log_dir: log_dir.clone(),
+            functions_to_terminal: false,
+            dev_secret: crate::token::dev_secret(),
+        },
+    )?;
+    let out = log_dir.join("aws-calls.json");
+    let _ = std::fs::remove_file(&out);
+    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cargo.current_dir(root);
+    let status = stack
+        .test_command(cargo, &venv)
+        .args(["test", "-p", "herald-tests", "--test", "aws_calls", "--"])
+        .args(["--ignored", "--quiet"])
+        .env("HERALD_TEST_AWS_CALLS_OUT", &out)
+        .status()?;
+    drop(stack);
+    if !status.success() {
+        return Err(format!(
+            "the AWS calls run failed; the stack's output is in {}",
+            log_dir.display()
+        )
+        .into());
+    }
+    Ok(serde_json::from_str(&std::fs::read_to_string(&out)?)?)
+}
+
+fn print_aws_calls(calls: &Value) {
+    for (unit, what, target) in [
+        ("sms", "AWS calls per SMS sent (api + send-dispatch)", ""),
+        (
+            "email",
+            "AWS calls per email sent through SES (api + send-dispatch)",
+            "",
+        ),
+        (
+            "fanoutPerEvent",
+            "AWS calls per event fanned out to one subscription (webhook-fanout, warm)",
+            "",
+        ),
+        (
+            "webhookFirstTry",
+            "AWS calls per webhook delivered on the first try (webhook-deliver)",
+            "at most 3",
+        ),
+        (
+            "webhookRetriedOnce",
+            "AWS calls per webhook delivered on the second try (webhook-deliver)",
+            "",
+        ),
+    ] {
+        let figure = &calls[unit];
+        let detail: Vec<String> = figure["byFunction"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .flat_map(|(_, ops)| ops.as_object().into_iter().flatten())
+            .map(|(op, n)| format!("{op} {n}"))
+            .collect();
+        println!(
+            "{what:<84} {:>12} {:>12} {:>9}  {target}",
+            figure["total"], "-", "-"
+        );
+        println!("    {}", detail.join(", "));
+    }
 }
 
 fn print_cold_starts(cold: &[crate::coldstart::ColdStart]) {
@@ -176,10 +279,6 @@ fn human(ns: f64) -> String {
 }
 
 fn print_table(measured: &HashMap<String, Measured>) {
-    println!(
-        "\n{:<84} {:>12} {:>12} {:>9}  target",
-        "figure (medians)", "measured", "baseline", "ratio"
-    );
     for figure in FIGURES {
         match figure {
             Figure::Ratio {

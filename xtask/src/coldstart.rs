@@ -157,7 +157,9 @@ pub fn measure(root: &Path) -> Result<Vec<ColdStart>> {
     let envs = environments(root)?;
     eprintln!("==> cargo build --release (every function and the hello-world baseline)");
     let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build.current_dir(root).args(["build", "--release"]);
+    build
+        .current_dir(root)
+        .args(["build", "--release", "--workspace"]);
     for binary in envs.keys() {
         build.args(["--bin", binary]);
     }
