@@ -8,9 +8,9 @@ use herald::delivery::dynamo::DynamoDeliveryStore;
 use herald::message_log::dynamo::DynamoMessageLog;
 use herald::queue::SqsQueue;
 use herald::seal::kms::KmsSealer;
-use herald::sending_domain::HickoryLookup;
 use herald::sending_domain::dynamo::DynamoDomainStore;
 use herald::sending_domain::identity::SesIdentities;
+use herald::sending_domain::{HickoryLookup, LazyHickoryLookup};
 use herald::settings::dynamo::DynamoSettingsStore;
 use herald::subscription::dynamo::DynamoSubscriptionStore;
 
@@ -19,18 +19,15 @@ async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = ApiConfig::from_env()?;
     // SDK clients are built once per cold start and shared by every request.
-    let aws = herald::aws::load().await;
-    let dynamo = aws_sdk_dynamodb::Client::new(&aws);
-    let sqs = aws_sdk_sqs::Client::new(&aws);
+    let aws = herald::aws::clients().await;
+    let dynamo = aws.dynamo();
+    let sqs = aws.sqs();
     let adapters = Adapters {
         settings: Arc::new(DynamoSettingsStore::new(
             dynamo.clone(),
             &config.settings_table,
         )),
-        sealer: Arc::new(KmsSealer::new(
-            aws_sdk_kms::Client::new(&aws),
-            &config.kms_key_id,
-        )),
+        sealer: Arc::new(KmsSealer::new(aws.kms(), &config.kms_key_id)),
         messages: Arc::new(DynamoMessageLog::new(
             dynamo.clone(),
             &config.messages_table,
@@ -48,11 +45,11 @@ async fn main() -> Result<(), lambda_http::Error> {
             dynamo,
             &config.domains.domains_table,
         )),
-        identities: Arc::new(SesIdentities::new(aws_sdk_sesv2::Client::new(&aws))),
-        dns: Arc::new(HickoryLookup::new(
+        identities: Arc::new(SesIdentities::new(aws.sesv2())),
+        dns: Arc::new(LazyHickoryLookup::new(
             &config.domains.nameservers,
             HickoryLookup::DEFAULT_TIMEOUT,
-        )?),
+        )),
         deliveries_queue: Arc::new(SqsQueue::new(
             sqs.clone(),
             &config.webhooks.deliveries_queue_url,

@@ -10,7 +10,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = StatusConfig::from_env()?;
-    let aws = herald::aws::load().await;
+    let aws = herald::aws::clients().await;
     let tracker = config.tracker(&aws);
     let tracker = &tracker;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

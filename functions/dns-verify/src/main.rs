@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = VerifyConfig::from_env()?;
-    let aws = herald::aws::load().await;
+    let aws = herald::aws::clients().await;
     let checker = config.checker(&aws)?;
     let checker = &checker;
     // The payload is EventBridge's scheduled event; nothing in it changes what a run does.

@@ -11,7 +11,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = WebhookConfig::from_env()?;
-    let aws = herald::aws::load().await;
+    let aws = herald::aws::clients().await;
     let fanout = config.fanout(&aws);
     let fanout = &fanout;
     lambda_runtime::run(service_fn(

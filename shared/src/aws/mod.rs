@@ -12,6 +12,7 @@ use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{AppName, Region};
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
+use std::sync::OnceLock;
 
 /// The roots of Amazon Trust Services, which issue the certificates of AWS's service
 /// endpoints (Amazon Root CA 1 to 4, and Starfield Services Root G2 that cross-signs them).
@@ -52,6 +53,83 @@ pub async fn load() -> SdkConfig {
         );
     }
     loader.load().await
+}
+
+/// The SDK clients (and the providers' HTTPS client) of one function, each built at most once per cold start, when first
+/// asked for, and shared by every adapter: building a client also builds its HTTPS connector
+/// (TLS configuration and all), which is most of what an SDK client costs at init.
+pub struct Clients {
+    config: SdkConfig,
+    dynamo: OnceLock<aws_sdk_dynamodb::Client>,
+    sqs: OnceLock<aws_sdk_sqs::Client>,
+    kms: OnceLock<aws_sdk_kms::Client>,
+    sesv2: OnceLock<aws_sdk_sesv2::Client>,
+    sns: OnceLock<aws_sdk_sns::Client>,
+    provider_http: OnceLock<reqwest::Client>,
+}
+
+impl Clients {
+    pub fn new(config: SdkConfig) -> Self {
+        Self {
+            config,
+            dynamo: OnceLock::new(),
+            sqs: OnceLock::new(),
+            kms: OnceLock::new(),
+            sesv2: OnceLock::new(),
+            sns: OnceLock::new(),
+            provider_http: OnceLock::new(),
+        }
+    }
+
+    /// The HTTPS client for providers' APIs (Twilio, Vonage, OAuth token endpoints), shared
+    /// the same way: each one built costs its own TLS configuration.
+    pub fn provider_http(&self) -> Result<reqwest::Client, reqwest::Error> {
+        if let Some(http) = self.provider_http.get() {
+            return Ok(http.clone());
+        }
+        let http = crate::sms_provider::http_client()?;
+        Ok(self.provider_http.get_or_init(|| http).clone())
+    }
+
+    pub fn dynamo(&self) -> aws_sdk_dynamodb::Client {
+        let config = &self.config;
+        self.dynamo
+            .get_or_init(|| aws_sdk_dynamodb::Client::new(config))
+            .clone()
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        let config = &self.config;
+        self.sqs
+            .get_or_init(|| aws_sdk_sqs::Client::new(config))
+            .clone()
+    }
+
+    pub fn kms(&self) -> aws_sdk_kms::Client {
+        let config = &self.config;
+        self.kms
+            .get_or_init(|| aws_sdk_kms::Client::new(config))
+            .clone()
+    }
+
+    pub fn sesv2(&self) -> aws_sdk_sesv2::Client {
+        let config = &self.config;
+        self.sesv2
+            .get_or_init(|| aws_sdk_sesv2::Client::new(config))
+            .clone()
+    }
+
+    pub fn sns(&self) -> aws_sdk_sns::Client {
+        let config = &self.config;
+        self.sns
+            .get_or_init(|| aws_sdk_sns::Client::new(config))
+            .clone()
+    }
+}
+
+/// The configuration from the environment, and a place for the clients built from it.
+pub async fn clients() -> Clients {
+    Clients::new(load().await)
 }
 
 #[cfg(test)]

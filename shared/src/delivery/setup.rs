@@ -100,25 +100,22 @@ impl WebhookConfig {
         })
     }
 
-    pub fn fanout(&self, aws: &aws_config::SdkConfig) -> Fanout {
+    pub fn fanout(&self, aws: &crate::aws::Clients) -> Fanout {
         Fanout {
             subscriptions: Arc::new(CachedSubscriptions::new(
                 Arc::new(DynamoSubscriptionStore::new(
-                    aws_sdk_dynamodb::Client::new(aws),
+                    aws.dynamo(),
                     &self.subscriptions_table,
                 )),
                 TTL,
             )),
-            queue: Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(aws),
-                &self.deliveries_queue_url,
-            )),
+            queue: Arc::new(SqsQueue::new(aws.sqs(), &self.deliveries_queue_url)),
         }
     }
 
-    pub fn deliverer(&self, aws: &aws_config::SdkConfig) -> Result<Deliverer, reqwest::Error> {
-        let dynamo = aws_sdk_dynamodb::Client::new(aws);
-        let sqs = aws_sdk_sqs::Client::new(aws);
+    pub fn deliverer(&self, aws: &crate::aws::Clients) -> Result<Deliverer, reqwest::Error> {
+        let dynamo = aws.dynamo();
+        let sqs = aws.sqs();
         let store = Arc::new(DynamoSubscriptionStore::new(
             dynamo.clone(),
             &self.subscriptions_table,
@@ -126,10 +123,7 @@ impl WebhookConfig {
         Ok(Deliverer {
             deliveries: Arc::new(DynamoDeliveryStore::new(dynamo, &self.deliveries_table)),
             subscriptions: store,
-            sealer: Arc::new(KmsSealer::new(
-                aws_sdk_kms::Client::new(aws),
-                &self.kms_key_id,
-            )),
+            sealer: Arc::new(KmsSealer::new(aws.kms(), &self.kms_key_id)),
             client: Arc::new(ReqwestWebhookClient::new(
                 self.policy.clone(),
                 system_lookup(),

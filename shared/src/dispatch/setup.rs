@@ -97,9 +97,9 @@ impl DispatchConfig {
         env.finish(config)
     }
 
-    fn events(&self, aws: &aws_config::SdkConfig) -> crate::events::publish::EventPublisher {
+    fn events(&self, aws: &crate::aws::Clients) -> crate::events::publish::EventPublisher {
         crate::events::publish::EventPublisher::new(Arc::new(SqsQueue::new(
-            aws_sdk_sqs::Client::new(aws),
+            aws.sqs(),
             &self.events_queue_url,
         )))
     }
@@ -107,29 +107,23 @@ impl DispatchConfig {
     /// Builds the email dispatcher and its adapters (once per cold start).
     pub fn email_dispatcher(
         &self,
-        aws: &aws_config::SdkConfig,
+        aws: &crate::aws::Clients,
     ) -> Result<EmailDispatcher, reqwest::Error> {
-        let dynamo = aws_sdk_dynamodb::Client::new(aws);
+        let dynamo = aws.dynamo();
         Ok(EmailDispatcher {
             log: Arc::new(DynamoMessageLog::new(dynamo.clone(), &self.messages_table)),
             settings: Settings::new(Arc::new(DynamoSettingsStore::new(
                 dynamo,
                 &self.settings_table,
             ))),
-            sealer: Arc::new(KmsSealer::new(
-                aws_sdk_kms::Client::new(aws),
-                &self.kms_key_id,
-            )),
-            ses: Arc::new(Ses::new(
-                aws_sdk_sesv2::Client::new(aws),
-                self.ses_configuration_set.clone(),
-            )),
+            sealer: Arc::new(KmsSealer::new(aws.kms(), &self.kms_key_id)),
+            ses: Arc::new(Ses::new(aws.sesv2(), self.ses_configuration_set.clone())),
             smtp: Arc::new(SmtpMailer::new(
-                crate::sms_provider::http_client()?,
+                aws.provider_http()?,
                 self.smtp_port_map.clone(),
             )),
             domains: Arc::new(crate::sending_domain::dynamo::DynamoDomainStore::new(
-                aws_sdk_dynamodb::Client::new(aws),
+                aws.dynamo(),
                 &self.domains_table,
             )),
             events: self.events(aws),
@@ -142,9 +136,9 @@ impl DispatchConfig {
     /// Builds the SMS dispatcher and its adapters (once per cold start).
     pub fn sms_dispatcher(
         &self,
-        aws: &aws_config::SdkConfig,
+        aws: &crate::aws::Clients,
     ) -> Result<SmsDispatcher, reqwest::Error> {
-        let dynamo = aws_sdk_dynamodb::Client::new(aws);
+        let dynamo = aws.dynamo();
         Ok(SmsDispatcher {
             log: Arc::new(DynamoMessageLog::new(dynamo.clone(), &self.messages_table)),
             settings: Settings::new(Arc::new(DynamoSettingsStore::new(
@@ -157,10 +151,7 @@ impl DispatchConfig {
                 aws,
                 self.public_api_url.as_deref(),
             )?,
-            failover: Arc::new(SqsQueue::new(
-                aws_sdk_sqs::Client::new(aws),
-                &self.failover_queue_url,
-            )),
+            failover: Arc::new(SqsQueue::new(aws.sqs(), &self.failover_queue_url)),
             clock: Arc::new(SystemClock),
             events: self.events(aws),
             default_sender: self.platform.default_sms_sender.clone(),

@@ -1,6 +1,7 @@
 //! The [`DnsLookup`] adapter over hickory-resolver.
 
 use std::net::SocketAddr;
+use std::sync::OnceLock;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -102,6 +103,45 @@ fn classify(e: NetError) -> LookupError {
             LookupError::NotFound
         }
         other => LookupError::Unavailable(other.to_string()),
+    }
+}
+
+/// A [`HickoryLookup`] set up on first use: the API needs DNS only when an account asks to
+/// verify a domain now, and its cold start need not read `/etc/resolv.conf` and build a
+/// resolver for that. A setup failure is answered to each lookup as the DNS being unavailable.
+pub struct LazyHickoryLookup {
+    nameservers: Vec<SocketAddr>,
+    timeout: Duration,
+    resolver: OnceLock<Result<HickoryLookup, String>>,
+}
+
+impl LazyHickoryLookup {
+    pub fn new(nameservers: &[SocketAddr], timeout: Duration) -> Self {
+        Self {
+            nameservers: nameservers.to_vec(),
+            timeout,
+            resolver: OnceLock::new(),
+        }
+    }
+
+    fn resolver(&self) -> Result<&HickoryLookup, LookupError> {
+        self.resolver
+            .get_or_init(|| {
+                HickoryLookup::new(&self.nameservers, self.timeout).map_err(|e| e.to_string())
+            })
+            .as_ref()
+            .map_err(|e| LookupError::Unavailable(e.clone()))
+    }
+}
+
+#[async_trait]
+impl DnsLookup for LazyHickoryLookup {
+    async fn txt(&self, name: &str) -> Result<Vec<String>, LookupError> {
+        self.resolver()?.txt(name).await
+    }
+
+    async fn mx(&self, name: &str) -> Result<Vec<(u16, String)>, LookupError> {
+        self.resolver()?.mx(name).await
     }
 }
 

@@ -29,7 +29,7 @@ pub mod store;
 pub mod verify;
 
 pub use dkim::{DkimKeyPair, DkimPublicKey};
-pub use hickory::HickoryLookup;
+pub use hickory::{HickoryLookup, LazyHickoryLookup};
 pub use memory::MemoryDns;
 pub use name::SendingDomain;
 pub use records::{DnsRecord, RecordPurpose, RecordType, SesRegion, dns_records};

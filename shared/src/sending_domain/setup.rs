@@ -67,12 +67,12 @@ impl VerifyConfig {
     /// The checker and its adapters, built once per cold start.
     pub fn checker(
         &self,
-        aws: &aws_config::SdkConfig,
+        aws: &crate::aws::Clients,
     ) -> Result<super::checker::DomainChecker, super::hickory::ResolverSetupError> {
         use std::sync::Arc;
         Ok(super::checker::DomainChecker {
             store: Arc::new(super::dynamo::DynamoDomainStore::new(
-                aws_sdk_dynamodb::Client::new(aws),
+                aws.dynamo(),
                 &self.domains.domains_table,
             )),
             dns: Arc::new(super::HickoryLookup::new(
@@ -80,7 +80,7 @@ impl VerifyConfig {
                 super::HickoryLookup::DEFAULT_TIMEOUT,
             )?),
             events: crate::events::publish::EventPublisher::new(Arc::new(
-                crate::queue::SqsQueue::new(aws_sdk_sqs::Client::new(aws), &self.events_queue_url),
+                crate::queue::SqsQueue::new(aws.sqs(), &self.events_queue_url),
             )),
             clock: Arc::new(crate::clock::SystemClock),
         })

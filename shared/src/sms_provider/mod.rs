@@ -111,20 +111,17 @@ pub trait SmsSender: Send + Sync {
 pub fn senders(
     offered: &[SmsProvider],
     credentials: &crate::config::ProviderCredentials,
-    aws: &aws_config::SdkConfig,
+    aws: &crate::aws::Clients,
     public_api_url: Option<&str>,
 ) -> Result<std::collections::HashMap<SmsProvider, std::sync::Arc<dyn SmsSender>>, reqwest::Error> {
     use std::sync::Arc;
-    let http = http_client()?;
+    let http = aws.provider_http()?;
     let mut out: std::collections::HashMap<SmsProvider, Arc<dyn SmsSender>> =
         std::collections::HashMap::new();
     for provider in offered {
         match provider {
             SmsProvider::Sns => {
-                out.insert(
-                    SmsProvider::Sns,
-                    Arc::new(sns::Sns::new(aws_sdk_sns::Client::new(aws))),
-                );
+                out.insert(SmsProvider::Sns, Arc::new(sns::Sns::new(aws.sns())));
             }
             SmsProvider::Twilio => {
                 if let Some(c) = &credentials.twilio {

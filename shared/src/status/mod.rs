@@ -260,14 +260,14 @@ impl StatusConfig {
         }))
     }
 
-    pub fn tracker(&self, aws: &aws_config::SdkConfig) -> StatusTracker {
+    pub fn tracker(&self, aws: &crate::aws::Clients) -> StatusTracker {
         StatusTracker {
             log: Arc::new(crate::message_log::dynamo::DynamoMessageLog::new(
-                aws_sdk_dynamodb::Client::new(aws),
+                aws.dynamo(),
                 &self.messages_table,
             )),
             events: EventPublisher::new(Arc::new(crate::queue::SqsQueue::new(
-                aws_sdk_sqs::Client::new(aws),
+                aws.sqs(),
                 &self.events_queue_url,
             ))),
             clock: Arc::new(crate::clock::SystemClock),

@@ -10,7 +10,9 @@ use std::time::{Duration, Instant};
 use super::{StoreError, Subscription, SubscriptionStore};
 use crate::account::AccountId;
 
-pub const TTL: Duration = Duration::from_secs(30);
+/// Short: a subscription just made should get events within seconds. A busy account's events
+/// still share one read per five seconds.
+pub const TTL: Duration = Duration::from_secs(5);
 
 /// Accounts kept at most; past it the cache starts over (a warm instance serving very many
 /// accounts reads more, and never holds more than this).
