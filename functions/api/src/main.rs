@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use api::{Adapters, ApiConfig, AppState};
+use herald::aws::first_use::OnFirstUse;
 use herald::clock::SystemClock;
 use herald::delivery::dynamo::DynamoDeliveryStore;
 use herald::message_log::dynamo::DynamoMessageLog;
@@ -19,15 +20,19 @@ async fn main() -> Result<(), lambda_http::Error> {
     lambda_http::tracing::init_default_subscriber();
     let config = ApiConfig::from_env()?;
     // SDK clients are built once per cold start and shared by every request.
-    let aws = herald::aws::clients().await;
+    let aws = Arc::new(herald::aws::clients().await);
     let dynamo = aws.dynamo();
+    let kms_key_id = config.kms_key_id.clone();
     let sqs = aws.sqs();
     let adapters = Adapters {
         settings: Arc::new(DynamoSettingsStore::new(
             dynamo.clone(),
             &config.settings_table,
         )),
-        sealer: Arc::new(KmsSealer::new(aws.kms(), &config.kms_key_id)),
+        // Built when a request first needs them.
+        sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+            KmsSealer::new(aws.kms(), &kms_key_id)
+        })),
         messages: Arc::new(DynamoMessageLog::new(
             dynamo.clone(),
             &config.messages_table,
@@ -45,7 +50,9 @@ async fn main() -> Result<(), lambda_http::Error> {
             dynamo,
             &config.domains.domains_table,
         )),
-        identities: Arc::new(SesIdentities::new(aws.sesv2())),
+        identities: Arc::new(OnFirstUse::new(aws.clone(), |aws| {
+            SesIdentities::new(aws.sesv2())
+        })),
         dns: Arc::new(LazyHickoryLookup::new(
             &config.domains.nameservers,
             HickoryLookup::DEFAULT_TIMEOUT,

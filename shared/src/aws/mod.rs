@@ -7,6 +7,8 @@
 //! Every call names the function that made it (`app/{function}` in the SDK's user agent,
 //! which CloudTrail records), so an operator can tell which of Herald's functions costs what.
 
+pub mod first_use;
+
 pub use aws_config::SdkConfig;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
 use aws_config::{AppName, Region};

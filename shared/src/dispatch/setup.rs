@@ -107,17 +107,26 @@ impl DispatchConfig {
     /// Builds the email dispatcher and its adapters (once per cold start).
     pub fn email_dispatcher(
         &self,
-        aws: &crate::aws::Clients,
+        aws: &Arc<crate::aws::Clients>,
     ) -> Result<EmailDispatcher, reqwest::Error> {
+        use crate::aws::first_use::OnFirstUse;
         let dynamo = aws.dynamo();
+        let (kms_key_id, configuration_set) =
+            (self.kms_key_id.clone(), self.ses_configuration_set.clone());
         Ok(EmailDispatcher {
             log: Arc::new(DynamoMessageLog::new(dynamo.clone(), &self.messages_table)),
             settings: Settings::new(Arc::new(DynamoSettingsStore::new(
                 dynamo,
                 &self.settings_table,
             ))),
-            sealer: Arc::new(KmsSealer::new(aws.kms(), &self.kms_key_id)),
-            ses: Arc::new(Ses::new(aws.sesv2(), self.ses_configuration_set.clone())),
+            // KMS only for accounts' own SMTP servers, SES only for the others: each client
+            // is built when a send first needs it.
+            sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+                KmsSealer::new(aws.kms(), &kms_key_id)
+            })),
+            ses: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+                Ses::new(aws.sesv2(), configuration_set.clone())
+            })),
             smtp: Arc::new(SmtpMailer::new(
                 aws.provider_http()?,
                 self.smtp_port_map.clone(),
