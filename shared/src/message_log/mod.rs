@@ -217,6 +217,16 @@ impl MessageRecord {
             .and_then(|a| a["providerMessageId"].as_str())
     }
 
+    /// The key a provider-id lookup finds this record by, when its provider is looked up so.
+    pub fn provider_lookup_key(&self) -> Option<String> {
+        let provider = self.sent_via.as_deref()?;
+        LOOKED_UP_BY_PROVIDER_ID
+            .contains(&provider)
+            .then(|| self.provider_message_id())
+            .flatten()
+            .map(|id| format!("{provider}#{id}"))
+    }
+
     /// Whether retention has passed: such a record is never served, even before the store's
     /// TTL sweep removes it.
     pub fn expired(&self, now: OffsetDateTime) -> bool {
@@ -368,18 +378,6 @@ pub struct MessageKey {
     pub account_id: AccountId,
     pub channel: Channel,
     pub message_id: MessageId,
-}
-
-impl MessageRecord {
-    /// The key a provider-id lookup finds this record by, when its provider is looked up so.
-    pub fn provider_lookup_key(&self) -> Option<String> {
-        let provider = self.sent_via.as_deref()?;
-        LOOKED_UP_BY_PROVIDER_ID
-            .contains(&provider)
-            .then(|| self.provider_message_id())
-            .flatten()
-            .map(|id| format!("{provider}#{id}"))
-    }
 }
 
 #[cfg(test)]
