@@ -63,7 +63,8 @@ pub enum AddressKind {
     /// `127.0.0.0/8` and `::1`.
     Loopback,
     /// `10/8`, `172.16/12`, `192.168/16`, IPv6 unique local `fc00::/7` (AWS's metadata service
-    /// answers on `fd00:ec2::254`) and the deprecated site-local `fec0::/10`.
+    /// answers on `fd00:ec2::254`), the deprecated site-local `fec0::/10`, and the local-use
+    /// NAT64 prefix `64:ff9b:1::/48`, which by definition translates into a private network.
     Private,
     /// The carrier-grade NAT range `100.64.0.0/10` (Alibaba Cloud's metadata service lives at
     /// `100.100.100.200`).
@@ -73,7 +74,11 @@ pub enum AddressKind {
     LinkLocal,
     /// `224.0.0.0/4` and `ff00::/8`: not one receiver.
     Multicast,
-    /// `240.0.0.0/4`, reserved, with the broadcast address `255.255.255.255`.
+    /// Not a receiver on the internet: `240.0.0.0/4` with the broadcast address
+    /// `255.255.255.255`, the IETF protocol assignments `192.0.0.0/24` (DS-Lite and NAT64
+    /// gateways live there), the benchmarking networks `198.18.0.0/15`, the IPv6 discard prefix
+    /// `100::/64`, and Teredo `2001::/32`, whose addresses hide the IPv4 address of the client
+    /// they tunnel to.
     Reserved,
 }
 
@@ -223,36 +228,45 @@ pub fn classify(ip: IpAddr) -> Option<AddressKind> {
     }
 }
 
-const V4_RANGES: [(Ipv4Net, AddressKind); 10] = [
+const V4_RANGES: [(Ipv4Net, AddressKind); 12] = [
     (v4net(0, 0, 0, 0, 8), AddressKind::Unspecified),
     (v4net(10, 0, 0, 0, 8), AddressKind::Private),
     (v4net(100, 64, 0, 0, 10), AddressKind::SharedAddressSpace),
     (v4net(127, 0, 0, 0, 8), AddressKind::Loopback),
     (v4net(169, 254, 0, 0, 16), AddressKind::LinkLocal),
     (v4net(172, 16, 0, 0, 12), AddressKind::Private),
+    (v4net(192, 0, 0, 0, 24), AddressKind::Reserved),
     (v4net(192, 168, 0, 0, 16), AddressKind::Private),
+    (v4net(198, 18, 0, 0, 15), AddressKind::Reserved),
     (v4net(224, 0, 0, 0, 4), AddressKind::Multicast),
     (v4net(240, 0, 0, 0, 4), AddressKind::Reserved),
     // 255.255.255.255 is in 240/4; listed for the reader.
     (v4net(255, 255, 255, 255, 32), AddressKind::Reserved),
 ];
 
-const V6_RANGES: [(Ipv6Net, AddressKind); 6] = [
-    (v6net(0, 0, 128), AddressKind::Unspecified),
-    (v6net(0, 1, 128), AddressKind::Loopback),
-    (v6net(0xfc00, 0, 7), AddressKind::Private),
-    (v6net(0xfec0, 0, 10), AddressKind::Private),
-    (v6net(0xfe80, 0, 10), AddressKind::LinkLocal),
-    (v6net(0xff00, 0, 8), AddressKind::Multicast),
+const V6_RANGES: [(Ipv6Net, AddressKind); 9] = [
+    (v6net(Ipv6Addr::UNSPECIFIED, 128), AddressKind::Unspecified),
+    (v6net(Ipv6Addr::LOCALHOST, 128), AddressKind::Loopback),
+    (v6net(v6(0x100, 0, 0), 64), AddressKind::Reserved),
+    (v6net(v6(0x2001, 0, 0), 32), AddressKind::Reserved),
+    (v6net(v6(0x64, 0xff9b, 1), 48), AddressKind::Private),
+    (v6net(v6(0xfc00, 0, 0), 7), AddressKind::Private),
+    (v6net(v6(0xfec0, 0, 0), 10), AddressKind::Private),
+    (v6net(v6(0xfe80, 0, 0), 10), AddressKind::LinkLocal),
+    (v6net(v6(0xff00, 0, 0), 8), AddressKind::Multicast),
 ];
 
 const fn v4net(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Ipv4Net {
     Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix)
 }
 
-/// An IPv6 network from its first and last 16-bit groups (all the table needs).
-const fn v6net(first: u16, last: u16, prefix: u8) -> Ipv6Net {
-    Ipv6Net::new_assert(Ipv6Addr::new(first, 0, 0, 0, 0, 0, 0, last), prefix)
+const fn v6net(addr: Ipv6Addr, prefix: u8) -> Ipv6Net {
+    Ipv6Net::new_assert(addr, prefix)
+}
+
+/// An IPv6 prefix from its first three 16-bit groups (all the table needs).
+const fn v6(a: u16, b: u16, c: u16) -> Ipv6Addr {
+    Ipv6Addr::new(a, b, c, 0, 0, 0, 0, 0)
 }
 
 fn classify_v4(ip: Ipv4Addr) -> Option<AddressKind> {
@@ -444,6 +458,17 @@ mod tests {
             ("https://[fec0::1]/", AddressKind::Private),
             ("https://[fe80::1]/", AddressKind::LinkLocal),
             ("https://[ff02::1]/", AddressKind::Multicast),
+            ("https://192.0.0.170/", AddressKind::Reserved),
+            ("https://192.0.0.1/", AddressKind::Reserved),
+            ("https://198.18.0.1/", AddressKind::Reserved),
+            ("https://198.19.255.254/", AddressKind::Reserved),
+            ("https://[100::1]/", AddressKind::Reserved),
+            (
+                "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/",
+                AddressKind::Reserved,
+            ),
+            ("https://[64:ff9b:1::a00:1]/", AddressKind::Private),
+            ("https://[64:ff9b:1:ffff::1]/", AddressKind::Private),
         ] {
             assert_eq!(refused_address(url, &strict()), kind, "{url}");
         }
@@ -457,6 +482,13 @@ mod tests {
             "https://11.0.0.1/",
             "https://[fbff::1]/",
             "https://[2001:db8::1]/",
+            "https://[2001:1::1]/",
+            "https://[100:0:0:1::1]/",
+            "https://[64:ff9b:2::1]/",
+            "https://191.255.255.255/",
+            "https://192.0.1.1/",
+            "https://198.17.255.255/",
+            "https://198.20.0.0/",
         ] {
             assert!(WebhookUrl::parse(ok, &strict()).is_ok(), "{ok}");
         }
