@@ -10,7 +10,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = DispatchConfig::from_env()?;
-    let aws = herald::aws::clients().await;
+    let aws = std::sync::Arc::new(herald::aws::clients().await);
     let sms = config.sms_dispatcher(&aws)?;
     let sms = &sms;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {

@@ -12,7 +12,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = WebhookConfig::from_env()?;
-    let aws = herald::aws::clients().await;
+    let aws = std::sync::Arc::new(herald::aws::clients().await);
     let deliverer = config.deliverer(&aws)?;
     let deliverer = &deliverer;
     lambda_runtime::run(service_fn(

@@ -1,7 +1,8 @@
-//! Adapters built on first use. Most API requests never seal a secret or touch SES, and most
-//! sends need only one of SES, SNS and KMS: a function's cold start does not build the SDK
-//! clients it may not need (each brings its own HTTPS connector); the first request that
-//! needs one builds it, once per warm instance.
+//! Adapters built on first use. Most API requests never seal a secret or touch SES, most
+//! sends need only one of SES, SNS and KMS, and a webhook deliverer opens each subscription's
+//! secret once per warm instance: a function's cold start does not build the SDK clients it
+//! may not need (each parses its endpoint rules and brings its own HTTPS connector); the first
+//! request that needs one builds it, once per warm instance.
 
 use std::sync::{Arc, OnceLock};
 
@@ -12,6 +13,10 @@ use crate::seal::{SealError, SecretSealer};
 use crate::secret::{SealedSecret, Secret};
 use crate::sending_domain::identity::{EmailIdentities, IdentityError};
 use crate::sending_domain::{DkimSelector, SendingDomain};
+use crate::sms::SmsProvider;
+use crate::sms_provider::SmsSender;
+use crate::sms_provider::sns::Sns;
+use crate::sms_provider::{Accepted as SmsAccepted, Failure as SmsFailure, OutgoingSms};
 use async_trait::async_trait;
 
 pub struct OnFirstUse<T> {
@@ -72,5 +77,55 @@ impl<T: EmailIdentities> EmailIdentities for OnFirstUse<T> {
 impl<T: EmailSender> EmailSender for OnFirstUse<T> {
     async fn send(&self, email: &OutgoingEmail) -> Result<Accepted, Failure> {
         self.get().send(email).await
+    }
+}
+
+/// Amazon SNS, for an operator who offers it beside Twilio or Vonage: its client is built when
+/// the first SMS goes out through it. Naming the provider builds nothing.
+#[async_trait]
+impl SmsSender for OnFirstUse<Sns> {
+    fn provider(&self) -> SmsProvider {
+        SmsProvider::Sns
+    }
+
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<SmsAccepted, SmsFailure> {
+        self.get().send(sms).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    fn clients() -> Arc<Clients> {
+        Arc::new(Clients::new(
+            aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("eu-west-1"))
+                .build(),
+        ))
+    }
+
+    #[test]
+    fn built_once_when_first_used() {
+        let made = Arc::new(AtomicUsize::new(0));
+        let counter = made.clone();
+        let lazy = OnFirstUse::new(clients(), move |_| {
+            counter.fetch_add(1, Ordering::SeqCst);
+            "adapter"
+        });
+        assert_eq!(made.load(Ordering::SeqCst), 0, "nothing built up front");
+        assert_eq!(*lazy.get(), "adapter");
+        assert_eq!(*lazy.get(), "adapter");
+        assert_eq!(made.load(Ordering::SeqCst), 1);
+    }
+
+    #[test]
+    fn naming_the_sns_provider_builds_no_client() {
+        let sns = OnFirstUse::new(clients(), |aws| Sns::new(aws.sns()));
+        assert_eq!(sns.provider(), SmsProvider::Sns);
+        assert!(sns.built.get().is_none());
     }
 }

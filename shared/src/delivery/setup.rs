@@ -10,6 +10,7 @@ use super::deliverer::Deliverer;
 use super::dynamo::DynamoDeliveryStore;
 use super::fanout::Fanout;
 use super::http::{ReqwestWebhookClient, system_lookup};
+use crate::aws::first_use::OnFirstUse;
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, EnvReader};
 use crate::events::publish::EventPublisher;
@@ -113,9 +114,10 @@ impl WebhookConfig {
         }
     }
 
-    pub fn deliverer(&self, aws: &crate::aws::Clients) -> Result<Deliverer, reqwest::Error> {
+    pub fn deliverer(&self, aws: &Arc<crate::aws::Clients>) -> Result<Deliverer, reqwest::Error> {
         let dynamo = aws.dynamo();
         let sqs = aws.sqs();
+        let kms_key_id = self.kms_key_id.clone();
         let store = Arc::new(DynamoSubscriptionStore::new(
             dynamo.clone(),
             &self.subscriptions_table,
@@ -123,7 +125,11 @@ impl WebhookConfig {
         Ok(Deliverer {
             deliveries: Arc::new(DynamoDeliveryStore::new(dynamo, &self.deliveries_table)),
             subscriptions: store,
-            sealer: Arc::new(KmsSealer::new(aws.kms(), &self.kms_key_id)),
+            // Secrets are opened once per warm instance and subscription: KMS is built when
+            // the first one is.
+            sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+                KmsSealer::new(aws.kms(), &kms_key_id)
+            })),
             client: Arc::new(ReqwestWebhookClient::new(
                 self.policy.clone(),
                 system_lookup(),

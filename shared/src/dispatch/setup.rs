@@ -145,7 +145,7 @@ impl DispatchConfig {
     /// Builds the SMS dispatcher and its adapters (once per cold start).
     pub fn sms_dispatcher(
         &self,
-        aws: &crate::aws::Clients,
+        aws: &Arc<crate::aws::Clients>,
     ) -> Result<SmsDispatcher, reqwest::Error> {
         let dynamo = aws.dynamo();
         Ok(SmsDispatcher {

@@ -111,7 +111,7 @@ pub trait SmsSender: Send + Sync {
 pub fn senders(
     offered: &[SmsProvider],
     credentials: &crate::config::ProviderCredentials,
-    aws: &crate::aws::Clients,
+    aws: &std::sync::Arc<crate::aws::Clients>,
     public_api_url: Option<&str>,
 ) -> Result<std::collections::HashMap<SmsProvider, std::sync::Arc<dyn SmsSender>>, reqwest::Error> {
     use std::sync::Arc;
@@ -121,7 +121,12 @@ pub fn senders(
     for provider in offered {
         match provider {
             SmsProvider::Sns => {
-                out.insert(SmsProvider::Sns, Arc::new(sns::Sns::new(aws.sns())));
+                out.insert(
+                    SmsProvider::Sns,
+                    Arc::new(crate::aws::first_use::OnFirstUse::new(aws.clone(), |aws| {
+                        sns::Sns::new(aws.sns())
+                    })),
+                );
             }
             SmsProvider::Twilio => {
                 if let Some(c) = &credentials.twilio {
