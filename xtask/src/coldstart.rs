@@ -18,8 +18,10 @@ use crate::template::{Physical, Template};
 /// The baseline: `bench/hello-lambda`.
 pub const HELLO: &str = "hello-lambda";
 
-/// Rounds counted (after one warm-up round); each round starts every binary once.
-const ROUNDS: usize = 21;
+/// Rounds counted (after one warm-up round); each round starts every binary once. A start
+/// takes a few milliseconds, so many rounds cost seconds and keep the medians steady on a
+/// shared machine.
+const ROUNDS: usize = 51;
 
 pub struct ColdStart {
     pub binary: String,
