@@ -61,33 +61,67 @@ pub struct Claims<'a> {
     pub wrong_key: bool,
 }
 
-pub fn token(claims: Claims<'_>) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or_default();
-    let mut body = json!({
-        "sub": "test",
-        "iss": stack_var("HERALD_JWT_ISSUER"),
-        "aud": stack_var("HERALD_JWT_AUDIENCE"),
-        "iat": now,
-        "exp": now + claims.expires_in,
-        "herald:accounts": claims.accounts,
-    });
-    if claims.internal {
-        body["scope"] = json!("herald:internal");
-    }
-    let key = if claims.wrong_key {
-        "not-the-development-signing-key-at-all".to_owned()
+/// A key no issuer publishes, for forged tokens.
+fn forger_key() -> &'static [u8] {
+    static KEY: std::sync::OnceLock<Vec<u8>> = std::sync::OnceLock::new();
+    KEY.get_or_init(|| {
+        use rsa::pkcs1::EncodeRsaPrivateKey;
+        let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048)
+            .unwrap_or_else(|e| panic!("a key: {e}"));
+        key.to_pkcs1_der()
+            .unwrap_or_else(|e| panic!("DER: {e}"))
+            .as_bytes()
+            .to_vec()
+    })
+}
+
+/// Signs `claims` (RS256) as the local issuer does, or with another key under the same key id.
+pub fn sign(claims: &Value, forged: bool) -> String {
+    let key = if forged {
+        forger_key().to_vec()
     } else {
-        stack_var("HERALD_DEV_JWT_SECRET")
+        let file = stack_var("HERALD_TEST_JWT_KEY_FILE");
+        std::fs::read(&file).unwrap_or_else(|e| panic!("{file}: {e}"))
     };
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.kid = Some(stack_var("HERALD_TEST_JWT_KID"));
     jsonwebtoken::encode(
-        &jsonwebtoken::Header::default(),
-        &body,
-        &jsonwebtoken::EncodingKey::from_secret(key.as_bytes()),
+        &header,
+        claims,
+        &jsonwebtoken::EncodingKey::from_rsa_der(&key),
     )
     .unwrap_or_else(|e| panic!("signing a token: {e}"))
+}
+
+/// Seconds since the epoch.
+pub fn now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// The claims of a valid token for `accounts`, to change before signing.
+pub fn claims(accounts: &str, internal: bool) -> Value {
+    let now = now();
+    let mut body = json!({
+        "sub": "test",
+        "iss": stack_var("HERALD_TEST_JWT_ISSUER"),
+        "aud": stack_var("HERALD_TEST_JWT_AUDIENCE"),
+        "iat": now,
+        "exp": now + 3600,
+        "herald:accounts": accounts,
+    });
+    if internal {
+        body["scope"] = json!("herald:internal");
+    }
+    body
+}
+
+pub fn token(c: Claims<'_>) -> String {
+    let mut body = claims(c.accounts, c.internal);
+    body["exp"] = json!(now() + c.expires_in);
+    sign(&body, c.wrong_key)
 }
 
 impl Api {

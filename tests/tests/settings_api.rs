@@ -384,7 +384,9 @@ async fn missing_forged_or_expired_tokens_are_401() {
     ] {
         let reply = api.get(&path).await;
         assert_eq!(reply.status, 401);
-        assert_eq!(reply.headers["www-authenticate"], "Bearer");
+        assert_eq!(reply.body, json!({"message": "Unauthorized"}));
+        let challenge = reply.headers["www-authenticate"].to_str().expect("text");
+        assert!(challenge.starts_with("Bearer"), "{challenge}");
         let write = api
             .put(
                 &path,

@@ -5,9 +5,11 @@ Zones are JSON files in the directory given as --zones, one per domain, read on 
 that a test "publishes" a record by writing the file:
 
     <dir>/acme.com.json = {"records": [
-        {"name": "hd._domainkey.acme.com", "type": "TXT", "strings": ["v=DKIM1; k=rsa; p=..."]},
+        {"name": "hd._domainkey.acme.com", "type": "TXT", "value": "v=DKIM1; k=rsa; p=..."},
         {"name": "bounce.acme.com", "type": "MX", "preference": 10, "host": "feedback-smtp..."}]}
 
+A TXT record gives its text as "value" (split into strings of 255 bytes, as DNS hosting providers
+do) or as the "strings" to serve (each longer one split the same way).
 A name under a zone with no record of the asked type answers NOERROR with no records; a name
 in no zone file, NXDOMAIN. Every answer has a TTL of a day, so a resolver that cached would miss
 records published later. Usage: dns.py --port P --zones DIR
@@ -22,6 +24,20 @@ from dnslib import MX, QTYPE, RCODE, RR, TXT
 from dnslib.server import BaseResolver, DNSServer
 
 TTL = 86400
+
+
+def character_strings(record):
+    """A TXT record's strings as DNS carries them: at most 255 bytes each. A longer value (a
+    2048-bit DKIM key is about 400 characters) is split as DNS hosting providers split it, and
+    a resolver joins the pieces back. `strings` gives them as stored; `value`, one long text."""
+    strings = record.get("strings")
+    if strings is None:
+        strings = [record.get("value", "")]
+    out = []
+    for s in strings:
+        data = s.encode()
+        out.extend(data[i : i + 255] for i in range(0, len(data), 255))
+    return out or [b""]
 
 
 class ZoneFiles(BaseResolver):
@@ -61,7 +77,7 @@ class ZoneFiles(BaseResolver):
             if record.get("type") != qtype:
                 continue
             if qtype == "TXT":
-                rdata = TXT([s.encode() for s in record.get("strings", [])])
+                rdata = TXT(character_strings(record))
             elif qtype == "MX":
                 rdata = MX(record["host"], record.get("preference", 10))
             else:

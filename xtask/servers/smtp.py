@@ -80,6 +80,7 @@ class Handler:
     async def handle_DATA(self, server, session, envelope):
         auth = session.auth_data
         record = {
+            "at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds"),
             "port": self.label,
             # session.ssl covers STARTTLS; implicit TLS shows on the transport.
             "tls": session.ssl is not None

@@ -14,6 +14,8 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::sent::SentLog;
+
 pub const COUNTS_PATH: &str = "/__herald/aws-calls";
 
 type Counts = BTreeMap<String, BTreeMap<String, u64>>;
@@ -23,6 +25,46 @@ struct Proxy {
     upstream: String,
     http: reqwest::Client,
     counts: Arc<Mutex<Counts>>,
+    sent: SentLog,
+}
+
+/// Records a message the functions handed to AWS to send: an SES email or an SNS SMS.
+fn record_sent(sent: &SentLog, op: &str, body: &[u8]) {
+    match op {
+        "ses:SendEmail" => {
+            let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+            let simple = &request["Content"]["Simple"];
+            let to = &request["Destination"]["ToAddresses"];
+            let from = request["FromEmailAddress"].as_str().unwrap_or("?");
+            let subject = simple["Subject"]["Data"].as_str().unwrap_or_default();
+            sent.record(
+                "email",
+                serde_json::json!({
+                    "via": "ses",
+                    "from": from,
+                    "to": to,
+                    "subject": subject,
+                    "text": simple["Body"]["Text"]["Data"],
+                    "html": simple["Body"]["Html"]["Data"],
+                }),
+                &format!("ses from {from} to {to}: {subject:?}"),
+            );
+        }
+        "sns:Publish" => {
+            let form: BTreeMap<String, String> = url::form_urlencoded::parse(body)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            if let Some(to) = form.get("PhoneNumber") {
+                let text = form.get("Message").cloned().unwrap_or_default();
+                sent.record(
+                    "sms",
+                    serde_json::json!({"provider": "sns", "to": to, "text": text}),
+                    &format!("sns to {to}: {text:?}"),
+                );
+            }
+        }
+        _ => {}
+    }
 }
 
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
@@ -76,9 +118,10 @@ async fn forward(
         .unwrap_or_else(PoisonError::into_inner)
         .entry(caller(&headers))
         .or_default()
-        .entry(op)
+        .entry(op.clone())
         .or_default() += 1;
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
+    let body_copy = body.clone();
     let mut request = proxy
         .http
         .request(method, format!("{}{path}", proxy.upstream))
@@ -91,6 +134,9 @@ async fn forward(
     match request.send().await {
         Ok(answer) => {
             let status = answer.status();
+            if status.is_success() {
+                record_sent(&proxy.sent, &op, &body_copy);
+            }
             let mut headers = answer.headers().clone();
             headers.remove("content-length");
             headers.remove("transfer-encoding");
@@ -112,11 +158,12 @@ async fn counts(State(proxy): State<Proxy>) -> axum::Json<Counts> {
 }
 
 /// Serves the proxy on `listener`, forwarding to `upstream` (moto).
-pub async fn serve(listener: tokio::net::TcpListener, upstream: String) {
+pub async fn serve(listener: tokio::net::TcpListener, upstream: String, sent: SentLog) {
     let proxy = Proxy {
         upstream,
         http: reqwest::Client::new(),
         counts: Arc::default(),
+        sent,
     };
     let app = Router::new()
         .route(COUNTS_PATH, get(counts))

@@ -130,10 +130,11 @@ fn aws_calls(root: &Path) -> Result<Value> {
         &crate::stack::Options {
             schedule_period: std::time::Duration::from_secs(10),
             moto_port: crate::process::free_port()?,
-            lambda_port: crate::process::free_port()?,
+            api_port: 0,
+            services_port: 0,
             log_dir: log_dir.clone(),
-            functions_to_terminal: false,
-            dev_secret: crate::token::dev_secret(),
+            console: false,
+            function_logs_to_terminal: false,
         },
     )?;
     let out = log_dir.join("aws-calls.json");

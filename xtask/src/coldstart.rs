@@ -66,7 +66,11 @@ fn placeholders(template: &Template) -> Physical {
 /// Each function's environment as the template declares it, the baseline's empty.
 fn environments(root: &Path) -> Result<BTreeMap<String, BTreeMap<String, String>>> {
     let mut template = Template::load(&root.join("template.yaml"))?;
-    for (name, value) in crate::stack::local_parameters("http://127.0.0.1:9", 9) {
+    for (name, value) in crate::stack::local_parameters(
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9",
+        "http://127.0.0.1:9/issuer",
+    ) {
         template.set_parameter(name, value);
     }
     let physical = placeholders(&template);

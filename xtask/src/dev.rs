@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::process::port_in_use;
 use crate::stack::{self, Options};
-use crate::{Result, root, token, venv};
+use crate::{Result, root, venv};
 
 const STATE: &str = ".herald/dev.json";
 
@@ -20,7 +20,12 @@ fn port(var: &str, default: u16) -> Result<u16> {
     }
 }
 
-pub fn run() -> Result<ExitCode> {
+pub fn run(args: &[String]) -> Result<ExitCode> {
+    let logs = match args {
+        [] => false,
+        [flag] if flag == "--logs" => true,
+        other => return Err(format!("cargo xtask dev takes only --logs, not {other:?}").into()),
+    };
     let root = root();
     std::fs::create_dir_all(root.join(".herald"))?;
     // Held for as long as this dev stack runs; the OS releases it however the process ends.
@@ -48,10 +53,12 @@ pub fn run() -> Result<ExitCode> {
     }
 
     let moto_port = port("HERALD_DEV_AWS_PORT", 4510)?;
-    let lambda_port = port("HERALD_DEV_API_PORT", 9000)?;
+    let api_port = port("HERALD_DEV_API_PORT", 9000)?;
+    let services_port = port("HERALD_DEV_SERVICES_PORT", 9100)?;
     for (p, var) in [
         (moto_port, "HERALD_DEV_AWS_PORT"),
-        (lambda_port, "HERALD_DEV_API_PORT"),
+        (api_port, "HERALD_DEV_API_PORT"),
+        (services_port, "HERALD_DEV_SERVICES_PORT"),
     ] {
         if port_in_use(p) {
             return Err(format!(
@@ -68,33 +75,24 @@ pub fn run() -> Result<ExitCode> {
     })?;
 
     let venv = venv::ensure(&root)?;
-    let secret = token::dev_secret();
-    let mut stack = stack::start(
+    let log_dir = root.join(".herald/dev-logs");
+    let stack = stack::start(
         &root,
         &venv,
         &Options {
             schedule_period: Duration::from_secs(10),
             moto_port,
-            lambda_port,
-            log_dir: root.join(".herald/dev-logs"),
-            functions_to_terminal: true,
-            dev_secret: secret.clone(),
+            api_port,
+            services_port,
+            log_dir: log_dir.clone(),
+            console: true,
+            function_logs_to_terminal: logs,
         },
-    )?;
-    let issuer = stack
-        .env
-        .get("HERALD_JWT_ISSUER")
-        .cloned()
-        .unwrap_or_default();
-    let audience = stack
-        .env
-        .get("HERALD_JWT_AUDIENCE")
-        .cloned()
-        .unwrap_or_default();
-    let token = token::mint(
-        &secret,
-        &issuer,
-        &audience,
+    )
+    .map_err(|e| format!("{e}\n(the stack's logs are in {})", log_dir.display()))?;
+    let mut stack = stack;
+    let token = stack.issuer.mint(
+        &stack.audience,
         "acme",
         true,
         Duration::from_secs(7 * 24 * 3600),
@@ -103,7 +101,7 @@ pub fn run() -> Result<ExitCode> {
         root.join(STATE),
         format!("pid {}, API at {}", std::process::id(), stack.api_url),
     )?;
-    print_banner(&stack, &token);
+    print_banner(&stack, &token, logs);
 
     loop {
         match stop_rx.recv_timeout(Duration::from_secs(1)) {
@@ -111,7 +109,7 @@ pub fn run() -> Result<ExitCode> {
             Err(mpsc::RecvTimeoutError::Timeout) => {
                 if let Err(e) = stack.check_alive() {
                     let _ = std::fs::remove_file(root.join(STATE));
-                    return Err(e);
+                    return Err(format!("{e} (its log: {})", log_dir.display()).into());
                 }
             }
         }
@@ -119,20 +117,34 @@ pub fn run() -> Result<ExitCode> {
     eprintln!("\n==> stopping");
     drop(stack);
     let _ = std::fs::remove_file(root.join(STATE));
+    eprintln!("==> stopped");
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_banner(stack: &stack::Stack, token: &str) {
+fn print_banner(stack: &stack::Stack, token: &str, logs: bool) {
     let api = &stack.api_url;
+    let services = &stack.services_url;
+    let lambda = stack.lambda_url.trim_start_matches("http://127.0.0.1:");
+    let logs_line = if logs {
+        "the functions' logs stream here (and each request and message sent gets a line)"
+    } else {
+        "each request and each message sent gets a line here; the functions' logs are in\n               .herald/dev-logs/<function>.log (`cargo xtask dev --logs` streams them here)"
+    };
     println!(
         r#"
 Herald is running on an emulated AWS.
 
-  API          {api}
-  AWS (moto)   {aws}   (its request log: .herald/dev-logs/moto.log)
-  token        account "acme", internal service, valid 7 days
+  API          {api}   (routes and JWT authorizer as template.yaml declares them)
+  token        account "acme", internal service, valid 7 days, from the local issuer
+               {services}/issuer (its keys: /.well-known/jwks.json)
+  sent         {services}/sent   every SMS, email and webhook sent, newest first
+  webhooks     {services}/hooks  a local inbox: records each request, checks its signature
+  SMTP         127.0.0.1, ports 25, 587 (STARTTLS) and 465 (TLS), user {user}, password {password},
+               a self-signed certificate (set "disableCertificateValidation": true)
+  AWS (moto)   {aws}   (DynamoDB, SQS, SES, SNS, KMS; its log: .herald/dev-logs/moto.log)
+  logs         {logs_line}
 
-Try it:
+Try it (each line works as printed):
 
   export HERALD_TOKEN={token}
   curl -s {api}/sms-providers -H "Authorization: Bearer $HERALD_TOKEN"
@@ -140,27 +152,47 @@ Try it:
   curl -s -X PUT {api}/accounts/acme/sms-settings -H "Authorization: Bearer $HERALD_TOKEN" \
        -H 'Content-Type: application/json' \
        -d '{{"senderName": "Acme", "primaryProvider": "twilio", "secondaryProvider": "vonage"}}'
-  curl -s -X PUT {api}/accounts/acme/email-settings -H "Authorization: Bearer $HERALD_TOKEN" \
-       -H 'Content-Type: application/json' \
-       -d '{{"fromAddressPrefix": "hello", "senderName": "Acme Support",
-            "smtp": {{"host": "smtp.acme.example", "port": 587, "senderAddress": "hello@acme.example",
-                     "auth": {{"type": "basic", "username": "hello", "password": "s3cret"}}}}}}'
-  curl -s -X DELETE {api}/accounts/acme/email-settings -H "Authorization: Bearer $HERALD_TOKEN"
   curl -s -X POST {api}/accounts/acme/messages/sms -H "Authorization: Bearer $HERALD_TOKEN" \
        -H 'Content-Type: application/json' -d '{{"to": "+4712345678", "text": "Your code is 1234"}}'
   curl -s {api}/accounts/acme/logs/sms -H "Authorization: Bearer $HERALD_TOKEN"
-  curl -s -X POST {api}/accounts/acme/domains -H "Authorization: Bearer $HERALD_TOKEN" \
-       -H 'Content-Type: application/json' -d '{{"domain": "acme.com"}}'
+
+  # Email through the account's own SMTP server (here the local one), then through SES again:
+  curl -s -X PUT {api}/accounts/acme/email-settings -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"fromAddressPrefix": "hello", "senderName": "Acme Support",
+            "smtp": {{"host": "127.0.0.1", "port": 587, "senderAddress": "hello@acme.example",
+                     "disableCertificateValidation": true,
+                     "auth": {{"type": "basic", "username": "{user}", "password": "{password}"}}}}}}'
+  curl -s -X POST {api}/accounts/acme/messages/email -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"to": "jane@example.com", "subject": "Welcome", "text": "Hello Jane"}}'
+  curl -s -X DELETE {api}/accounts/acme/email-settings -H "Authorization: Bearer $HERALD_TOKEN"
+  curl -s {api}/accounts/acme/logs/email -H "Authorization: Bearer $HERALD_TOKEN"
+
+  # Events, delivered as signed webhooks to the local inbox:
   curl -s -X POST {api}/accounts/acme/subscriptions -H "Authorization: Bearer $HERALD_TOKEN" \
        -H 'Content-Type: application/json' \
-       -d '{{"name": "mine", "type": "webhook", "url": "http://127.0.0.1:8080/hooks", "secret": true}}'
+       -d '{{"name": "mine", "type": "webhook", "url": "{services}/hooks", "secret": true}}'
   curl -s -X POST {api}/accounts/acme/events -H "Authorization: Bearer $HERALD_TOKEN" \
        -H 'Content-Type: application/json' \
        -d '{{"sender": "my-service", "eventName": "order.completed", "eventData": {{"orderId": "42"}}}}'
   curl -s {api}/accounts/acme/deliveries -H "Authorization: Bearer $HERALD_TOKEN"
 
+  # A sending domain, with the DNS records to publish:
+  curl -s -X POST {api}/accounts/acme/domains -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' -d '{{"domain": "acme.com"}}'
+
+  # What was sent, newest first:
+  curl -s {services}/sent
+
+  # A function invoked directly with a sample event, as `sam local invoke` would:
+  PATH=$PWD/.venv/bin:$PATH cargo lambda invoke -A 127.0.0.1 -P {lambda} api \
+       --data-file events/api/get-sms-settings.json
+
 Ctrl-C stops everything.
 "#,
         aws = stack.aws_endpoint,
+        user = stack::SMTP_USER,
+        password = stack::SMTP_PASSWORD,
     );
 }

@@ -17,6 +17,8 @@ use axum::routing::{get, post, put};
 use axum::{Json, Router};
 use serde_json::{Value, json};
 
+use crate::sent::SentLog;
+
 pub const TWILIO_SID: &str = "AC00000000000000000000000000000000";
 pub const TWILIO_TOKEN: &str = "local-twilio-auth-token";
 pub const VONAGE_KEY: &str = "local-vonage-key";
@@ -32,6 +34,7 @@ struct Fakes {
     scripts: HashMap<(String, String), VecDeque<String>>,
     requests: Vec<Value>,
     counter: u64,
+    sent: Option<SentLog>,
 }
 
 type Shared = Arc<Mutex<Fakes>>;
@@ -52,6 +55,19 @@ fn next(s: &Shared, provider: &str, to: &str, request: Value) -> (String, u64) {
         .unwrap_or_else(|| "ok".to_owned());
     let mut request = request;
     request["answer"] = json!(behaviour);
+    request["at"] = json!(crate::sent::now());
+    if let Some(sent) = &fakes.sent {
+        sent.record(
+            "sms",
+            request.clone(),
+            &format!(
+                "{provider} to {} from {}: {:?} ({behaviour})",
+                request["to"].as_str().unwrap_or("?"),
+                request["from"].as_str().unwrap_or("?"),
+                request["text"].as_str().unwrap_or_default()
+            ),
+        );
+    }
     fakes.requests.push(request);
     (behaviour, n)
 }
@@ -210,7 +226,11 @@ async fn requests(State(s): State<Shared>) -> Json<Value> {
     Json(Value::Array(lock(&s).requests.clone()))
 }
 
-pub fn router() -> Router {
+pub fn router(sent: SentLog) -> Router {
+    let fakes = Fakes {
+        sent: Some(sent),
+        ..Fakes::default()
+    };
     Router::new()
         .route(
             "/twilio/2010-04-01/Accounts/{sid}/Messages.json",
@@ -220,5 +240,5 @@ pub fn router() -> Router {
         .route("/oauth/token", post(token))
         .route("/_script", put(script))
         .route("/_requests", get(requests))
-        .with_state(Shared::default())
+        .with_state(Arc::new(Mutex::new(fakes)))
 }

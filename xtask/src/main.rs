@@ -7,14 +7,17 @@ mod cli;
 mod coldstart;
 mod dev;
 mod fakes;
+mod gateway;
+mod inbox;
+mod issuer;
 mod process;
 mod provision;
 mod pump;
+mod sent;
 mod stack;
 mod system;
 mod template;
 mod test;
-mod token;
 mod venv;
 
 use std::path::PathBuf;
@@ -25,7 +28,7 @@ pub type Result<T, E = Box<dyn std::error::Error + Send + Sync>> = std::result::
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let outcome = match args.first().map(String::as_str) {
-        Some("dev") => dev::run(),
+        Some("dev") => dev::run(&args[1..]),
         Some("test") => test::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help") | None => {

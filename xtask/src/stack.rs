@@ -1,5 +1,9 @@
 //! The local stack shared by `dev` and `test`: moto on loopback as AWS, the template's resources
-//! created on it, and every function served by `cargo lambda watch`.
+//! created on it, every function's binary connected to a local Lambda runtime (`cargo lambda
+//! watch --only-lambda-apis`), and in front of them what AWS wires up from the template: the
+//! HTTP API with its JWT authorizer (see `gateway.rs`), the queues' event source mappings and
+//! the schedules (see `pump.rs`). Beside them, the local services: the token issuer, the SMS
+//! providers and OAuth token endpoint, a webhook inbox, and the list of everything sent.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -8,7 +12,9 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::Result;
+use crate::issuer::Issuer;
 use crate::process::{Guarded, free_port, run};
+use crate::sent::{Console, SentLog};
 
 /// The local SMTP servers' account.
 pub const SMTP_USER: &str = "herald";
@@ -20,32 +26,41 @@ pub struct Options {
     /// How often schedules fire (EventBridge's rates, hurried for local runs).
     pub schedule_period: Duration,
     pub moto_port: u16,
-    pub lambda_port: u16,
-    /// Where moto's request log goes, and the functions' output unless `functions_to_terminal`.
+    /// The HTTP API (the local API Gateway).
+    pub api_port: u16,
+    /// The local services: token issuer, SMS providers, webhook inbox, what was sent.
+    pub services_port: u16,
+    /// Where every part's log goes: moto, each function, the gateway, the pumps.
     pub log_dir: PathBuf,
-    pub functions_to_terminal: bool,
-    pub dev_secret: String,
+    /// One line per request and per message sent on the terminal (dev).
+    pub console: bool,
+    /// The functions' own logs on the terminal too (`cargo xtask dev --logs`).
+    pub function_logs_to_terminal: bool,
 }
 
 pub struct Stack {
-    /// The local SMS providers and OAuth token endpoint (see `fakes.rs`).
-    pub fakes_url: String,
+    /// The local services (see `fakes.rs`, `issuer.rs`, `inbox.rs`, `sent.rs`).
+    pub services_url: String,
+    pub issuer: Issuer,
     /// Where the local SMTP servers write each message they accept (one JSON line each).
     pub smtp_log: PathBuf,
     /// The zone files of the local DNS server (see `xtask/servers/dns.py`).
     pub dns_zones: PathBuf,
-    /// The Lambda invoke API of `cargo lambda watch`.
+    /// The Lambda invoke API of the local runtime.
     pub lambda_url: String,
+    /// The HTTP API, as API Gateway serves it.
     pub api_url: String,
     pub aws_endpoint: String,
     /// The AWS calls the functions made so far, by function and operation (see `aws_calls.rs`).
     pub aws_calls_url: String,
-    /// What every function (and a test standing in for one) gets: the template's variables
-    /// resolved to the local resources, and the AWS SDK pointed at moto.
+    /// The template's variables of every function resolved to the local resources, and the
+    /// AWS SDK pointed at moto: what a test standing in for a function gets.
     pub env: BTreeMap<String, String>,
-    /// Runs the fake providers and the queue pumps; dropping it stops them.
+    /// The audience the HTTP API's authorizer wants in tokens.
+    pub audience: String,
+    /// Runs the local services, the gateway and the queue pumps; dropping it stops them.
     background: Option<tokio::runtime::Runtime>,
-    // Dropped (so killed) in reverse order: functions before moto.
+    // Dropped (so killed) in reverse order: functions before the runtime before moto.
     children: Vec<Guarded>,
 }
 
@@ -57,7 +72,11 @@ fn log_file(dir: &Path, name: &str) -> Result<(Stdio, Stdio)> {
 
 /// The stack parameters of local runs: every provider offered, through the stand-ins at
 /// `fakes_url`, and delivery receipts back to the local API.
-pub fn local_parameters(fakes_url: &str, lambda_port: u16) -> Vec<(&'static str, String)> {
+pub fn local_parameters(
+    fakes_url: &str,
+    api_url: &str,
+    issuer: &str,
+) -> Vec<(&'static str, String)> {
     vec![
         ("SmsProviders", "sns,twilio,vonage".to_owned()),
         ("TwilioBaseUrl", format!("{fakes_url}/twilio")),
@@ -74,11 +93,10 @@ pub fn local_parameters(fakes_url: &str, lambda_port: u16) -> Vec<(&'static str,
         // Webhook receivers of local runs and tests listen on loopback over plain http.
         ("WebhookAllowHttp", "true".to_owned()),
         ("WebhookAllowedNetworks", "127.0.0.0/8,::1/128".to_owned()),
-        // Providers' delivery receipts come back to the local API.
-        (
-            "PublicApiUrl",
-            format!("http://127.0.0.1:{lambda_port}/lambda-url/api"),
-        ),
+        // Providers' delivery receipts come back to the local API, through its gateway.
+        ("PublicApiUrl", api_url.to_owned()),
+        // Tokens come from the local issuer, whose keys the gateway's authorizer fetches.
+        ("JwtIssuer", issuer.to_owned()),
     ]
 }
 
@@ -129,15 +147,47 @@ fn wait_until_listening(port: u16, what: &str, log: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Where cargo puts the functions' debug binaries.
+fn binaries(root: &Path) -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(|d| root.join(d))
+        .unwrap_or_else(|| root.join("target"))
+        .join("debug")
+}
+
+/// Binds a loopback port for a server the background runtime will serve.
+fn listen(port: u16, what: &str) -> Result<(std::net::TcpListener, String)> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| format!("{what}: cannot listen on 127.0.0.1:{port} ({e})"))?;
+    listener.set_nonblocking(true)?;
+    let url = format!("http://{}", listener.local_addr()?);
+    Ok((listener, url))
+}
+
+fn serve(background: &tokio::runtime::Runtime, listener: std::net::TcpListener, app: axum::Router) {
+    background.spawn(async move {
+        if let Ok(listener) = tokio::net::TcpListener::from_std(listener) {
+            let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
+            let _ = axum::serve(listener, app).await;
+        }
+    });
+}
+
 pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     let runtime = tokio::runtime::Runtime::new()?;
     let mut template = Template::load(&root.join("template.yaml"))?;
     let functions = template.functions();
     let mut children = Vec::new();
+    std::fs::create_dir_all(&options.log_dir)?;
+    let console = Console {
+        to_terminal: options.console,
+        log_file: options.log_dir.join("requests.log"),
+    };
+    let _ = std::fs::remove_file(&console.log_file);
 
-    // Build first, so a compile error shows here, plainly, and `cargo lambda watch` starts warm
-    // (its `cargo run --bin <name>` finds the same artifacts).
-    eprintln!("==> building the functions");
+    // Build first, so a compile error shows here, plainly; the runtime then runs these very
+    // binaries, and nothing holds cargo's build lock while the stack runs.
+    eprintln!("==> building the functions (cargo build)");
     let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     build.current_dir(root).arg("build");
     for f in &functions {
@@ -145,7 +195,10 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     }
     run("cargo build (functions)", &mut build)?;
 
-    eprintln!("==> starting moto on 127.0.0.1:{}", options.moto_port);
+    eprintln!(
+        "==> starting moto (the emulated AWS) on 127.0.0.1:{}",
+        options.moto_port
+    );
     let aws_endpoint = format!("http://127.0.0.1:{}", options.moto_port);
     let (out, err) = log_file(&options.log_dir, "moto")?;
     let mut moto = Guarded::spawn(
@@ -164,37 +217,38 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     moto.check_alive()?;
     children.push(moto);
 
-    // The fake providers first: the functions are told where they are.
     let background = tokio::runtime::Runtime::new()?;
+    let (api_listener, api_url) = listen(options.api_port, "the HTTP API")?;
+    let (services_listener, services_url) = listen(options.services_port, "the local services")?;
+    let smtp_log = options.log_dir.join("smtp-messages.jsonl");
+    std::fs::write(&smtp_log, "")?;
+    let sent = SentLog::new(console.clone(), &smtp_log);
+    let issuer = Issuer::load(&services_url, &root.join(".herald/dev-issuer-key.der"))?;
+
     // The functions reach moto through a proxy that counts their calls.
-    let proxy_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    proxy_listener.set_nonblocking(true)?;
-    let functions_aws_endpoint = format!("http://{}", proxy_listener.local_addr()?);
+    let (proxy_listener, functions_aws_endpoint) = listen(0, "the AWS proxy")?;
     let aws_calls_url = format!("{functions_aws_endpoint}{}", crate::aws_calls::COUNTS_PATH);
     let upstream = aws_endpoint.clone();
+    let proxy_sent = sent.clone();
     background.spawn(async move {
         if let Ok(listener) = tokio::net::TcpListener::from_std(proxy_listener) {
-            crate::aws_calls::serve(listener, upstream).await;
+            crate::aws_calls::serve(listener, upstream, proxy_sent).await;
         }
     });
-    let fakes_listener = std::net::TcpListener::bind("127.0.0.1:0")?;
-    fakes_listener.set_nonblocking(true)?;
-    let fakes_url = format!("http://{}", fakes_listener.local_addr()?);
-    background.spawn(async move {
-        if let Ok(listener) = tokio::net::TcpListener::from_std(fakes_listener) {
-            let _ = axum::serve(listener, crate::fakes::router()).await;
-        }
-    });
-    eprintln!("==> fake SMS providers (Twilio, Vonage) on {fakes_url}");
-    for (name, value) in local_parameters(&fakes_url, options.lambda_port) {
+    let (inbox, inbox_secrets) = crate::inbox::router(sent.clone());
+    let services = crate::fakes::router(sent.clone())
+        .merge(issuer.router())
+        .merge(inbox)
+        .merge(sent.router());
+    serve(&background, services_listener, services);
+    background.spawn(sent.clone().follow_smtp());
+    eprintln!("==> local services on {services_url}: token issuer, Twilio, Vonage, webhook inbox");
+    for (name, value) in local_parameters(&services_url, &api_url, &issuer.url) {
         template.set_parameter(name, value);
     }
 
     // Real SMTP servers (aiosmtpd) on loopback for the ports accounts may choose.
     let smtp_ports = [free_port()?, free_port()?, free_port()?];
-    let smtp_log = options.log_dir.join("smtp-messages.jsonl");
-    std::fs::create_dir_all(&options.log_dir)?;
-    std::fs::write(&smtp_log, "")?;
     let (out, err) = log_file(&options.log_dir, "smtp")?;
     let smtp = Guarded::spawn(
         "the SMTP servers",
@@ -247,77 +301,152 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     eprintln!("==> creating the template's resources");
     let physical = runtime.block_on(crate::provision::provision(&template, &aws_endpoint))?;
 
-    let mut env: BTreeMap<String, String> = BTreeMap::new();
-    for f in &functions {
-        for (k, v) in f.environment(&template, &physical)? {
-            if let Some(old) = env.get(&k).filter(|old| **old != v) {
-                // One watch process serves every function, with one environment.
-                return Err(format!(
-                    "{k} is {old} for one function and {v} for {}: give them distinct names",
-                    f.binary
-                )
-                .into());
-            }
-            env.insert(k, v);
-        }
-    }
-    for (k, v) in aws_env(&functions_aws_endpoint) {
-        env.insert(k.to_owned(), v);
-    }
-    env.insert("HERALD_DEV_JWT_SECRET".into(), options.dev_secret.clone());
-    env.insert("HERALD_ALLOW_HTTP_URLS".into(), "true".into());
-    env.insert(
+    // What only local runs add: the SDK pointed at moto, plain http token endpoints, and the
+    // SMTP ports accounts choose mapped to the local servers'.
+    let mut local: BTreeMap<String, String> = aws_env(&functions_aws_endpoint)
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
+    local.insert("HERALD_ALLOW_HTTP_URLS".into(), "true".into());
+    local.insert(
         "HERALD_SMTP_PORT_MAP".into(),
         format!(
             "25:{},587:{},465:{}",
             smtp_ports[0], smtp_ports[1], smtp_ports[2]
         ),
     );
-    env.entry("RUST_LOG".into())
-        .or_insert_with(|| "info".into());
-
-    eprintln!(
-        "==> starting the functions ({}) with cargo lambda watch on 127.0.0.1:{}",
-        functions
-            .iter()
-            .map(|f| f.binary.as_str())
-            .collect::<Vec<_>>()
-            .join(", "),
-        options.lambda_port
+    local.insert(
+        "RUST_LOG".into(),
+        std::env::var("RUST_LOG").unwrap_or_else(|_| "info".into()),
     );
-    let (out, err) = if options.functions_to_terminal {
-        (Stdio::inherit(), Stdio::inherit())
-    } else {
-        log_file(&options.log_dir, "functions")?
-    };
-    let watch = Guarded::spawn(
-        "cargo lambda watch",
+    let mut env = local.clone();
+    let mut function_envs = Vec::new();
+    for f in &functions {
+        // Each function gets the environment the template gives it, and nothing more.
+        let mut own = f.environment(&template, &physical)?;
+        for (k, v) in &own {
+            env.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        own.extend(local.clone());
+        function_envs.push((f.binary.clone(), own));
+    }
+
+    let lambda_port = free_port()?;
+    let lambda_url = format!("http://127.0.0.1:{lambda_port}");
+    eprintln!("==> starting the local Lambda runtime (cargo lambda watch --only-lambda-apis)");
+    let (out, err) = log_file(&options.log_dir, "runtime")?;
+    children.push(Guarded::spawn(
+        "the local Lambda runtime",
         Command::new(venv.tool("cargo-lambda"))
             .current_dir(root)
-            .args(["lambda", "watch", "--ignore-changes", "--quiet"])
+            .args(["lambda", "watch", "--only-lambda-apis"])
             .args(["--invoke-address", "127.0.0.1"])
-            .args(["--invoke-port", &options.lambda_port.to_string()])
+            .args(["--invoke-port", &lambda_port.to_string()])
             .env("PATH", venv.path_env())
-            .envs(&env)
+            .env("RUST_LOG", "cargo_lambda=warn")
             .stdout(out)
             .stderr(err),
+    )?);
+    wait_until_listening(
+        lambda_port,
+        "the local Lambda runtime",
+        &options.log_dir.join("runtime.log"),
     )?;
-    children.push(watch);
 
-    let lambda_url = format!("http://127.0.0.1:{}", options.lambda_port);
-    let api_url = format!("{lambda_url}/lambda-url/api");
-    // Any answer from the API itself (401 without a token) means it is up.
-    runtime.block_on(wait_for(
-        &format!("{api_url}/sms-providers"),
-        "the api function",
-        |s| s == 401,
-        Duration::from_secs(600),
-    ))?;
+    let dir = binaries(root);
+    for (binary, own) in &function_envs {
+        let (out, err) = if options.function_logs_to_terminal {
+            (Stdio::inherit(), Stdio::inherit())
+        } else {
+            log_file(&options.log_dir, binary)?
+        };
+        children.push(Guarded::spawn(
+            binary,
+            Command::new(dir.join(binary))
+                .current_dir(root)
+                .env_clear()
+                .env("PATH", std::env::var("PATH").unwrap_or_default())
+                .envs(own)
+                .env(
+                    "AWS_LAMBDA_RUNTIME_API",
+                    format!("{lambda_url}/.rt/{binary}"),
+                )
+                .env("AWS_LAMBDA_FUNCTION_NAME", binary)
+                .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+                .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "256")
+                .stdout(out)
+                .stderr(err),
+        )?);
+    }
+    eprintln!(
+        "==> functions running: {} (logs in {}/<function>.log)",
+        function_envs
+            .iter()
+            .map(|(b, _)| b.as_str())
+            .collect::<Vec<_>>()
+            .join(", "),
+        options.log_dir.display()
+    );
+
+    let routes = crate::gateway::routes(&template, &physical)?;
+    eprintln!(
+        "==> HTTP API on {api_url}: {}",
+        routes
+            .iter()
+            .map(|r| format!("{} → {}", r.key, r.function))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    serve(
+        &background,
+        api_listener,
+        crate::gateway::router(routes, lambda_url.clone(), console.clone()),
+    );
+    // Any answer from the api function itself, through the gateway, means it is up.
+    let audience = template
+        .parameter("JwtAudience")
+        .unwrap_or_default()
+        .to_owned();
+    let probe = issuer.mint(&audience, "-", false, Duration::from_secs(600))?;
+    runtime.block_on(async {
+        let client = reqwest::Client::new();
+        let deadline = Instant::now() + Duration::from_secs(120);
+        loop {
+            let answer = client
+                .get(format!("{api_url}/sms-providers"))
+                .bearer_auth(&probe)
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await;
+            match answer {
+                Ok(r) if r.status() == 200 => return Ok(()),
+                _ if Instant::now() > deadline => {
+                    return Err(format!(
+                        "the api function did not answer through {api_url} (see {})",
+                        options.log_dir.display()
+                    ));
+                }
+                _ => tokio::time::sleep(Duration::from_millis(250)).await,
+            }
+        }
+    })?;
     for child in &mut children {
         child.check_alive()?;
     }
 
-    let sqs_config = runtime.block_on(crate::provision::sdk_config(&aws_endpoint));
+    let sdk = runtime.block_on(crate::provision::sdk_config(&aws_endpoint));
+    let _ = inbox_secrets.set(crate::inbox::Secrets {
+        store: herald::subscription::dynamo::DynamoSubscriptionStore::new(
+            aws_sdk_dynamodb::Client::new(&sdk),
+            env.get("HERALD_SUBSCRIPTIONS_TABLE")
+                .cloned()
+                .unwrap_or_default(),
+        ),
+        sealer: herald::seal::kms::KmsSealer::new(
+            aws_sdk_kms::Client::new(&sdk),
+            env.get("HERALD_KMS_KEY_ID").cloned().unwrap_or_default(),
+        ),
+    });
     for f in &functions {
         for (queue, batch_size) in f.sqs_sources() {
             let mapping = crate::pump::Mapping {
@@ -329,7 +458,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
             eprintln!("==> pumping {queue} into {}", f.binary);
             background.spawn(crate::pump::run(
                 mapping,
-                aws_sdk_sqs::Client::new(&sqs_config),
+                aws_sdk_sqs::Client::new(&sdk),
                 lambda_url.clone(),
                 options.log_dir.join("pump.log"),
             ));
@@ -348,7 +477,8 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         ));
     }
     Ok(Stack {
-        fakes_url,
+        services_url,
+        issuer,
         smtp_log,
         dns_zones,
         background: Some(background),
@@ -357,6 +487,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         aws_endpoint,
         aws_calls_url,
         env,
+        audience,
         children,
     })
 }
@@ -375,7 +506,11 @@ impl Stack {
             .envs(&self.env)
             .env("HERALD_TEST_API_URL", &self.api_url)
             .env("HERALD_TEST_LAMBDA_URL", &self.lambda_url)
-            .env("HERALD_TEST_FAKES_URL", &self.fakes_url)
+            .env("HERALD_TEST_FAKES_URL", &self.services_url)
+            .env("HERALD_TEST_JWT_KEY_FILE", &self.issuer.key_file)
+            .env("HERALD_TEST_JWT_KID", &self.issuer.kid)
+            .env("HERALD_TEST_JWT_ISSUER", &self.issuer.url)
+            .env("HERALD_TEST_JWT_AUDIENCE", &self.audience)
             .env("HERALD_TEST_AWS_CALLS_URL", &self.aws_calls_url)
             .env("HERALD_TEST_SMTP_LOG", &self.smtp_log)
             .env("HERALD_TEST_SMTP_USER", SMTP_USER)

@@ -122,6 +122,11 @@ impl Template {
             .collect()
     }
 
+    /// A parameter's value: its default, or what was set.
+    pub fn parameter(&self, name: &str) -> Option<&str> {
+        self.parameters.get(name).map(String::as_str)
+    }
+
     /// Sets a parameter as `sam deploy --parameter-overrides` would.
     pub fn set_parameter(&mut self, name: &str, value: impl Into<String>) {
         self.parameters.insert(name.to_owned(), value.into());
@@ -191,6 +196,17 @@ impl Template {
 }
 
 impl Function {
+    /// The function's events of one `Type` (`HttpApi`, `SQS`, ...), by name.
+    pub fn events_of_type(&self, kind: &str) -> Vec<(String, Value)> {
+        self.events
+            .as_mapping()
+            .into_iter()
+            .flatten()
+            .filter(|(_, e)| e.get("Type").and_then(Value::as_str) == Some(kind))
+            .filter_map(|(k, e)| Some((k.as_str()?.to_owned(), e.clone())))
+            .collect()
+    }
+
     /// Whether an EventBridge schedule invokes the function.
     pub fn scheduled(&self) -> bool {
         self.events

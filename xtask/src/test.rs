@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use crate::process::{self, free_port};
 use crate::stack::{self, Options};
-use crate::{Result, root, token, venv};
+use crate::{Result, root, venv};
 
 fn cargo(root: &Path) -> Command {
     let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
@@ -59,7 +59,6 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
 
     let log_dir = root.join(".herald/test-logs");
     std::fs::create_dir_all(&log_dir)?;
-    let secret = token::dev_secret();
     let stack = stack::start(
         &root,
         &venv,
@@ -67,10 +66,11 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
             // Ports of their own, so tests can run while `cargo xtask dev` does.
             schedule_period: Duration::from_secs(3),
             moto_port: free_port()?,
-            lambda_port: free_port()?,
+            api_port: 0,
+            services_port: 0,
             log_dir: log_dir.clone(),
-            functions_to_terminal: false,
-            dev_secret: secret,
+            console: false,
+            function_logs_to_terminal: false,
         },
     )
     .map_err(|e| format!("{e}\n(the stack's output is in {})", log_dir.display()))?;

@@ -14,7 +14,6 @@ pub struct ApiConfig {
     pub send_queue_url: String,
     /// How long message log records are kept.
     pub log_retention: time::Duration,
-    pub auth: AuthConfig,
     /// Subscriptions, events and deliveries.
     pub webhooks: WebhookConfig,
     /// Sending domains.
@@ -25,16 +24,6 @@ pub struct ApiConfig {
     pub twilio_auth_token: Option<Secret>,
     /// Checks Vonage's signed delivery receipts; none: the route is off.
     pub vonage_signature: Option<VonageSignature>,
-}
-
-/// How callers are authenticated when API Gateway's JWT authorizer has not already done it.
-#[derive(Debug, Clone)]
-pub struct AuthConfig {
-    pub issuer: String,
-    pub audience: String,
-    /// The HS256 key that signs development tokens. Deployments leave it unset: there the
-    /// authorizer verifies tokens, and a request without its claims is refused.
-    pub dev_jwt_secret: Option<Secret>,
 }
 
 impl ApiConfig {
@@ -63,16 +52,6 @@ impl ApiConfig {
             .optional("HERALD_TWILIO_AUTH_TOKEN")
             .and_then(|t| Secret::parse(&t).ok());
         let vonage_signature = VonageSignature::read(&mut env);
-        let issuer = env.required("HERALD_JWT_ISSUER");
-        let audience = env.required("HERALD_JWT_AUDIENCE");
-        let dev_jwt_secret = match env.optional("HERALD_DEV_JWT_SECRET") {
-            Some(s) if s.len() >= 32 => Secret::parse(&s).ok(),
-            Some(_) => {
-                env.problem("HERALD_DEV_JWT_SECRET", "must be at least 32 characters");
-                None
-            }
-            None => None,
-        };
         let config = platform.zip(retention_days).zip(webhooks).zip(domains).map(
             |(((platform, days), webhooks), domains)| Self {
                 webhooks,
@@ -86,11 +65,6 @@ impl ApiConfig {
                 messages_table,
                 send_queue_url,
                 log_retention: time::Duration::days(days),
-                auth: AuthConfig {
-                    issuer,
-                    audience,
-                    dev_jwt_secret,
-                },
             },
         );
         env.finish(config)

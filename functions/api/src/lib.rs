@@ -28,7 +28,7 @@ use herald::subscription::SubscriptionStore;
 use herald::webhook::Event;
 
 pub use auth::Caller;
-pub use config::{ApiConfig, AuthConfig};
+pub use config::ApiConfig;
 pub use problem::ApiError;
 
 /// Request bodies above this are refused with 413.
@@ -204,10 +204,7 @@ pub fn router(state: AppState) -> Router {
         )
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
-        .layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ));
+        .layer(axum::middleware::from_fn(auth::authenticate));
     receipts
         .merge(authenticated)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
