@@ -241,6 +241,23 @@ async fn a_domain_is_added_verified_put_in_use_and_sends_email() {
         .cloned()
         .expect("SES got the message");
     assert_eq!(message["source"], format!("Herald <signing@{domain}>"));
+    // The settings and the log say so too.
+    let settings = api
+        .get(&format!("/accounts/{account}/email-settings"))
+        .await;
+    assert_eq!(
+        settings.body["defaultSender"],
+        format!("Herald <signing@{domain}>")
+    );
+    assert_eq!(
+        record["message"]["from"],
+        format!("signing@{domain}"),
+        "{record}"
+    );
+    let shown = api
+        .get(&format!("/accounts/{account}/logs/email/{id}/message"))
+        .await;
+    assert_eq!(shown.body["from"], format!("signing@{domain}"));
 
     // In use: it cannot be deleted.
     let refused = api.delete(&format!("{path}?confirm={domain}")).await;

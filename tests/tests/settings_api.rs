@@ -207,7 +207,8 @@ async fn email_secrets_are_sealed_write_only_and_kept_by_placeholder() {
     let defaults = api.get(&path).await;
     assert_eq!(
         defaults.body,
-        json!({"fromAddressPrefix": "noreply", "senderName": "Herald", "smtp": null})
+        json!({"fromAddressPrefix": "noreply", "senderName": "Herald", "smtp": null,
+               "defaultSender": "Herald <noreply@mail.example.com>"})
     );
 
     let settings = json!({
@@ -226,6 +227,7 @@ async fn email_secrets_are_sealed_write_only_and_kept_by_placeholder() {
     let shown = json!({
         "fromAddressPrefix": "hello",
         "senderName": "Acme Support",
+        "defaultSender": "Acme Support <hello@acme.example>",
         "smtp": {
             "host": "smtp.acme.example",
             "port": 587,

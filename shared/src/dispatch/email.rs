@@ -107,6 +107,10 @@ impl EmailDispatcher {
                 ("ses", self.ses.send(&outgoing).await)
             }
         };
+        // The log shows who the message came from, whether asked for or the default.
+        if let Content::Email(logged) = &mut record.message {
+            logged.from = Some(outgoing.from.clone());
+        }
         let mut attempt = Attempt::started(provider, None, now);
         attempt.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         super::settle(&mut attempt, &result);
@@ -135,6 +139,7 @@ impl EmailDispatcher {
                 Outcome::Failed
             }
         };
+        record.next_attempt_at = super::next_attempt_at(&outcome, now);
         self.log.replace(&record).await?;
         tracing::info!(account = %job.account_id, message = %job.message_id, provider, outcome = ?outcome, reason, "email dispatched");
         if matches!(outcome, Outcome::Sent | Outcome::Failed) {

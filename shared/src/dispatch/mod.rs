@@ -39,6 +39,21 @@ pub enum Outcome {
 }
 
 /// Which provider of the account's pair an attempt used.
+/// How long a job whose send failed temporarily waits before it comes back: the visibility
+/// timeout of the send and failover queues in `template.yaml` (a test holds the two equal).
+pub const RETRY_AFTER: time::Duration = time::Duration::seconds(180);
+
+/// When the next attempt of a job that will come back is due, as the log shows it.
+pub(crate) fn next_attempt_at(outcome: &Outcome, now: time::OffsetDateTime) -> Option<String> {
+    (*outcome == Outcome::Retry)
+        .then(|| {
+            (now + RETRY_AFTER)
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .flatten()
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Leg {

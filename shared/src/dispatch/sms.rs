@@ -126,6 +126,7 @@ impl SmsDispatcher {
                 }
             }
         };
+        record.next_attempt_at = super::next_attempt_at(&outcome, now);
         self.log.replace(&record).await?;
         if outcome == Outcome::FailedOver {
             // Recorded first, so a redelivered primary job never sends again; if this enqueue
@@ -413,12 +414,19 @@ mod tests {
             d.dispatch(&f.job, Leg::Primary, 2).await.expect("ok"),
             Outcome::Retry
         );
-        assert_eq!(record(&f).await.status, MessageStatus::Queued);
+        let waiting = record(&f).await;
+        assert_eq!(waiting.status, MessageStatus::Queued);
+        // The log says when the job comes back.
+        let due = waiting.next_attempt_at.expect("a next attempt");
+        let due = time::OffsetDateTime::parse(&due, &time::format_description::well_known::Rfc3339)
+            .expect("RFC 3339");
+        assert_eq!(due, f.dispatcher.clock.now() + super::super::RETRY_AFTER);
         assert_eq!(
             d.dispatch(&f.job, Leg::Primary, 3).await.expect("ok"),
             Outcome::Failed
         );
         let r = record(&f).await;
+        assert_eq!(r.next_attempt_at, None);
         assert_eq!(r.status, MessageStatus::Failed);
         assert_eq!(r.attempts.len(), 3);
         assert_eq!(f.twilio.sends(), 3);

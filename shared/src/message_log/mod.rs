@@ -130,6 +130,10 @@ pub struct MessageRecord {
     /// then (a duplicate delivery of its queue record).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub claimed_until: Option<String>,
+    /// When a message left `queued` by a temporary failure is tried again: its job comes back
+    /// after the send queue's visibility timeout. Cleared by the next attempt's outcome.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
     /// Delivery receipts from the provider (SES events, SMS status callbacks), latest last,
     /// including those that changed nothing (duplicates, out of order, notes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -173,6 +177,7 @@ impl MessageRecord {
             sent_via: None,
             failed_over: false,
             claimed_until: None,
+            next_attempt_at: None,
             receipts: Vec::new(),
             tracking: None,
             version: 0,

@@ -134,6 +134,8 @@ pub fn parse(
         let prefix = r.required("fromAddressPrefix", parsed(LocalPart::parse));
         let sender = r.required("senderName", parsed(DisplayName::parse));
         let smtp = r.nested("smtp", |s| smtp(s, allow_http));
+        // Read-only: what GET shows is accepted back, and ignored.
+        let _ = r.optional("defaultSender", |_| Ok::<(), String>(()));
         r.finish();
         Some(EmailSettings {
             from_address_prefix: prefix?,
@@ -215,6 +217,32 @@ async fn seal_secrets(
     })
 }
 
+/// The settings as shown, with `defaultSender`: who a message without its own `from` comes
+/// from, the account's SMTP sender, its domain in use or the platform's domain.
+async fn shown(
+    state: &AppState,
+    account: &AccountId,
+    settings: Option<EmailSettings>,
+) -> Result<Value, ApiError> {
+    let view = view(settings, &state.config.platform);
+    let address = match &view.smtp {
+        Some(smtp) => smtp.sender_address.clone(),
+        None => match state.domains.in_use(account).await? {
+            Some(in_use) => {
+                EmailAddress::new(in_use.prefix, in_use.domain.as_domain_name().clone())
+            }
+            None => EmailAddress::new(
+                view.from_address_prefix.clone(),
+                state.config.platform.default_email_domain.clone(),
+            ),
+        },
+    };
+    let sender = format!("{} <{address}>", view.sender_name.as_str());
+    let mut shown = serde_json::to_value(&view).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    shown["defaultSender"] = Value::String(sender);
+    Ok(shown)
+}
+
 pub async fn get(
     State(state): State<AppState>,
     Account(account): Account,
@@ -222,7 +250,7 @@ pub async fn get(
     let current = state.settings.email(&account).await?;
     Ok((
         etag_header(&current.etag),
-        Json(view(current.settings, &state.config.platform)),
+        Json(shown(&state, &account, current.settings).await?),
     ))
 }
 
@@ -248,7 +276,7 @@ pub async fn put(
     tracing::info!(account = %account, "email settings saved");
     Ok((
         etag_header(&etag),
-        Json(view(Some(settings), &state.config.platform)),
+        Json(shown(&state, &account, Some(settings)).await?),
     ))
 }
 
@@ -263,7 +291,10 @@ pub async fn delete(
         .reset(&account, SettingsKind::Email, &precondition)
         .await?;
     tracing::info!(account = %account, "email settings reset to defaults");
-    Ok((etag_header(&etag), Json(view(None, &state.config.platform))))
+    Ok((
+        etag_header(&etag),
+        Json(shown(&state, &account, None).await?),
+    ))
 }
 
 #[cfg(test)]
