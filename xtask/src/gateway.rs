@@ -147,11 +147,11 @@ impl Route {
     }
 }
 
+/// A path segment percent-decoded, as API Gateway hands path parameters over.
 fn decode(s: &str) -> String {
-    url::form_urlencoded::parse(format!("x={}", s.replace('+', "%2B")).as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// Every `HttpApi` route the template's functions declare, with their authorizers resolved.

@@ -90,20 +90,26 @@ impl SentLog {
             .collect()
     }
 
-    /// Reports each email the SMTP servers accepted, once, as it arrives.
+    /// Reports each email the SMTP servers accepted, once, as it arrives: the log is read
+    /// again only when it grew.
     pub async fn follow_smtp(self) {
         let mut seen = 0;
+        let mut size = 0;
         loop {
-            let mails = self.smtp();
-            for m in mails.iter().skip(seen) {
-                self.console.line(&format!(
-                    "  sent email: smtp (port {}) from {} to {}",
-                    m["port"].as_str().unwrap_or("?"),
-                    m["mailFrom"].as_str().unwrap_or("?"),
-                    m["rcptTos"]
-                ));
+            let now = std::fs::metadata(&self.smtp_log).map_or(0, |m| m.len());
+            if now != size {
+                size = now;
+                let mails = self.smtp();
+                for m in mails.iter().skip(seen) {
+                    self.console.line(&format!(
+                        "  sent email: smtp (port {}) from {} to {}",
+                        m["port"].as_str().unwrap_or("?"),
+                        m["mailFrom"].as_str().unwrap_or("?"),
+                        m["rcptTos"]
+                    ));
+                }
+                seen = seen.max(mails.len());
             }
-            seen = seen.max(mails.len());
             tokio::time::sleep(std::time::Duration::from_millis(500)).await;
         }
     }
