@@ -148,6 +148,18 @@ Try it (each line works as printed):
 
   export HERALD_TOKEN={token}
   curl -s {api}/sms-providers -H "Authorization: Bearer $HERALD_TOKEN"
+
+  # Events, delivered as signed webhooks to the local inbox (Herald's own, such as sms.sent,
+  # go there too):
+  curl -s -X POST {api}/accounts/acme/subscriptions -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"name": "mine", "type": "webhook", "url": "{services}/hooks", "secret": true}}'
+  curl -s -X POST {api}/accounts/acme/events -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"sender": "my-service", "eventName": "order.completed", "eventData": {{"orderId": "42"}}}}'
+  curl -s {api}/accounts/acme/deliveries -H "Authorization: Bearer $HERALD_TOKEN"
+
+  # SMS settings and a message:
   curl -s -i {api}/accounts/acme/sms-settings -H "Authorization: Bearer $HERALD_TOKEN"
   curl -s -X PUT {api}/accounts/acme/sms-settings -H "Authorization: Bearer $HERALD_TOKEN" \
        -H 'Content-Type: application/json' \
@@ -156,7 +168,7 @@ Try it (each line works as printed):
        -H 'Content-Type: application/json' -d '{{"to": "+4712345678", "text": "Your code is 1234"}}'
   curl -s {api}/accounts/acme/logs/sms -H "Authorization: Bearer $HERALD_TOKEN"
 
-  # Email through the account's own SMTP server (here the local one), then through SES again:
+  # Email through the account's own SMTP server (here the local one); without it, through SES:
   curl -s -X PUT {api}/accounts/acme/email-settings -H "Authorization: Bearer $HERALD_TOKEN" \
        -H 'Content-Type: application/json' \
        -d '{{"fromAddressPrefix": "hello", "senderName": "Acme Support",
@@ -166,17 +178,7 @@ Try it (each line works as printed):
   curl -s -X POST {api}/accounts/acme/messages/email -H "Authorization: Bearer $HERALD_TOKEN" \
        -H 'Content-Type: application/json' \
        -d '{{"to": "jane@example.com", "subject": "Welcome", "text": "Hello Jane"}}'
-  curl -s -X DELETE {api}/accounts/acme/email-settings -H "Authorization: Bearer $HERALD_TOKEN"
   curl -s {api}/accounts/acme/logs/email -H "Authorization: Bearer $HERALD_TOKEN"
-
-  # Events, delivered as signed webhooks to the local inbox:
-  curl -s -X POST {api}/accounts/acme/subscriptions -H "Authorization: Bearer $HERALD_TOKEN" \
-       -H 'Content-Type: application/json' \
-       -d '{{"name": "mine", "type": "webhook", "url": "{services}/hooks", "secret": true}}'
-  curl -s -X POST {api}/accounts/acme/events -H "Authorization: Bearer $HERALD_TOKEN" \
-       -H 'Content-Type: application/json' \
-       -d '{{"sender": "my-service", "eventName": "order.completed", "eventData": {{"orderId": "42"}}}}'
-  curl -s {api}/accounts/acme/deliveries -H "Authorization: Bearer $HERALD_TOKEN"
 
   # A sending domain, with the DNS records to publish:
   curl -s -X POST {api}/accounts/acme/domains -H "Authorization: Bearer $HERALD_TOKEN" \
