@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Command, ExitCode};
+use std::process::ExitCode;
 
 use serde_json::Value;
 
@@ -85,8 +85,7 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
     let mut measured = HashMap::new();
     if parts.contains(&"criterion") {
         eprintln!("==> cargo bench -p herald-bench");
-        let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .current_dir(&root)
+        let status = crate::cargo(&root)
             .args(["bench", "-p", "herald-bench", "--"])
             .args(filter)
             .status()?;
@@ -139,10 +138,8 @@ fn aws_calls(root: &Path) -> Result<Value> {
     )?;
     let out = log_dir.join("aws-calls.json");
     let _ = std::fs::remove_file(&out);
-    let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cargo.current_dir(root);
     let status = stack
-        .test_command(cargo, &venv)
+        .test_command(crate::cargo(root), &venv)
         .args(["test", "-p", "herald-tests", "--test", "aws_calls", "--"])
         .args(["--ignored", "--quiet"])
         .env("HERALD_TEST_AWS_CALLS_OUT", &out)

@@ -162,10 +162,8 @@ fn median(mut v: Vec<Duration>) -> Duration {
 pub fn measure(root: &Path) -> Result<Vec<ColdStart>> {
     let envs = environments(root)?;
     eprintln!("==> cargo build --release (every function and the hello-world baseline)");
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build
-        .current_dir(root)
-        .args(["build", "--release", "--workspace"]);
+    let mut build = crate::cargo(root);
+    build.args(["build", "--release", "--workspace"]);
     for binary in envs.keys() {
         build.args(["--bin", binary]);
     }

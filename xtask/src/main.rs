@@ -50,6 +50,33 @@ fn main() -> ExitCode {
     }
 }
 
+/// A cargo command in the workspace root, without the variables `cargo run` set for xtask
+/// itself. Build scripts (ring's, for one) rerun when those change: a cargo started with them
+/// would rebuild what the developer's own cargo built, and the next `cargo xtask` would build
+/// it back, minutes each way.
+pub fn cargo(root: &std::path::Path) -> std::process::Command {
+    let mut c =
+        std::process::Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    c.current_dir(root);
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("CARGO_PKG_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_MANIFEST_LINKS"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_BIN_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+            )
+        {
+            c.env_remove(name);
+        }
+    }
+    c
+}
+
 /// The workspace root (xtask lives one level below it).
 pub fn root() -> PathBuf {
     let manifest = PathBuf::from(env!("CARGO_MANIFEST_DIR"));

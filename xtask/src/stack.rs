@@ -188,8 +188,8 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     // Build first, so a compile error shows here, plainly; the runtime then runs these very
     // binaries, and nothing holds cargo's build lock while the stack runs.
     eprintln!("==> building the functions (cargo build)");
-    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    build.current_dir(root).arg("build");
+    let mut build = crate::cargo(root);
+    build.arg("build");
     for f in &functions {
         build.args(["--bin", &f.binary]);
     }

@@ -1,18 +1,11 @@
 //! `cargo xtask test`: every check, then every test, against the same local stack `dev` runs.
 
-use std::path::Path;
 use std::process::{Command, ExitCode};
 use std::time::Duration;
 
 use crate::process::{self, free_port};
 use crate::stack::{self, Options};
-use crate::{Result, root, venv};
-
-fn cargo(root: &Path) -> Command {
-    let mut c = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    c.current_dir(root);
-    c
-}
+use crate::{Result, cargo, root, venv};
 
 fn step(name: &str) {
     eprintln!("==> {name}");
