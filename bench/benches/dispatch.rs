@@ -100,7 +100,14 @@ async fn bench_setup(provider_latency: Duration) -> Bench {
         settings,
         sealer: Arc::new(LocalSealer::random()),
         ses: Arc::new(NoEmail),
-        smtp: Arc::new(SmtpMailer::new(http_client().expect("client"), Vec::new())),
+        smtp: Arc::new(
+            SmtpMailer::new(
+                platform.destinations.clone(),
+                herald::destination::connect::system_lookup(),
+                Vec::new(),
+            )
+            .expect("client"),
+        ),
         domains: Arc::new(herald::sending_domain::store::MemoryDomainStore::new()),
         events: herald::events::publish::EventPublisher::new(Arc::new(MemoryQueue::default())),
         clock: Arc::new(SystemClock),

@@ -30,7 +30,7 @@ use herald::secret::Secret;
 use herald::subscription::cache::CachedSubscriptions;
 use herald::subscription::memory::MemorySubscriptionStore;
 use herald::subscription::{Subscription, SubscriptionId, SubscriptionName, SubscriptionStore};
-use herald::webhook::{Event, EventId, NewEvent, TagFilter, UrlPolicy, WebhookSecret};
+use herald::webhook::{AddressPolicy, Event, EventId, NewEvent, TagFilter, WebhookSecret};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -86,8 +86,8 @@ fn subscription(url: &str, now: OffsetDateTime) -> Subscription {
     }
 }
 
-fn loopback() -> UrlPolicy {
-    UrlPolicy {
+fn loopback() -> AddressPolicy {
+    AddressPolicy {
         allow_http: true,
         allowed: vec!["127.0.0.0/8".parse().expect("a network")],
         allowed_hosts: vec![],

@@ -95,9 +95,8 @@ pub struct PlatformConfig {
     pub default_email_sender_name: DisplayName,
     pub default_from_address_prefix: LocalPart,
     pub default_email_domain: DomainName,
-    /// Whether http (not https) URLs are accepted for endpoints Herald calls: local development
-    /// and tests only.
-    pub allow_http_urls: bool,
+    /// Where Herald may connect on an account's behalf (webhooks, token endpoints, SMTP hosts).
+    pub destinations: crate::destination::AddressPolicy,
 }
 
 impl PlatformConfig {
@@ -119,7 +118,7 @@ impl PlatformConfig {
             }
             Err(_) => None,
         };
-        let allow_http_urls = env.flag("HERALD_ALLOW_HTTP_URLS");
+        let destinations = crate::destination::AddressPolicy::read(env);
         let (providers, sender) = (providers?, sender?);
         // The default sender must be one every offered provider accepts, or accounts on the
         // defaults could not send at all.
@@ -134,7 +133,7 @@ impl PlatformConfig {
             default_email_sender_name: sender_name?,
             default_from_address_prefix: prefix?,
             default_email_domain: domain?,
-            allow_http_urls,
+            destinations: destinations?,
         })
     }
 }
@@ -261,14 +260,17 @@ mod tests {
         let cfg = read(&[("HERALD_DEFAULT_EMAIL_DOMAIN", "mail.example.com")]).expect("valid");
         assert_eq!(cfg.sms_providers, vec![SmsProvider::Sns]);
         assert_eq!(cfg.default_sms_sender.as_str(), "Herald");
-        assert!(!cfg.allow_http_urls);
+        assert_eq!(
+            cfg.destinations,
+            crate::destination::AddressPolicy::default()
+        );
     }
 
     #[test]
     fn every_problem_names_its_variable() {
         let err = read(&[
             ("HERALD_SMS_PROVIDERS", "sns,pigeon"),
-            ("HERALD_ALLOW_HTTP_URLS", "yes"),
+            ("HERALD_DESTINATION_ALLOW_HTTP", "yes"),
         ])
         .expect_err("invalid");
         let vars: Vec<&str> = err.0.iter().map(|(k, _)| k.as_str()).collect();
@@ -277,7 +279,7 @@ mod tests {
             [
                 "HERALD_SMS_PROVIDERS",
                 "HERALD_DEFAULT_EMAIL_DOMAIN",
-                "HERALD_ALLOW_HTTP_URLS"
+                "HERALD_DESTINATION_ALLOW_HTTP"
             ]
         );
     }

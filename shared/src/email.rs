@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
+use crate::destination::{AddressPolicy, Refusal, check_host, check_url};
 use crate::secret::SealedSecret;
 
 /// Rejects characters that could break out of a header line or hide in one.
@@ -224,15 +225,30 @@ impl From<EmailAddress> for String {
 }
 
 /// An SMTP server's host: a domain name or an IP address.
+///
+/// An account's SMTP host is a destination it controls: [`SmtpHost::parse_for`] holds it to the
+/// [`AddressPolicy`] when it is saved, and the mailer checks every address it resolves to again
+/// when connecting. [`SmtpHost::parse`] checks the form only, for stored values.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct SmtpHost(String);
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("must be a host name such as smtp.example.com, or an IP address")]
-pub struct InvalidSmtpHost;
+pub enum InvalidSmtpHost {
+    #[error("must be a host name such as smtp.example.com, or an IP address")]
+    Form,
+    #[error("{0}")]
+    Refused(#[from] Refusal),
+}
 
 impl SmtpHost {
+    /// A host as an account gives it: the form, then the address policy.
+    pub fn parse_for(s: &str, policy: &AddressPolicy) -> Result<Self, InvalidSmtpHost> {
+        let host = Self::parse(s)?;
+        check_host(host.as_str(), policy)?;
+        Ok(host)
+    }
+
     pub fn parse(s: &str) -> Result<Self, InvalidSmtpHost> {
         if let Ok(ip) = IpAddr::from_str(s) {
             return Ok(Self(ip.to_string()));
@@ -245,7 +261,7 @@ impl SmtpHost {
                 .ok()
                 .map(|d| d.as_str().trim_end_matches(".invalid").to_owned())
         };
-        as_domain.map(Self).ok_or(InvalidSmtpHost)
+        as_domain.map(Self).ok_or(InvalidSmtpHost::Form)
     }
 
     pub fn as_str(&self) -> &str {
@@ -401,26 +417,21 @@ pub struct TokenEndpoint(url::Url);
 pub enum InvalidTokenEndpoint {
     #[error("must be an absolute URL such as https://login.example.com/oauth2/token")]
     NotUrl,
-    #[error("must use https")]
-    NotHttps,
-    #[error("must not hold a user name, password or fragment")]
-    Extras,
+    #[error("must not hold a fragment")]
+    Fragment,
+    #[error("{0}")]
+    Refused(#[from] Refusal),
 }
 
 impl TokenEndpoint {
-    pub fn parse(s: &str, allow_http: bool) -> Result<Self, InvalidTokenEndpoint> {
+    /// An endpoint as an account gives it: an absolute URL without a fragment that passes the
+    /// address policy (https unless the operator allows http, no credentials, no address or
+    /// name that leads inside).
+    pub fn parse(s: &str, policy: &AddressPolicy) -> Result<Self, InvalidTokenEndpoint> {
         let url = url::Url::parse(s).map_err(|_| InvalidTokenEndpoint::NotUrl)?;
-        match url.scheme() {
-            "https" => {}
-            "http" if allow_http => {}
-            "http" => return Err(InvalidTokenEndpoint::NotHttps),
-            _ => return Err(InvalidTokenEndpoint::NotUrl),
-        }
-        if url.host().is_none() {
-            return Err(InvalidTokenEndpoint::NotUrl);
-        }
-        if !url.username().is_empty() || url.password().is_some() || url.fragment().is_some() {
-            return Err(InvalidTokenEndpoint::Extras);
+        check_url(&url, policy)?;
+        if url.fragment().is_some() {
+            return Err(InvalidTokenEndpoint::Fragment);
         }
         Ok(Self(url))
     }
@@ -428,13 +439,19 @@ impl TokenEndpoint {
     pub fn as_str(&self) -> &str {
         self.0.as_str()
     }
+
+    pub fn url(&self) -> &url::Url {
+        &self.0
+    }
 }
 
 impl TryFrom<String> for TokenEndpoint {
     type Error = InvalidTokenEndpoint;
-    /// Stored endpoints were checked against the operator's policy when they were saved.
+    /// A stored endpoint, checked for its form only: the policy it is held to is the one in
+    /// force when it is used, which the token client applies before every request.
     fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s, true)
+        let url = url::Url::parse(&s).map_err(|_| InvalidTokenEndpoint::NotUrl)?;
+        Ok(Self(url))
     }
 }
 
@@ -696,23 +713,81 @@ mod tests {
 
     #[test]
     fn token_endpoints() {
-        assert!(TokenEndpoint::parse("https://login.example.com/token", false).is_ok());
+        let strict = AddressPolicy::default();
+        let local = AddressPolicy {
+            allow_http: true,
+            allowed: vec!["127.0.0.0/8".parse().expect("net")],
+            ..AddressPolicy::default()
+        };
+        assert!(TokenEndpoint::parse("https://login.example.com/token", &strict).is_ok());
+        assert!(matches!(
+            TokenEndpoint::parse("http://login.example.com/token", &strict),
+            Err(InvalidTokenEndpoint::Refused(Refusal::NotHttps(_)))
+        ));
+        assert!(TokenEndpoint::parse("http://127.0.0.1:8080/token", &local).is_ok());
+        assert!(matches!(
+            TokenEndpoint::parse("ftp://x.example.com/", &local),
+            Err(InvalidTokenEndpoint::Refused(Refusal::Scheme(_)))
+        ));
+        assert!(matches!(
+            TokenEndpoint::parse("https://u:p@x.example.com/", &strict),
+            Err(InvalidTokenEndpoint::Refused(Refusal::UserInfo))
+        ));
         assert_eq!(
-            TokenEndpoint::parse("http://login.example.com/token", false),
-            Err(InvalidTokenEndpoint::NotHttps)
+            TokenEndpoint::parse("https://x.example.com/t#frag", &strict),
+            Err(InvalidTokenEndpoint::Fragment)
         );
-        assert!(TokenEndpoint::parse("http://127.0.0.1:8080/token", true).is_ok());
         assert_eq!(
-            TokenEndpoint::parse("ftp://x.example.com/", true),
+            TokenEndpoint::parse("/token", &strict),
             Err(InvalidTokenEndpoint::NotUrl)
         );
+    }
+
+    #[test]
+    fn token_endpoints_and_smtp_hosts_inside_herald_are_refused() {
+        let strict = AddressPolicy::default();
+        for inside in [
+            "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
+            "https://10.0.0.5/token",
+            "https://[::1]/token",
+            "https://localhost/token",
+            "https://localhost../token",
+            "https://[::ffff:0:a00:5]/token",
+            "https://192.0.2.1/token",
+        ] {
+            assert!(
+                matches!(
+                    TokenEndpoint::parse(inside, &strict),
+                    Err(InvalidTokenEndpoint::Refused(
+                        Refusal::Address { .. } | Refusal::Host { .. }
+                    ))
+                ),
+                "{inside}: {:?}",
+                TokenEndpoint::parse(inside, &strict)
+            );
+        }
+        for inside in [
+            "169.254.169.254",
+            "10.0.0.5",
+            "::1",
+            "localhost",
+            "mailhog",
+            "::ffff:127.0.0.1",
+            "203.0.113.9",
+        ] {
+            assert!(
+                matches!(
+                    SmtpHost::parse_for(inside, &strict),
+                    Err(InvalidSmtpHost::Refused(_))
+                ),
+                "{inside}"
+            );
+        }
+        assert!(SmtpHost::parse_for("smtp.example.com", &strict).is_ok());
+        let err = SmtpHost::parse_for("169.254.169.254", &strict).expect_err("refused");
         assert_eq!(
-            TokenEndpoint::parse("https://u:p@x.example.com/", false),
-            Err(InvalidTokenEndpoint::Extras)
-        );
-        assert_eq!(
-            TokenEndpoint::parse("/token", false),
-            Err(InvalidTokenEndpoint::NotUrl)
+            err.to_string(),
+            "must not point at a link-local (cloud metadata) address (169.254.169.254)"
         );
     }
 

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod cursor;
 pub mod delivery;
+pub mod destination;
 pub mod dispatch;
 pub mod dynamo;
 pub mod email;

@@ -222,3 +222,90 @@ async fn port_25_uses_the_requested_sender_when_not_locked() {
     assert_eq!(got[0]["tls"], true);
     assert_eq!(got[0]["auth"], Value::Null);
 }
+
+#[tokio::test]
+async fn a_token_endpoint_inside_herald_is_refused_when_saved() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    for (host, endpoint) in [
+        (
+            "smtp.acme.example",
+            "https://169.254.169.254/latest/meta-data/iam/security-credentials/",
+        ),
+        ("smtp.acme.example", "https://10.0.0.5/token"),
+        ("10.0.0.5", "https://login.acme.example/token"),
+        ("169.254.169.254", "https://login.acme.example/token"),
+    ] {
+        let reply = api
+            .put(
+                &format!("/accounts/{account}/email-settings"),
+                json!({"fromAddressPrefix": "hello", "senderName": "Acme",
+                    "smtp": {"host": host, "port": 465, "senderAddress": "hello@acme.example",
+                        "auth": {"type": "xoauth2", "clientId": "c", "clientSecret": "s",
+                                 "scopes": ["x"], "tokenEndpoint": endpoint}}}),
+            )
+            .await;
+        assert_eq!(reply.status, 400, "{host} {endpoint}: {}", reply.body);
+        let fields: Vec<&str> = reply.body["errors"]
+            .as_array()
+            .expect("errors")
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
+        let expected = if host.starts_with("smtp.") {
+            "smtp.auth.tokenEndpoint"
+        } else {
+            "smtp.host"
+        };
+        assert_eq!(fields, [expected], "{}", reply.body);
+    }
+}
+
+#[tokio::test]
+async fn a_huge_token_error_fails_the_email_once_with_a_short_reason() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let client_id = format!("client-{}", uuid::Uuid::new_v4().simple());
+    herald_tests::fakes::script("oauth", &client_id, &["huge-error"]).await;
+    smtp_settings(
+        &api,
+        &account,
+        json!({
+            "host": "localhost", "port": 465, "senderAddress": "hello@acme.example",
+            "disableCertificateValidation": true,
+            "auth": {"type": "xoauth2", "clientId": client_id,
+                     "clientSecret": stack_var("HERALD_TEST_OAUTH_SECRET"),
+                     "scopes": ["https://outlook.office.com/.default"],
+                     "tokenEndpoint": format!("{}/oauth/token", stack_var("HERALD_TEST_FAKES_URL"))}
+        }),
+    )
+    .await;
+    let id = send(
+        &api,
+        &account,
+        json!({"to": "a@example.com", "subject": subject(), "text": "t"}),
+    )
+    .await;
+    let record = api.settled(account.as_str(), "email", &id).await;
+    assert_eq!(record["status"], "failed", "{record}");
+    let size = record.to_string().len();
+    assert!(
+        size < 8 * 1024,
+        "the log keeps an excerpt, not the reply: {size} bytes"
+    );
+    let reason = record["statusHistory"]
+        .as_array()
+        .and_then(|h| h.last())
+        .and_then(|c| c["reason"].as_str())
+        .unwrap_or_default()
+        .to_owned();
+    // The reply was cut at 64 KiB, so its OAuth error could not be read.
+    assert!(
+        reason.starts_with("token endpoint answered 400"),
+        "{reason}"
+    );
+    assert!(reason.len() < 600, "{reason}");
+    // Failed at once (a 400 is permanent): the client secret went out once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(herald_tests::fakes::received(&client_id).await.len(), 1);
+}

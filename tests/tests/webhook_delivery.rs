@@ -23,7 +23,7 @@ use herald::subscription::cache::CachedSubscriptions;
 use herald::subscription::memory::MemorySubscriptionStore;
 use herald::subscription::{Subscription, SubscriptionId, SubscriptionName, SubscriptionStore};
 use herald::webhook::signature::verify_standard;
-use herald::webhook::{Event, EventId, NewEvent, TagFilter, UrlPolicy, WebhookSecret};
+use herald::webhook::{AddressPolicy, Event, EventId, NewEvent, TagFilter, WebhookSecret};
 use herald_tests::receiver::{Receiver, Reply};
 use rand::SeedableRng;
 use serde_json::json;
@@ -32,8 +32,8 @@ use time::macros::datetime;
 
 const T0: OffsetDateTime = datetime!(2030-01-01 12:00:00 UTC);
 
-fn loopback_policy() -> UrlPolicy {
-    UrlPolicy {
+fn loopback_policy() -> AddressPolicy {
+    AddressPolicy {
         allow_http: true,
         allowed: vec!["127.0.0.0/8".parse().expect("a network")],
         allowed_hosts: vec![],
@@ -52,7 +52,7 @@ struct Fixture {
 }
 
 impl Fixture {
-    fn new(policy: UrlPolicy, lookup: Arc<Lookup>) -> Self {
+    fn new(policy: AddressPolicy, lookup: Arc<Lookup>) -> Self {
         let clock = Arc::new(ManualClock::at(T0));
         let deliveries = Arc::new(MemoryDeliveryStore::new());
         let subscriptions = Arc::new(MemorySubscriptionStore::new());
@@ -409,9 +409,9 @@ async fn a_name_resolving_to_a_refused_address_is_never_connected_to() {
     let rebinding: Arc<Lookup> = Arc::new(|_host: String| {
         Box::pin(async { Ok(vec!["127.0.0.1".parse::<IpAddr>().expect("ip")]) })
     });
-    let strict = UrlPolicy {
+    let strict = AddressPolicy {
         allow_http: true,
-        ..UrlPolicy::default()
+        ..AddressPolicy::default()
     };
     let f = Fixture::new(strict, rebinding.clone());
     let (subscription, _) = f.subscribe(&url).await;
@@ -428,10 +428,10 @@ async fn a_name_resolving_to_a_refused_address_is_never_connected_to() {
     );
     assert!(receiver.received().is_empty());
 
-    let trusting = UrlPolicy {
+    let trusting = AddressPolicy {
         allow_http: true,
         allowed_hosts: vec!["rebind.example".into()],
-        ..UrlPolicy::default()
+        ..AddressPolicy::default()
     };
     let f = Fixture::new(trusting, rebinding);
     let (subscription, _) = f.subscribe(&url).await;

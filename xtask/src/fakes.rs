@@ -187,14 +187,23 @@ async fn vonage(State(s): State<Shared>, Form(form): Form<HashMap<String, String
 /// An OAuth 2.0 token endpoint (client-credentials grant, RFC 6749 §4.4).
 async fn token(State(s): State<Shared>, Form(form): Form<HashMap<String, String>>) -> Response {
     let client = form.get("client_id").cloned().unwrap_or_default();
-    let n = {
+    let (n, behaviour) = {
         let mut fakes = lock(&s);
         fakes.counter += 1;
         fakes
             .requests
             .push(json!({"provider": "oauth", "to": client, "scope": form.get("scope")}));
-        fakes.counter
+        let behaviour = fakes
+            .scripts
+            .get_mut(&("oauth".to_owned(), client.clone()))
+            .and_then(VecDeque::pop_front);
+        (fakes.counter, behaviour)
     };
+    if behaviour.as_deref() == Some("huge-error") {
+        // A hostile or broken endpoint: a 1 MiB error description.
+        let body = json!({"error": "invalid_request", "error_description": "x".repeat(1 << 20)});
+        return (StatusCode::BAD_REQUEST, Json(body)).into_response();
+    }
     let valid = form.get("grant_type").map(String::as_str) == Some("client_credentials")
         && form.get("client_secret").map(String::as_str) == Some(OAUTH_CLIENT_SECRET);
     if !valid {

@@ -90,9 +90,15 @@ pub fn local_parameters(
             crate::fakes::VONAGE_SIGNATURE_SECRET.to_owned(),
         ),
         ("VonageSignatureMethod", "sha256".to_owned()),
-        // Webhook receivers of local runs and tests listen on loopback over plain http.
-        ("WebhookAllowHttp", "true".to_owned()),
-        ("WebhookAllowedNetworks", "127.0.0.0/8,::1/128".to_owned()),
+        // Webhook receivers, token endpoints and SMTP servers of local runs and tests listen
+        // on loopback, over plain http for the HTTP ones. Every other refused range stays
+        // refused, as in a deployment.
+        ("DestinationAllowHttp", "true".to_owned()),
+        (
+            "DestinationAllowedNetworks",
+            "127.0.0.0/8,::1/128".to_owned(),
+        ),
+        ("DestinationAllowedHosts", "localhost".to_owned()),
         // Providers' delivery receipts come back to the local API, through its gateway.
         ("PublicApiUrl", api_url.to_owned()),
         // Tokens come from the local issuer, whose keys the gateway's authorizer fetches.
@@ -301,13 +307,12 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     eprintln!("==> creating the template's resources");
     let physical = runtime.block_on(crate::provision::provision(&template, &aws_endpoint))?;
 
-    // What only local runs add: the SDK pointed at moto, plain http token endpoints, and the
-    // SMTP ports accounts choose mapped to the local servers'.
+    // What only local runs add: the SDK pointed at moto, and the SMTP ports accounts choose
+    // mapped to the local servers'.
     let mut local: BTreeMap<String, String> = aws_env(&functions_aws_endpoint)
         .into_iter()
         .map(|(k, v)| (k.to_owned(), v))
         .collect();
-    local.insert("HERALD_ALLOW_HTTP_URLS".into(), "true".into());
     local.insert(
         "HERALD_SMTP_PORT_MAP".into(),
         format!(

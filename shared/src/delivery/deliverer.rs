@@ -34,7 +34,7 @@ use crate::secret::SealedSecret;
 use crate::subscription::{Subscription, SubscriptionStore};
 use crate::webhook::sqs_hop::remaining_until;
 use crate::webhook::{
-    AttemptOutcome, RetryState, UrlPolicy, Verdict, WebhookSecret, WebhookUrl, next_attempt_at,
+    AddressPolicy, AttemptOutcome, RetryState, Verdict, WebhookSecret, WebhookUrl, next_attempt_at,
     next_hop, sign,
 };
 
@@ -86,7 +86,7 @@ pub struct Deliverer {
     pub events: EventPublisher,
     pub clock: Arc<dyn Clock>,
     pub rng: Mutex<StdRng>,
-    pub policy: UrlPolicy,
+    pub policy: AddressPolicy,
     /// The name of the reference-scheme signature header (`X-Herald-Signature`).
     pub signature_header: String,
     /// How long delivery records are kept.

@@ -1,20 +1,17 @@
 //! POSTing a webhook. The port is [`WebhookClient`]; [`ReqwestWebhookClient`] sends with
-//! reqwest (rustls, no redirects, a 15 s limit on the whole exchange) through a resolver that
-//! drops every address the URL policy refuses, so a public name that resolves to a private or
-//! metadata address (DNS rebinding) is never connected to: the name is resolved once, checked,
-//! and the connection made to the checked address.
+//! reqwest (rustls, no redirects, a 15 s limit on the whole exchange) through the address
+//! policy's resolver ([`crate::destination::connect`]), so a public name that resolves to a
+//! private or metadata address (DNS rebinding) is never connected to.
 
 use std::collections::BTreeMap;
-use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use futures::future::BoxFuture;
-use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use super::MAX_RESPONSE_BODY;
+use crate::destination::{AddressPolicy, connect};
+use crate::webhook::RetryAfter;
 use crate::webhook::outcome::ATTEMPT_TIMEOUT;
-use crate::webhook::{RetryAfter, UrlPolicy, check_addr};
 
 /// What the receiver answered.
 #[derive(Debug, Clone, PartialEq)]
@@ -49,93 +46,27 @@ pub trait WebhookClient: Send + Sync {
     ) -> Result<WebhookResponse, SendError>;
 }
 
-/// Resolves a host name to addresses (the system resolver by default; tests substitute one).
-pub type Lookup = dyn Fn(String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> + Send + Sync;
-
-/// The system resolver, through tokio.
-pub fn system_lookup() -> Arc<Lookup> {
-    Arc::new(|host: String| {
-        Box::pin(async move {
-            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            Ok(addrs.map(|a| a.ip()).collect())
-        })
-    })
-}
-
-/// Every address of a name refused by the policy.
-#[derive(Debug, thiserror::Error)]
-#[error("{host} resolves only to addresses webhooks may not reach ({detail})")]
-struct BlockedAddress {
-    host: String,
-    detail: String,
-}
-
-struct PolicyResolver {
-    policy: UrlPolicy,
-    lookup: Arc<Lookup>,
-}
-
-impl Resolve for PolicyResolver {
-    fn resolve(&self, name: Name) -> Resolving {
-        let host = name.as_str().to_owned();
-        let policy = self.policy.clone();
-        let lookup = self.lookup.clone();
-        Box::pin(async move {
-            let found = lookup(host.clone()).await?;
-            // The operator vouched for an allow-listed name and what it resolves to.
-            let trusted = policy.allows_host(&host);
-            let mut refused = Vec::new();
-            let allowed: Vec<SocketAddr> = found
-                .into_iter()
-                .filter(|ip| match check_addr(*ip, &policy) {
-                    _ if trusted => true,
-                    Ok(()) => true,
-                    Err(e) => {
-                        refused.push(e.to_string());
-                        false
-                    }
-                })
-                .map(|ip| SocketAddr::new(ip, 0))
-                .collect();
-            if allowed.is_empty() {
-                let detail = if refused.is_empty() {
-                    "no address".to_owned()
-                } else {
-                    refused.join("; ")
-                };
-                return Err(Box::new(BlockedAddress { host, detail }) as _);
-            }
-            Ok(Box::new(allowed.into_iter()) as Addrs)
-        })
-    }
-}
+pub use crate::destination::connect::{Lookup, system_lookup};
 
 pub struct ReqwestWebhookClient {
     client: reqwest::Client,
 }
 
 impl ReqwestWebhookClient {
-    pub fn new(policy: UrlPolicy, lookup: Arc<Lookup>) -> Result<Self, reqwest::Error> {
-        let client = reqwest::Client::builder()
-            .timeout(ATTEMPT_TIMEOUT)
-            .connect_timeout(std::time::Duration::from_secs(5))
-            .redirect(reqwest::redirect::Policy::none())
-            // A proxy would resolve the name itself, past the policy's resolver.
-            .no_proxy()
-            .user_agent(concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION")))
-            .dns_resolver(Arc::new(PolicyResolver { policy, lookup }))
-            .build()?;
+    pub fn new(policy: AddressPolicy, lookup: Arc<Lookup>) -> Result<Self, reqwest::Error> {
+        let client = connect::http_client(
+            policy,
+            lookup,
+            ATTEMPT_TIMEOUT,
+            concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION")),
+        )?;
         Ok(Self { client })
     }
 }
 
 fn send_error(e: &reqwest::Error) -> SendError {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
-    while let Some(s) = source {
-        if let Some(blocked) = s.downcast_ref::<BlockedAddress>() {
-            return SendError::Blocked(blocked.to_string());
-        }
-        source = s.source();
+    if let Some(blocked) = connect::blocked_in(e) {
+        return SendError::Blocked(blocked.to_string());
     }
     if e.is_timeout() {
         return SendError::TimedOut(ATTEMPT_TIMEOUT);

@@ -13,12 +13,13 @@ use super::http::{ReqwestWebhookClient, system_lookup};
 use crate::aws::first_use::OnFirstUse;
 use crate::clock::SystemClock;
 use crate::config::{ConfigError, EnvReader};
+use crate::destination::AddressPolicy;
 use crate::events::publish::EventPublisher;
 use crate::queue::SqsQueue;
 use crate::seal::kms::KmsSealer;
 use crate::subscription::cache::{CachedSubscriptions, TTL};
 use crate::subscription::dynamo::DynamoSubscriptionStore;
-use crate::webhook::{HERALD_SIGNATURE_HEADER, UrlPolicy};
+use crate::webhook::HERALD_SIGNATURE_HEADER;
 
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
@@ -27,13 +28,9 @@ pub struct WebhookConfig {
     pub deliveries_queue_url: String,
     pub events_queue_url: String,
     pub kms_key_id: String,
-    pub policy: UrlPolicy,
+    pub policy: AddressPolicy,
     pub signature_header: String,
     pub retention: time::Duration,
-}
-
-fn list(s: &str) -> impl Iterator<Item = &str> {
-    s.split(',').map(str::trim).filter(|p| !p.is_empty())
 }
 
 impl WebhookConfig {
@@ -53,20 +50,7 @@ impl WebhookConfig {
         let deliveries_queue_url = env.required("HERALD_DELIVERIES_QUEUE_URL");
         let events_queue_url = env.required("HERALD_EVENTS_QUEUE_URL");
         let kms_key_id = env.required("HERALD_KMS_KEY_ID");
-        let allow_http = env.flag("HERALD_WEBHOOK_ALLOW_HTTP");
-        let allowed = env.parsed("HERALD_WEBHOOK_ALLOWED_NETWORKS", "", |s| {
-            list(s)
-                .map(|n| {
-                    n.parse::<ipnet::IpNet>()
-                        .or_else(|_| n.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
-                        .map_err(|_| format!("has {n:?}, which is not a network like 10.0.0.0/8"))
-                })
-                .collect::<Result<Vec<_>, _>>()
-        });
-        let allowed_hosts = env
-            .optional("HERALD_WEBHOOK_ALLOWED_HOSTS")
-            .map(|s| list(&s).map(str::to_owned).collect())
-            .unwrap_or_default();
+        let policy = AddressPolicy::read(env);
         let signature_header = env.parsed(
             "HERALD_WEBHOOK_SIGNATURE_HEADER",
             HERALD_SIGNATURE_HEADER,
@@ -91,11 +75,7 @@ impl WebhookConfig {
             deliveries_queue_url,
             events_queue_url,
             kms_key_id,
-            policy: UrlPolicy {
-                allow_http,
-                allowed: allowed?,
-                allowed_hosts,
-            },
+            policy: policy?,
             signature_header: signature_header?,
             retention: retention?,
         })
@@ -171,7 +151,7 @@ mod tests {
     #[test]
     fn strict_by_default() {
         let config = WebhookConfig::read(env(&BASE)).expect("valid");
-        assert_eq!(config.policy, UrlPolicy::default());
+        assert_eq!(config.policy, AddressPolicy::default());
         assert_eq!(config.signature_header, "X-Herald-Signature");
         assert_eq!(config.retention, time::Duration::days(90));
     }
@@ -179,7 +159,7 @@ mod tests {
     #[test]
     fn every_bad_variable_is_named() {
         static VARS: [(&str, &str); 3] = [
-            ("HERALD_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8, nope"),
+            ("HERALD_DESTINATION_ALLOWED_NETWORKS", "127.0.0.0/8, nope"),
             ("HERALD_WEBHOOK_SIGNATURE_HEADER", "bad header"),
             ("HERALD_DELIVERY_RETENTION_DAYS", "0"),
         ];
@@ -187,7 +167,7 @@ mod tests {
         let names: Vec<&str> = e.0.iter().map(|(n, _)| n.as_str()).collect();
         for expected in [
             "HERALD_SUBSCRIPTIONS_TABLE",
-            "HERALD_WEBHOOK_ALLOWED_NETWORKS",
+            "HERALD_DESTINATION_ALLOWED_NETWORKS",
             "HERALD_WEBHOOK_SIGNATURE_HEADER",
             "HERALD_DELIVERY_RETENTION_DAYS",
         ] {
@@ -203,9 +183,9 @@ mod tests {
             BASE[2],
             BASE[3],
             BASE[4],
-            ("HERALD_WEBHOOK_ALLOW_HTTP", "true"),
-            ("HERALD_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.0/8,::1"),
-            ("HERALD_WEBHOOK_ALLOWED_HOSTS", "receiver.internal"),
+            ("HERALD_DESTINATION_ALLOW_HTTP", "true"),
+            ("HERALD_DESTINATION_ALLOWED_NETWORKS", "127.0.0.0/8,::1"),
+            ("HERALD_DESTINATION_ALLOWED_HOSTS", "receiver.internal"),
         ];
         let config = WebhookConfig::read(env(&VARS)).expect("valid");
         assert!(config.policy.allow_http);

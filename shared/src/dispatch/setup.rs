@@ -128,9 +128,10 @@ impl DispatchConfig {
                 Ses::new(aws.sesv2(), configuration_set.clone())
             })),
             smtp: Arc::new(SmtpMailer::new(
-                aws.provider_http()?,
+                self.platform.destinations.clone(),
+                crate::destination::connect::system_lookup(),
                 self.smtp_port_map.clone(),
-            )),
+            )?),
             domains: Arc::new(crate::sending_domain::dynamo::DynamoDomainStore::new(
                 aws.dynamo(),
                 &self.domains_table,

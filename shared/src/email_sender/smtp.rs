@@ -3,6 +3,7 @@
 //! account disabled it. Auth: none, PLAIN/LOGIN with a password, or XOAUTH2 with a token from
 //! the account's token endpoint.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
@@ -12,6 +13,9 @@ use serde_json::{Value, json};
 
 use super::token::TokenCache;
 use super::{Accepted, Failure, OutgoingEmail};
+use crate::destination::AddressPolicy;
+use crate::destination::connect::{self, Lookup, ResolveError};
+use crate::destination::excerpt::excerpt;
 use crate::email::{SmtpAuth, SmtpPort, SmtpSettings};
 use crate::secret::{SealedSecret, Secret};
 
@@ -19,6 +23,8 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
 
 pub struct SmtpMailer {
     tokens: TokenCache,
+    policy: AddressPolicy,
+    lookup: Arc<Lookup>,
     port_map: Vec<(u16, u16)>,
 }
 
@@ -27,7 +33,8 @@ fn failure(e: &lettre::transport::smtp::Error) -> Failure {
     let response = json!({"code": code});
     // The whole chain: a certificate problem surfaces as the source of a connection error.
     let chain = crate::error_chain(e);
-    let reason = format!("SMTP: {chain}");
+    // The server is the account's: what it said is kept short.
+    let reason = format!("SMTP: {}", excerpt(&chain));
     if e.is_permanent() || e.is_tls() || chain.contains("certificate") {
         // A 5xx answer, or a certificate that does not validate: retrying changes nothing.
         Failure::permanent(reason, code, response)
@@ -39,10 +46,29 @@ fn failure(e: &lettre::transport::smtp::Error) -> Failure {
 impl SmtpMailer {
     /// `port_map` redirects the standard ports (`25 → 2525`), for local stacks where the
     /// privileged ports are not available; deployments leave it empty.
-    pub fn new(http: reqwest::Client, port_map: Vec<(u16, u16)>) -> Self {
-        Self {
-            tokens: TokenCache::new(http),
+    pub fn new(
+        policy: AddressPolicy,
+        lookup: Arc<Lookup>,
+        port_map: Vec<(u16, u16)>,
+    ) -> reqwest::Result<Self> {
+        Ok(Self {
+            tokens: TokenCache::new(policy.clone(), lookup.clone())?,
+            policy,
+            lookup,
             port_map,
+        })
+    }
+
+    /// The address to connect to: the host resolved once, every address checked against the
+    /// policy, the first that passed. lettre then connects to that address, and TLS still
+    /// verifies the certificate against the host name.
+    async fn address(&self, host: &str) -> Result<String, Failure> {
+        match connect::resolve(host, &self.policy, &*self.lookup).await {
+            Ok(ips) => Ok(ips[0].to_string()),
+            Err(ResolveError::Blocked(b)) => {
+                Err(Failure::permanent(format!("SMTP: {b}"), None, Value::Null))
+            }
+            Err(e) => Err(Failure::temporary(format!("SMTP: {e}"), None, Value::Null)),
         }
     }
 
@@ -65,7 +91,8 @@ impl SmtpMailer {
             SmtpPort::P587 => Tls::Required(tls),
             SmtpPort::P25 => Tls::Opportunistic(tls),
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        let address = self.address(host).await?;
+        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(address)
             .port(self.port_for(settings))
             .tls(tls)
             .timeout(Some(SMTP_TIMEOUT));
@@ -107,7 +134,7 @@ impl SmtpMailer {
             .send(message)
             .await
             .map_err(|e| failure(&e))?;
-        let text = response.message().collect::<Vec<_>>().join(" ");
+        let text = excerpt(&response.message().collect::<Vec<_>>().join(" "));
         Ok(Accepted {
             provider_message_id: text.clone(),
             response: json!({"code": response.code().to_string(), "message": text}),

@@ -2,7 +2,7 @@
 //! secrets. The port is [`SubscriptionStore`], with a DynamoDB and an in-memory adapter.
 //!
 //! A subscription's URL is stored as text and parsed against the operator's current
-//! [`UrlPolicy`](crate::webhook::UrlPolicy) each time it is used, so a tightened policy applies
+//! [`AddressPolicy`](crate::webhook::AddressPolicy) each time it is used, so a tightened policy applies
 //! to subscriptions saved before it.
 
 pub mod cache;

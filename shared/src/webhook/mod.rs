@@ -12,9 +12,9 @@
 //!   for both means such an event never fails on a tag its message was accepted with.
 //! - [`tag_filter`]: a subscription's [`TagFilter`]: the event must carry every listed tag, `x*`
 //!   matching any tag that starts with `x`.
-//! - [`url`]: [`WebhookUrl`] and the [`UrlPolicy`] that keeps webhooks away from loopback,
-//!   private, link-local and metadata addresses, checked when the URL is saved and again against
-//!   every address it resolves to when delivering ([`check_addr`]).
+//! - [`url`]: [`WebhookUrl`], a URL that passed the [`AddressPolicy`] every account-controlled
+//!   destination goes through (see [`crate::destination`]), checked when the URL is saved and
+//!   again against every address it resolves to when delivering ([`check_addr`]).
 //! - [`secret`]: [`WebhookSecret`], the `whsec_` signing secret.
 //! - [`signature`]: the `X-Herald-Signature` (the reference's scheme) and Standard Webhooks
 //!   headers a request carries.
@@ -53,7 +53,7 @@ pub use signature::{
 };
 pub use sqs_hop::{MAX_SQS_DELAY_SECS, next_hop, remaining_until};
 pub use tag_filter::TagFilter;
-pub use url::{AddressKind, Refusal, UrlPolicy, WebhookUrl, check_addr};
+pub use url::{AddressKind, AddressPolicy, Refusal, WebhookUrl, check_addr};
 
 /// The conversions every string newtype here has: from a `String` through its `parse`, back into
 /// a `String`, `Display` and `AsRef<str>` (so serde and format strings see the plain value).
@@ -117,11 +117,17 @@ mod tests {
         assert!(!other.matches(event.tags()));
 
         // Delivery: where, and signed how.
-        let url = WebhookUrl::parse("https://hooks.example.com/herald", &UrlPolicy::default())
-            .expect("valid url");
+        let url = WebhookUrl::parse(
+            "https://hooks.example.com/herald",
+            &AddressPolicy::default(),
+        )
+        .expect("valid url");
         assert!(
-            url.check_resolved("93.184.215.14".parse().expect("ip"), &UrlPolicy::default())
-                .is_ok()
+            url.check_resolved(
+                "93.184.215.14".parse().expect("ip"),
+                &AddressPolicy::default()
+            )
+            .is_ok()
         );
         let secret = WebhookSecret::generate();
         let body = serde_json::to_vec(&event).expect("serializes");

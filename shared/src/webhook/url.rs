@@ -8,121 +8,12 @@
 //! checked again when delivering ([`WebhookUrl::check_resolved`], [`check_addr`]), and the
 //! connection made to that checked address.
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::net::IpAddr;
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
 use serde::Serialize;
 use url::{Host, Url};
 
-/// The operator's rules for webhook URLs. The default is the strict one: https only, and no
-/// address or name from the refused ranges.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct UrlPolicy {
-    /// Whether plain `http` is accepted (local development, test receivers).
-    pub allow_http: bool,
-    /// Networks allowed even when they are loopback, private, link-local ...: an address in any
-    /// of them passes. An IPv4 network also admits the IPv6 forms that embed its addresses
-    /// (`::ffff:127.0.0.1` under `127.0.0.0/8`).
-    pub allowed: Vec<IpNet>,
-    /// Host names allowed even when their form is refused (`localhost`, `receiver.internal`),
-    /// matched exactly, ignoring case and a trailing dot. The addresses such a name resolves to
-    /// are trusted as well: the operator vouched for the name.
-    pub allowed_hosts: Vec<String>,
-}
-
-impl UrlPolicy {
-    /// Whether the operator's allow-list admits `ip`.
-    pub fn allows_addr(&self, ip: IpAddr) -> bool {
-        let embedded = match ip {
-            IpAddr::V6(v6) => embedded_v4(v6).map(IpAddr::V4),
-            IpAddr::V4(_) => None,
-        };
-        self.allowed
-            .iter()
-            .any(|net| net.contains(&ip) || embedded.is_some_and(|v4| net.contains(&v4)))
-    }
-
-    /// Whether the operator's allow-list admits the host name `host`.
-    pub fn allows_host(&self, host: &str) -> bool {
-        let host = normalize_host(host);
-        self.allowed_hosts
-            .iter()
-            .any(|h| normalize_host(h).eq_ignore_ascii_case(host))
-    }
-}
-
-fn normalize_host(host: &str) -> &str {
-    host.strip_suffix('.').unwrap_or(host)
-}
-
-/// Why an address is not somewhere a webhook may go.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum AddressKind {
-    /// `0.0.0.0/8` ("this network", which Linux connects to as the local machine) and `::`.
-    Unspecified,
-    /// `127.0.0.0/8` and `::1`.
-    Loopback,
-    /// `10/8`, `172.16/12`, `192.168/16`, IPv6 unique local `fc00::/7` (AWS's metadata service
-    /// answers on `fd00:ec2::254`), the deprecated site-local `fec0::/10`, and the local-use
-    /// NAT64 prefix `64:ff9b:1::/48`, which by definition translates into a private network.
-    Private,
-    /// The carrier-grade NAT range `100.64.0.0/10` (Alibaba Cloud's metadata service lives at
-    /// `100.100.100.200`).
-    SharedAddressSpace,
-    /// `169.254.0.0/16`, home of the cloud metadata services (`169.254.169.254`), and
-    /// `fe80::/10`.
-    LinkLocal,
-    /// `224.0.0.0/4` and `ff00::/8`: not one receiver.
-    Multicast,
-    /// Not a receiver on the internet: `240.0.0.0/4` with the broadcast address
-    /// `255.255.255.255`, the IETF protocol assignments `192.0.0.0/24` (DS-Lite and NAT64
-    /// gateways live there), the benchmarking networks `198.18.0.0/15`, the IPv6 discard prefix
-    /// `100::/64`, and Teredo `2001::/32`, whose addresses hide the IPv4 address of the client
-    /// they tunnel to.
-    Reserved,
-}
-
-impl AddressKind {
-    pub fn describe(self) -> &'static str {
-        match self {
-            Self::Unspecified => "an unspecified",
-            Self::Loopback => "a loopback",
-            Self::Private => "a private",
-            Self::SharedAddressSpace => "a carrier-grade NAT",
-            Self::LinkLocal => "a link-local (cloud metadata)",
-            Self::Multicast => "a multicast",
-            Self::Reserved => "a reserved",
-        }
-    }
-}
-
-impl std::fmt::Display for AddressKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.describe())
-    }
-}
-
-/// Why a webhook URL, or an address it resolved to, is refused. The messages complete the
-/// sentence "url ...", as the API's field errors read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Refusal {
-    #[error("is not a valid URL ({0})")]
-    Malformed(String),
-    #[error("must be at most {0} characters")]
-    TooLong(usize),
-    #[error("must use https, not {0}")]
-    NotHttps(String),
-    #[error("must use https or http, not {0}")]
-    Scheme(String),
-    #[error("must not hold a user name or password")]
-    UserInfo,
-    #[error("must name a host")]
-    NoHost,
-    #[error("must not point at {kind} address ({addr})")]
-    Address { addr: IpAddr, kind: AddressKind },
-    #[error("must not point at {host}: {why}")]
-    Host { host: String, why: &'static str },
-}
+pub use crate::destination::{AddressKind, AddressPolicy, Refusal, check_addr};
 
 /// A URL a webhook may be sent to, under the policy it was parsed with.
 ///
@@ -145,26 +36,12 @@ impl WebhookUrl {
     /// Hosts are judged as the URL parser reads them, which is how the HTTP client will read
     /// them too: `http://2130706433/`, `http://0x7f.1/` and `http://0177.0.0.1/` are all
     /// `127.0.0.1`, and international names are in their ASCII form.
-    pub fn parse(s: &str, policy: &UrlPolicy) -> Result<Self, Refusal> {
+    pub fn parse(s: &str, policy: &AddressPolicy) -> Result<Self, Refusal> {
         if s.len() > Self::MAX_LEN {
             return Err(Refusal::TooLong(Self::MAX_LEN));
         }
         let url = Url::parse(s).map_err(|e| Refusal::Malformed(e.to_string()))?;
-        match url.scheme() {
-            "https" => {}
-            "http" if policy.allow_http => {}
-            other if policy.allow_http => return Err(Refusal::Scheme(other.to_owned())),
-            other => return Err(Refusal::NotHttps(other.to_owned())),
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err(Refusal::UserInfo);
-        }
-        match url.host() {
-            None => return Err(Refusal::NoHost),
-            Some(Host::Ipv4(ip)) => check_addr(IpAddr::V4(ip), policy)?,
-            Some(Host::Ipv6(ip)) => check_addr(IpAddr::V6(ip), policy)?,
-            Some(Host::Domain(name)) => check_name(name, policy)?,
-        }
+        crate::destination::check_url(&url, policy)?;
         Ok(Self(url))
     }
 
@@ -183,7 +60,7 @@ impl WebhookUrl {
 
     /// Checks an address the URL's host resolved to, just before connecting to it. Addresses
     /// of a host name the operator allowed are trusted; any other goes through [`check_addr`].
-    pub fn check_resolved(&self, ip: IpAddr, policy: &UrlPolicy) -> Result<(), Refusal> {
+    pub fn check_resolved(&self, ip: IpAddr, policy: &AddressPolicy) -> Result<(), Refusal> {
         match self.0.host() {
             Some(Host::Domain(name)) if policy.allows_host(name) => Ok(()),
             _ => check_addr(ip, policy),
@@ -203,148 +80,24 @@ impl std::fmt::Display for WebhookUrl {
     }
 }
 
-/// Checks one address, from the URL or from resolving its host: refused when it is in one of
-/// the [`AddressKind`] ranges (IPv6 addresses that embed an IPv4 one, such as
-/// `::ffff:127.0.0.1`, are judged by the IPv4 address) unless the policy's allow-list admits it.
-pub fn check_addr(ip: IpAddr, policy: &UrlPolicy) -> Result<(), Refusal> {
-    if policy.allows_addr(ip) {
-        return Ok(());
-    }
-    match classify(ip) {
-        None => Ok(()),
-        Some(kind) => Err(Refusal::Address { addr: ip, kind }),
-    }
-}
-
-/// The refused range `ip` falls in, if any.
-pub fn classify(ip: IpAddr) -> Option<AddressKind> {
-    match ip {
-        IpAddr::V4(v4) => classify_v4(v4),
-        IpAddr::V6(v6) => V6_RANGES
-            .iter()
-            .find(|(net, _)| net.contains(&v6))
-            .map(|(_, kind)| *kind)
-            .or_else(|| embedded_v4(v6).and_then(classify_v4)),
-    }
-}
-
-const V4_RANGES: [(Ipv4Net, AddressKind); 12] = [
-    (v4net(0, 0, 0, 0, 8), AddressKind::Unspecified),
-    (v4net(10, 0, 0, 0, 8), AddressKind::Private),
-    (v4net(100, 64, 0, 0, 10), AddressKind::SharedAddressSpace),
-    (v4net(127, 0, 0, 0, 8), AddressKind::Loopback),
-    (v4net(169, 254, 0, 0, 16), AddressKind::LinkLocal),
-    (v4net(172, 16, 0, 0, 12), AddressKind::Private),
-    (v4net(192, 0, 0, 0, 24), AddressKind::Reserved),
-    (v4net(192, 168, 0, 0, 16), AddressKind::Private),
-    (v4net(198, 18, 0, 0, 15), AddressKind::Reserved),
-    (v4net(224, 0, 0, 0, 4), AddressKind::Multicast),
-    (v4net(240, 0, 0, 0, 4), AddressKind::Reserved),
-    // 255.255.255.255 is in 240/4; listed for the reader.
-    (v4net(255, 255, 255, 255, 32), AddressKind::Reserved),
-];
-
-const V6_RANGES: [(Ipv6Net, AddressKind); 9] = [
-    (v6net(Ipv6Addr::UNSPECIFIED, 128), AddressKind::Unspecified),
-    (v6net(Ipv6Addr::LOCALHOST, 128), AddressKind::Loopback),
-    (v6net(v6(0x100, 0, 0), 64), AddressKind::Reserved),
-    (v6net(v6(0x2001, 0, 0), 32), AddressKind::Reserved),
-    (v6net(v6(0x64, 0xff9b, 1), 48), AddressKind::Private),
-    (v6net(v6(0xfc00, 0, 0), 7), AddressKind::Private),
-    (v6net(v6(0xfec0, 0, 0), 10), AddressKind::Private),
-    (v6net(v6(0xfe80, 0, 0), 10), AddressKind::LinkLocal),
-    (v6net(v6(0xff00, 0, 0), 8), AddressKind::Multicast),
-];
-
-const fn v4net(a: u8, b: u8, c: u8, d: u8, prefix: u8) -> Ipv4Net {
-    Ipv4Net::new_assert(Ipv4Addr::new(a, b, c, d), prefix)
-}
-
-const fn v6net(addr: Ipv6Addr, prefix: u8) -> Ipv6Net {
-    Ipv6Net::new_assert(addr, prefix)
-}
-
-/// An IPv6 prefix from its first three 16-bit groups (all the table needs).
-const fn v6(a: u16, b: u16, c: u16) -> Ipv6Addr {
-    Ipv6Addr::new(a, b, c, 0, 0, 0, 0, 0)
-}
-
-fn classify_v4(ip: Ipv4Addr) -> Option<AddressKind> {
-    V4_RANGES
-        .iter()
-        .find(|(net, _)| net.contains(&ip))
-        .map(|(_, kind)| *kind)
-}
-
-/// The IPv4 address an IPv6 address stands for, in the forms that reach it: IPv4-mapped
-/// (`::ffff:a.b.c.d`), IPv4-compatible (`::a.b.c.d`, deprecated but still parsed), the NAT64
-/// well-known prefix (`64:ff9b::a.b.c.d`) and 6to4 (`2002:AABB:CCDD::`).
-fn embedded_v4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
-    let s = ip.segments();
-    let low = Ipv4Addr::new((s[6] >> 8) as u8, s[6] as u8, (s[7] >> 8) as u8, s[7] as u8);
-    match s {
-        [0, 0, 0, 0, 0, 0xffff, _, _]
-        | [0, 0, 0, 0, 0, 0, _, _]
-        | [0x64, 0xff9b, 0, 0, 0, 0, _, _] => Some(low),
-        [0x2002, hi, lo, ..] => Some(Ipv4Addr::new(
-            (hi >> 8) as u8,
-            hi as u8,
-            (lo >> 8) as u8,
-            lo as u8,
-        )),
-        _ => None,
-    }
-}
-
-/// Names that lead inside: the local machine, single-label names that resolve through the
-/// search domains of the network Herald runs in (`metadata`, `instance-data`, `kubernetes`),
-/// and the suffixes reserved for private use. `.internal` covers `metadata.google.internal`
-/// and AWS's `*.ec2.internal` / `*.compute.internal`.
-fn check_name(name: &str, policy: &UrlPolicy) -> Result<(), Refusal> {
-    if policy.allows_host(name) {
-        return Ok(());
-    }
-    let host = normalize_host(name).to_ascii_lowercase();
-    let why = if host == "localhost" || host.ends_with(".localhost") {
-        Some("a name of the local machine")
-    } else if host.is_empty() || !host.contains('.') {
-        Some("a single-label name resolves inside Herald's own network")
-    } else if METADATA_NAMES.contains(&host.as_str()) {
-        Some("a cloud metadata service")
-    } else if PRIVATE_SUFFIXES.iter().any(|s| host.ends_with(s)) {
-        Some("a name reserved for private networks")
-    } else {
-        None
-    };
-    match why {
-        None => Ok(()),
-        Some(why) => Err(Refusal::Host {
-            host: name.to_owned(),
-            why,
-        }),
-    }
-}
-
-const METADATA_NAMES: [&str; 2] = ["metadata.google.internal", "metadata.goog"];
-
-const PRIVATE_SUFFIXES: [&str; 4] = [".internal", ".local", ".localdomain", ".home.arpa"];
-
 #[cfg(test)]
 mod tests {
+    use std::net::Ipv4Addr;
+
     use super::*;
 
-    fn strict() -> UrlPolicy {
-        UrlPolicy::default()
+    fn strict() -> AddressPolicy {
+        AddressPolicy::default()
     }
 
-    fn dev() -> UrlPolicy {
-        UrlPolicy {
+    fn dev() -> AddressPolicy {
+        AddressPolicy {
             allow_http: true,
-            ..UrlPolicy::default()
+            ..AddressPolicy::default()
         }
     }
 
-    fn refused_address(url: &str, policy: &UrlPolicy) -> AddressKind {
+    fn refused_address(url: &str, policy: &AddressPolicy) -> AddressKind {
         match WebhookUrl::parse(url, policy) {
             Err(Refusal::Address { kind, .. }) => kind,
             other => panic!("{url}: expected an address refusal, got {other:?}"),
@@ -469,6 +222,9 @@ mod tests {
             ),
             ("https://[64:ff9b:1::a00:1]/", AddressKind::Private),
             ("https://[64:ff9b:1:ffff::1]/", AddressKind::Private),
+            ("https://[2001:db8::1]/", AddressKind::Documentation),
+            ("https://192.0.2.10/", AddressKind::Documentation),
+            ("https://[::ffff:0:7f00:1]/", AddressKind::Loopback),
         ] {
             assert_eq!(refused_address(url, &strict()), kind, "{url}");
         }
@@ -481,7 +237,6 @@ mod tests {
             "https://169.253.255.255/",
             "https://11.0.0.1/",
             "https://[fbff::1]/",
-            "https://[2001:db8::1]/",
             "https://[2001:1::1]/",
             "https://[100:0:0:1::1]/",
             "https://[64:ff9b:2::1]/",
@@ -550,6 +305,7 @@ mod tests {
             "https://localhost/",
             "https://LOCALHOST:8443/",
             "https://localhost./",
+            "https://localhost../",
             "https://api.localhost/",
             "https://ｌｏｃａｌｈｏｓｔ/",
             "https://metadata/computeMetadata/v1/",
@@ -581,7 +337,7 @@ mod tests {
 
     #[test]
     fn the_allow_list_admits_what_the_operator_names() {
-        let policy = UrlPolicy {
+        let policy = AddressPolicy {
             allow_http: true,
             allowed: vec![
                 "127.0.0.0/8".parse().expect("net"),
@@ -614,7 +370,7 @@ mod tests {
 
     #[test]
     fn resolved_addresses_are_checked_again() {
-        let policy = UrlPolicy {
+        let policy = AddressPolicy {
             allowed: vec!["192.168.50.0/24".parse().expect("net")],
             allowed_hosts: vec!["hooks.corp.example".into()],
             ..strict()

@@ -8,6 +8,7 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use herald::account::AccountId;
 use herald::config::PlatformConfig;
+use herald::destination::AddressPolicy;
 use herald::email::{
     Credential, DisplayName, EmailAddress, EmailSettings, LocalPart, OAuthScope, SmtpAuth,
     SmtpHost, SmtpPort, SmtpSettings, TokenEndpoint,
@@ -58,7 +59,7 @@ fn scopes(value: Value) -> Result<Vec<OAuthScope>, String> {
         .collect()
 }
 
-fn auth(mut r: ObjectReader<'_>, allow_http: bool) -> Option<SmtpAuth<SecretInput>> {
+fn auth(mut r: ObjectReader<'_>, policy: &AddressPolicy) -> Option<SmtpAuth<SecretInput>> {
     let type_path = r.path("type");
     let ty = r.required("type", string)?;
     let auth = match ty.as_str() {
@@ -76,7 +77,7 @@ fn auth(mut r: ObjectReader<'_>, allow_http: bool) -> Option<SmtpAuth<SecretInpu
             let scopes = r.required("scopes", scopes);
             let endpoint = r.required(
                 "tokenEndpoint",
-                parsed(|s: &str| TokenEndpoint::parse(s, allow_http)),
+                parsed(|s: &str| TokenEndpoint::parse(s, policy)),
             );
             match (client_id, client_secret, scopes, endpoint) {
                 (Some(client_id), Some(client_secret), Some(scopes), Some(token_endpoint)) => {
@@ -104,12 +105,12 @@ fn auth(mut r: ObjectReader<'_>, allow_http: bool) -> Option<SmtpAuth<SecretInpu
     auth
 }
 
-fn smtp(mut r: ObjectReader<'_>, allow_http: bool) -> Option<SmtpSettings<SecretInput>> {
-    let host = r.required("host", parsed(SmtpHost::parse));
+fn smtp(mut r: ObjectReader<'_>, policy: &AddressPolicy) -> Option<SmtpSettings<SecretInput>> {
+    let host = r.required("host", parsed(|s: &str| SmtpHost::parse_for(s, policy)));
     let port = r.optional("port", port);
     let sender_address = r.required("senderAddress", parsed(EmailAddress::parse));
     let sender_locked = r.optional("senderLocked", boolean);
-    let auth = r.nested("auth", |a| auth(a, allow_http));
+    let auth = r.nested("auth", |a| auth(a, policy));
     let disable_cert = r.optional("disableCertificateValidation", boolean);
     r.finish();
     Some(SmtpSettings {
@@ -129,11 +130,11 @@ pub fn parse(
     platform: &PlatformConfig,
 ) -> Result<EmailSettings<SecretInput>, FieldErrors> {
     let mut errors = FieldErrors::new();
-    let allow_http = platform.allow_http_urls;
+    let policy = &platform.destinations;
     let settings = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
         let prefix = r.required("fromAddressPrefix", parsed(LocalPart::parse));
         let sender = r.required("senderName", parsed(DisplayName::parse));
-        let smtp = r.nested("smtp", |s| smtp(s, allow_http));
+        let smtp = r.nested("smtp", |s| smtp(s, policy));
         // Read-only: what GET shows is accepted back, and ignored.
         let _ = r.optional("defaultSender", |_| Ok::<(), String>(()));
         r.finish();
@@ -304,14 +305,23 @@ mod tests {
     use herald::sms::{SenderName, SmsProvider};
     use serde_json::json;
 
-    fn platform(allow_http_urls: bool) -> PlatformConfig {
+    /// The strict policy, or the local one: http and loopback allowed.
+    fn platform(local: bool) -> PlatformConfig {
         PlatformConfig {
             sms_providers: vec![SmsProvider::Sns],
             default_sms_sender: SenderName::parse("Herald").expect("valid"),
             default_email_sender_name: DisplayName::parse("Herald").expect("valid"),
             default_from_address_prefix: LocalPart::parse("noreply").expect("valid"),
             default_email_domain: DomainName::parse("mail.example.com").expect("valid"),
-            allow_http_urls,
+            destinations: if local {
+                AddressPolicy {
+                    allow_http: true,
+                    allowed: vec!["127.0.0.0/8".parse().expect("net")],
+                    ..AddressPolicy::default()
+                }
+            } else {
+                AddressPolicy::default()
+            },
         }
     }
 
@@ -432,6 +442,42 @@ mod tests {
             "scopes": ["x"], "tokenEndpoint": "http://127.0.0.1:8080/token"});
         assert_eq!(fields(smtp_with(auth.clone())), ["smtp.auth.tokenEndpoint"]);
         assert!(parse(smtp_with(auth), &platform(true)).is_ok());
+    }
+
+    #[test]
+    fn token_endpoints_and_hosts_inside_herald_are_refused_with_the_reason() {
+        for endpoint in [
+            "https://169.254.169.254/latest/meta-data/",
+            "https://10.0.0.5/token",
+            "https://[::1]/token",
+            "https://localhost/token",
+        ] {
+            let auth = json!({"type": "xoauth2", "clientId": "c", "clientSecret": "s",
+                "scopes": ["x"], "tokenEndpoint": endpoint});
+            assert_eq!(
+                fields(smtp_with(auth)),
+                ["smtp.auth.tokenEndpoint"],
+                "{endpoint}"
+            );
+        }
+        for host in [
+            "169.254.169.254",
+            "10.0.0.5",
+            "::1",
+            "localhost",
+            "::ffff:10.0.0.1",
+        ] {
+            let body = json!({"fromAddressPrefix": "a", "senderName": "A",
+                "smtp": {"host": host, "senderAddress": "a@acme.example"}});
+            let err = parse(body, &platform(false)).expect_err("refused");
+            let field = err.iter().next().expect("one error");
+            assert_eq!(field.field, "smtp.host", "{host}");
+            assert!(
+                field.message.contains("must not point at"),
+                "{host}: {}",
+                field.message
+            );
+        }
     }
 
     #[test]

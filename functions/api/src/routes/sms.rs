@@ -139,7 +139,7 @@ mod tests {
             default_email_sender_name: DisplayName::parse("Herald").expect("valid"),
             default_from_address_prefix: LocalPart::parse("noreply").expect("valid"),
             default_email_domain: DomainName::parse("mail.example.com").expect("valid"),
-            allow_http_urls: false,
+            destinations: Default::default(),
         }
     }
 
