@@ -1,8 +1,9 @@
 //! The `send-dispatch` Lambda: sends each message of the `send` queue through the account's
-//! primary provider and records the outcome in the delivery log.
+//! primary provider and records the outcome in the delivery log; on the send queue's
+//! dead-letter queue, ends each message there `failed`.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use herald::dispatch::handler::send_batch;
+use herald::dispatch::handler::{dead_letter_batch, from_queue, send_batch};
 use herald::dispatch::setup::DispatchConfig;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
@@ -14,8 +15,13 @@ async fn main() -> Result<(), Error> {
     let sms = config.sms_dispatcher(&aws)?;
     let email = config.email_dispatcher(&aws)?;
     let (sms, email) = (&sms, &email);
+    let dead_letters = config.dead_letter_queue_arn.as_deref();
     lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| async move {
-        Ok::<SqsBatchResponse, Error>(send_batch(event.payload, sms, email).await)
+        Ok::<SqsBatchResponse, Error>(if from_queue(&event.payload, dead_letters) {
+            dead_letter_batch(event.payload, sms, Some(email)).await
+        } else {
+            send_batch(event.payload, sms, email).await
+        })
     }))
     .await
 }

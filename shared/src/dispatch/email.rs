@@ -117,7 +117,7 @@ impl EmailDispatcher {
         let now = self.clock.now();
         record.claimed_until = None;
         record.version += 1;
-        record.attempts.push(attempt.to_value());
+        record.push_attempt(attempt.to_value());
         let reason = result.as_ref().err().map(|f| f.reason.clone());
         let outcome = match result {
             Ok(_) => {

@@ -22,6 +22,37 @@ fn handled(job: &SendJob, result: Result<Outcome, DispatchError>) -> bool {
     }
 }
 
+/// Whether every record of the batch comes from the queue `arn` (a batch comes from one event
+/// source mapping, so from one queue).
+pub fn from_queue(event: &SqsEvent, arn: Option<&str>) -> bool {
+    arn.is_some_and(|arn| {
+        !event.records.is_empty()
+            && event
+                .records
+                .iter()
+                .all(|r| r.event_source_arn.as_deref() == Some(arn))
+    })
+}
+
+/// `send-dispatch` and `sms-failover` on their dead-letter queues: each job's message ends
+/// `failed` ([`super::give_up`]).
+pub async fn dead_letter_batch(
+    event: SqsEvent,
+    sms: &SmsDispatcher,
+    email: Option<&EmailDispatcher>,
+) -> SqsBatchResponse {
+    run_batch(event, |d: Delivery<SendJob>| async move {
+        let result = match (d.job.channel, email) {
+            (Channel::Email, Some(email)) => {
+                super::give_up(email.log.as_ref(), &email.events, email.clock.now(), &d.job).await
+            }
+            _ => super::give_up(sms.log.as_ref(), &sms.events, sms.clock.now(), &d.job).await,
+        };
+        handled(&d.job, result)
+    })
+    .await
+}
+
 /// `send-dispatch`: each job through the account's primary SMS provider, or its email route.
 pub async fn send_batch(
     event: SqsEvent,

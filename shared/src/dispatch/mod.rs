@@ -148,6 +148,47 @@ pub(crate) async fn claim(
     }
 }
 
+/// Ends a message whose job reached its dead-letter queue: every delivery of the job ended
+/// without an outcome (the dispatcher errored, crashed or ran out of time), and a message must
+/// not stay `queued` for ever. It ends `failed` with the last attempt's reason, and its
+/// `{channel}.failed` event is published.
+///
+/// A message still claimed is left for now (`Retry`): its last dispatcher may yet record an
+/// outcome, and the dead-letter record comes back after the claim lapses.
+pub async fn give_up(
+    log: &dyn MessageLog,
+    events: &crate::events::publish::EventPublisher,
+    now: OffsetDateTime,
+    job: &SendJob,
+) -> Result<Outcome, DispatchError> {
+    let mut record = match load(log, job, now).await? {
+        Loaded::Ready(record) => *record,
+        Loaded::Done(outcome) => return Ok(outcome),
+    };
+    let last = record
+        .attempts
+        .last()
+        .and_then(|a| a["reason"].as_str())
+        .map(str::to_owned);
+    let reason = match last {
+        Some(last) => format!("not sent: every try of this message failed; the last: {last}"),
+        None => "not sent: every try of this message failed before a provider was reached".into(),
+    };
+    record.claimed_until = None;
+    record.next_attempt_at = None;
+    record.version += 1;
+    record.set_status(MessageStatus::Failed, now, Some(reason.clone()));
+    match log.replace(&record).await {
+        Ok(()) => {}
+        // Another dispatcher moved it first: look again on the next delivery.
+        Err(crate::store::StoreError::PreconditionFailed) => return Ok(Outcome::Retry),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::error!(account = %job.account_id, message = %job.message_id, reason, "job dead-lettered; message failed");
+    crate::status::publish_status(events, &record, failure_data(Some(reason)), now).await;
+    Ok(Outcome::Failed)
+}
+
 /// The `reason` of a `failed` event, when there is one.
 pub(crate) fn failure_data(reason: Option<String>) -> serde_json::Map<String, Value> {
     let mut data = serde_json::Map::new();

@@ -51,6 +51,9 @@ pub struct DispatchConfig {
     pub events_queue_url: String,
     /// Where SMS providers send delivery receipts (`HERALD_PUBLIC_API_URL`); none without it.
     pub public_api_url: Option<String>,
+    /// The function's queue's dead-letter queue, whose jobs' messages end `failed`
+    /// (`HERALD_DEAD_LETTER_QUEUE_ARN`).
+    pub dead_letter_queue_arn: Option<String>,
 }
 
 impl DispatchConfig {
@@ -75,9 +78,11 @@ impl DispatchConfig {
         let domains_table = env.required("HERALD_DOMAINS_TABLE");
         let events_queue_url = env.required("HERALD_EVENTS_QUEUE_URL");
         let public_api_url = env.optional("HERALD_PUBLIC_API_URL");
+        let dead_letter_queue_arn = env.optional("HERALD_DEAD_LETTER_QUEUE_ARN");
         let config = match (platform, credentials, max_receives, smtp_port_map) {
             (Some(platform), Some(credentials), Some(max_receives), Some(smtp_port_map)) => {
                 Some(Self {
+                    dead_letter_queue_arn,
                     domains_table,
                     events_queue_url,
                     public_api_url,

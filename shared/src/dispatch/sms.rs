@@ -104,7 +104,7 @@ impl SmsDispatcher {
         record.claimed_until = None;
         record.version += 1;
         super::settle(&mut attempt, &result);
-        record.attempts.push(attempt.to_value());
+        record.push_attempt(attempt.to_value());
         let outcome = match result {
             Ok(_) => {
                 record.sent_via = provider.map(|p| p.id().to_owned());

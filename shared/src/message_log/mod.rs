@@ -198,6 +198,18 @@ impl MessageRecord {
             .push(StatusChange { status, at, reason });
     }
 
+    /// Records one provider attempt, bounded: see [`bounded`]. Only the latest
+    /// [`MAX_ATTEMPTS_KEPT`] are kept, so no number of retries can outgrow the record.
+    pub fn push_attempt(&mut self, attempt: serde_json::Value) {
+        push_bounded(&mut self.attempts, attempt, MAX_ATTEMPTS_KEPT);
+    }
+
+    /// Records one delivery receipt, bounded as attempts are; the latest
+    /// [`MAX_RECEIPTS_KEPT`] are kept.
+    pub fn push_receipt(&mut self, receipt: serde_json::Value) {
+        push_bounded(&mut self.receipts, receipt, MAX_RECEIPTS_KEPT);
+    }
+
     /// Whether another dispatcher holds the message at `now`.
     pub fn claimed_at(&self, now: OffsetDateTime) -> bool {
         self.claimed_until
@@ -222,6 +234,23 @@ impl MessageRecord {
             .and_then(|a| a["providerMessageId"].as_str())
     }
 
+    /// Every id `provider` gave this message when it took it: the accepted attempts' ids, and
+    /// for Vonage each part's `message-id` (a long SMS is sent, and receipted, in parts).
+    pub fn provider_message_ids(&self, provider: &str) -> Vec<&str> {
+        let mut ids = Vec::new();
+        for a in self
+            .attempts
+            .iter()
+            .filter(|a| a["outcome"] == "accepted" && a["provider"] == provider)
+        {
+            ids.extend(a["providerMessageId"].as_str());
+            if let Some(parts) = a["response"]["messages"].as_array() {
+                ids.extend(parts.iter().filter_map(|p| p["message-id"].as_str()));
+            }
+        }
+        ids
+    }
+
     /// The key a provider-id lookup finds this record by, when its provider is looked up so.
     pub fn provider_lookup_key(&self) -> Option<String> {
         let provider = self.sent_via.as_deref()?;
@@ -241,6 +270,86 @@ impl MessageRecord {
         )
         .is_ok_and(|t| t <= now)
     }
+}
+
+/// Attempts kept per message: more than any send's retries and failover take
+/// (`MaxSendAttempts` is at most 20 per leg).
+pub const MAX_ATTEMPTS_KEPT: usize = 25;
+/// Receipts kept per message: a message gets a handful; a provider resending more would only
+/// grow the record.
+pub const MAX_RECEIPTS_KEPT: usize = 50;
+/// The most one attempt or receipt may take in the record, serialized. A DynamoDB item holds
+/// at most 400 KB: 75 entries of 2 KiB leave ample room for the message itself, so recording
+/// an outcome can never fail on size, however large a reply was.
+pub const MAX_ENTRY_BYTES: usize = 2048;
+
+fn push_bounded(list: &mut Vec<serde_json::Value>, entry: serde_json::Value, keep: usize) {
+    list.push(bounded(entry));
+    if list.len() > keep {
+        let excess = list.len() - keep;
+        list.drain(..excess);
+    }
+}
+
+/// An attempt or receipt within [`MAX_ENTRY_BYTES`]: every string cut to a short excerpt
+/// first, and if that is not enough, its `response` replaced by an excerpt of itself. Status,
+/// outcome, provider ids and times stay as they were.
+pub fn bounded(entry: serde_json::Value) -> serde_json::Value {
+    use crate::destination::excerpt::excerpt;
+    use serde_json::Value;
+    fn size(v: &Value) -> usize {
+        serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())
+    }
+    fn cut_strings(v: Value) -> Value {
+        match v {
+            Value::String(s) => Value::String(excerpt(&s)),
+            Value::Array(items) => Value::Array(items.into_iter().map(cut_strings).collect()),
+            Value::Object(map) => {
+                Value::Object(map.into_iter().map(|(k, v)| (k, cut_strings(v))).collect())
+            }
+            other => other,
+        }
+    }
+    if size(&entry) <= MAX_ENTRY_BYTES {
+        return entry;
+    }
+    let entry = cut_strings(entry);
+    if size(&entry) <= MAX_ENTRY_BYTES {
+        return entry;
+    }
+    let Value::Object(mut map) = entry else {
+        return serde_json::json!({"excerpt": excerpt(&entry.to_string()), "truncated": true});
+    };
+    for key in ["response", "raw", "body"] {
+        if let Some(v) = map.get_mut(key) {
+            *v = serde_json::json!({"excerpt": excerpt(&v.to_string()), "truncated": true});
+        }
+    }
+    let entry = Value::Object(map);
+    if size(&entry) <= MAX_ENTRY_BYTES {
+        return entry;
+    }
+    let Value::Object(mut map) = entry else {
+        unreachable!("an object above")
+    };
+    // Anything else that is large: keep only the fields a reader needs.
+    map.retain(|k, _| {
+        matches!(
+            k.as_str(),
+            "provider"
+                | "leg"
+                | "at"
+                | "durationMs"
+                | "outcome"
+                | "providerMessageId"
+                | "reason"
+                | "code"
+                | "status"
+                | "response"
+        )
+    });
+    map.insert("truncated".into(), Value::Bool(true));
+    Value::Object(map)
 }
 
 /// A client-chosen key that makes a send request safe to retry.
@@ -446,6 +555,55 @@ mod tests {
         assert_eq!(
             log.find_by_provider_id("sns", "SM123").await.expect("read"),
             None
+        );
+    }
+
+    #[test]
+    fn attempts_and_receipts_are_bounded_in_size_and_number() {
+        let huge = "e".repeat(1024 * 1024);
+        let attempt = serde_json::json!({
+            "provider": "smtp", "outcome": "temporaryFailure", "at": "2030-01-01T00:00:00Z",
+            "reason": format!("token endpoint answered 400: {huge}"),
+            "response": {"status": 400, "body": huge, "nested": [huge.clone(), huge.clone()]},
+        });
+        let kept = bounded(attempt);
+        let bytes = serde_json::to_vec(&kept).expect("json").len();
+        assert!(bytes <= MAX_ENTRY_BYTES, "{bytes} bytes");
+        assert_eq!(kept["outcome"], "temporaryFailure");
+        assert_eq!(kept["provider"], "smtp");
+        assert!(
+            kept["reason"]
+                .as_str()
+                .expect("reason")
+                .starts_with("token endpoint answered 400")
+        );
+
+        let small = serde_json::json!({"provider": "twilio", "outcome": "accepted"});
+        assert_eq!(bounded(small.clone()), small);
+
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let mut r = MessageRecord::queued(
+            MessageId::new(now),
+            AccountId::parse("acme").expect("valid"),
+            Content::Sms(crate::message::SmsMessage {
+                to: crate::message::PhoneNumber::parse("+4712345678").expect("valid"),
+                text: crate::message::SmsText::parse("hello").expect("valid"),
+            }),
+            vec![],
+            now,
+            time::Duration::days(90),
+        );
+        for i in 0..100 {
+            r.push_attempt(serde_json::json!({"n": i, "reason": huge}));
+            r.push_receipt(serde_json::json!({"n": i, "raw": huge}));
+        }
+        assert_eq!(r.attempts.len(), MAX_ATTEMPTS_KEPT);
+        assert_eq!(r.attempts.last().expect("latest")["n"], 99);
+        assert_eq!(r.receipts.len(), MAX_RECEIPTS_KEPT);
+        let whole = serde_json::to_vec(&r).expect("json").len();
+        assert!(
+            whole < 200_000,
+            "a record stays far below DynamoDB's 400 KB: {whole}"
         );
     }
 
