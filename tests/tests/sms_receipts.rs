@@ -164,6 +164,7 @@ async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
         .expect("to")
         .trim_start_matches('+')
         .to_owned();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp().to_string();
     let failed = [
         ("api-key", api_key.as_str()),
         ("err-code", "6"),
@@ -175,7 +176,7 @@ async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
         ("price", "0.03330000"),
         ("scts", "2611241000"),
         ("status", "failed"),
-        ("timestamp", "1795514400"),
+        ("timestamp", now.as_str()),
         ("to", "Acme"),
     ];
     let sig = vonage_signature(&api_key, &secret, &method, &failed);
@@ -247,6 +248,119 @@ async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
         .await
         .expect("sent");
     assert_eq!(forgotten.status(), 204);
+}
+
+#[tokio::test]
+async fn a_vonage_receipt_applies_only_to_its_own_message_and_only_while_fresh() {
+    let receiver = Receiver::start([]).await;
+    let (account, api, id, record, request) = sent_sms("vonage", &receiver, &["sms.failed"]).await;
+    // Another account's message, sent through Vonage too.
+    let (other_account, other_api, other_id, _, other_request) =
+        sent_sms("vonage", &receiver, &["sms.failed"]).await;
+    let vonage_id = record["attempts"][0]["providerMessageId"]
+        .as_str()
+        .expect("message-id")
+        .to_owned();
+    let url = request["callback"].as_str().expect("a callback").to_owned();
+    let other_url = other_request["callback"]
+        .as_str()
+        .expect("a callback")
+        .to_owned();
+    let api_key = stack_var("HERALD_VONAGE_API_KEY");
+    let secret = stack_var("HERALD_VONAGE_SIGNATURE_SECRET");
+    let method = stack_var("HERALD_VONAGE_SIGNATURE_METHOD");
+    let receipt = |timestamp: i64| {
+        let timestamp = timestamp.to_string();
+        let params = [
+            ("api-key", api_key.as_str()),
+            ("err-code", "6"),
+            ("messageId", vonage_id.as_str()),
+            ("msisdn", "4712345678"),
+            ("nonce", "0c5f8a0e-1d0b-4e8c-b1f4-8d2f5d8e9a10"),
+            ("status", "failed"),
+            ("timestamp", timestamp.as_str()),
+            ("to", "Acme"),
+        ];
+        let sig = vonage_signature(&api_key, &secret, &method, &params);
+        let mut all: Vec<(String, String)> = params
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        all.push(("sig".into(), sig));
+        all
+    };
+    let client = reqwest::Client::new();
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+
+    // Validly signed, about the first message, replayed to the other account's message: refused.
+    let fresh = receipt(now);
+    let replayed = client
+        .post(&other_url)
+        .form(&fresh)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(replayed.status(), 403);
+    let untouched = other_api
+        .get(&format!("/accounts/{other_account}/logs/sms/{other_id}"))
+        .await;
+    assert_eq!(untouched.body["status"], "sent", "{}", untouched.body);
+    assert!(untouched.body.get("receipts").is_none());
+
+    // The same receipt a week later, at its own message's URL: refused as stale.
+    let week_old = receipt(now - 7 * 24 * 3600);
+    let stale = client
+        .post(&url)
+        .form(&week_old)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(stale.status(), 403);
+    let unchanged = api.get(&format!("/accounts/{account}/logs/sms/{id}")).await;
+    assert_eq!(unchanged.body["status"], "sent", "{}", unchanged.body);
+
+    // Fresh, at its own URL: applied.
+    let applied = client.post(&url).form(&fresh).send().await.expect("sent");
+    assert_eq!(applied.status(), 204);
+    let failed = api.get(&format!("/accounts/{account}/logs/sms/{id}")).await;
+    assert_eq!(failed.body["status"], "failed", "{}", failed.body);
+    let events = receiver.wait_for(1, Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let failed_events: Vec<_> = receiver
+        .received()
+        .iter()
+        .map(|e| e.json()["eventData"]["messageId"].clone())
+        .collect();
+    assert_eq!(failed_events, [json!(id)], "{events:?}");
+}
+
+#[tokio::test]
+async fn a_twilio_callback_naming_another_message_sid_is_refused() {
+    let receiver = Receiver::start([]).await;
+    let (_, _, _, record, _) = sent_sms("twilio", &receiver, &["sms.failed"]).await;
+    let (other_account, other_api, other_id, _, other_request) =
+        sent_sms("twilio", &receiver, &["sms.failed"]).await;
+    let sid = record["attempts"][0]["providerMessageId"]
+        .as_str()
+        .expect("sid")
+        .to_owned();
+    let other_url = other_request["statusCallback"]
+        .as_str()
+        .expect("a StatusCallback")
+        .to_owned();
+    let token = stack_var("HERALD_TWILIO_AUTH_TOKEN");
+    let params = [
+        ("MessageSid", sid.as_str()),
+        ("MessageStatus", "undelivered"),
+        ("ErrorCode", "30003"),
+    ];
+    // Signed for the other message's URL, but about the first message's SID.
+    let signature = twilio_signature(&token, &other_url, &params);
+    assert_eq!(callback(&other_url, &params, &signature).await, 403);
+    let untouched = other_api
+        .get(&format!("/accounts/{other_account}/logs/sms/{other_id}"))
+        .await;
+    assert_eq!(untouched.body["status"], "sent", "{}", untouched.body);
 }
 
 /// A CloudWatch Logs subscription's invocation: the log lines, gzipped and base64-encoded.

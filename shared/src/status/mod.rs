@@ -24,10 +24,6 @@ use crate::message::{Channel, MessageStatus};
 use crate::message_log::{MessageId, MessageLog, MessageRecord};
 use crate::store::StoreError;
 
-/// A record keeps at most this many receipts (the latest): a message bounced back and forth
-/// by a mailbox must not grow its record without bound.
-pub const MAX_RECEIPTS: usize = 50;
-
 /// What a provider reports about a message.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Receipt {
@@ -53,6 +49,9 @@ pub struct StatusUpdate {
     pub receipt: Receipt,
     /// `ses`, `twilio`, `vonage`, `sns`.
     pub source: &'static str,
+    /// The id the provider gave the message, as the receipt names it: a receipt applies only
+    /// to the message that provider took under that id.
+    pub provider_message_id: String,
     /// When the provider says it happened.
     pub at: Option<OffsetDateTime>,
     /// What the provider sent, for the log.
@@ -90,6 +89,11 @@ pub enum Applied {
     /// No such message (never sent by Herald, or past retention): logged and dropped, so
     /// that the provider stops retrying.
     Unknown,
+    /// The receipt names a provider message id the message never had (a receipt replayed to
+    /// another message's URL): refused, nothing recorded.
+    Mismatch,
+    /// The message is still being sent and its provider id not yet recorded: try again later.
+    NotYet,
 }
 
 pub struct StatusTracker {
@@ -154,6 +158,16 @@ impl StatusTracker {
                 tracing::warn!(account = %update.account_id, message = %update.message_id, source = update.source, "receipt for an unknown message; dropped");
                 return Ok(Applied::Unknown);
             };
+            if !record
+                .provider_message_ids(update.source)
+                .contains(&update.provider_message_id.as_str())
+            {
+                if record.status == MessageStatus::Queued {
+                    return Ok(Applied::NotYet);
+                }
+                tracing::warn!(account = %update.account_id, message = %update.message_id, source = update.source, provider_message = %update.provider_message_id, "receipt names another provider message; refused");
+                return Ok(Applied::Mismatch);
+            }
             let next = next_status(record.status, &update.receipt);
             let mut receipt = json!({
                 "source": update.source,
@@ -167,11 +181,7 @@ impl StatusTracker {
             if next.is_none() {
                 receipt["applied"] = json!(false);
             }
-            record.receipts.push(receipt);
-            if record.receipts.len() > MAX_RECEIPTS {
-                let excess = record.receipts.len() - MAX_RECEIPTS;
-                record.receipts.drain(..excess);
-            }
+            record.push_receipt(receipt);
             let reason = match &update.receipt {
                 Receipt::Failed { reason, .. } => Some(reason.clone()),
                 _ => None,
@@ -240,6 +250,32 @@ mod tests {
         };
         assert_eq!(next_status(Sent, &note), None);
     }
+
+    #[tokio::test]
+    async fn a_malformed_record_fails_alone_and_the_others_are_done() {
+        let tracker = StatusTracker {
+            log: Arc::new(crate::message_log::memory::MemoryMessageLog::new()),
+            events: EventPublisher::new(Arc::new(crate::queue::MemoryQueue::default())),
+            clock: Arc::new(crate::clock::SystemClock),
+        };
+        let event: aws_lambda_events::event::sqs::SqsEvent = serde_json::from_value(json!({
+            "Records": [
+                {"messageId": "garbage", "body": "{not json", "eventSource": "aws:sqs"},
+                {"messageId": "send", "eventSource": "aws:sqs", "body": json!({
+                    "Type": "Notification",
+                    "Message": json!({"eventType": "Send", "mail": {"messageId": "x", "tags": {}}}).to_string()
+                }).to_string()},
+            ]
+        }))
+        .expect("an SQS event");
+        let response = handle_batch(event, &tracker).await;
+        let failed: Vec<&str> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.as_str())
+            .collect();
+        assert_eq!(failed, ["garbage"]);
+    }
 }
 
 /// `delivery-status`'s configuration: the log it updates, where its events go.
@@ -275,8 +311,10 @@ impl StatusConfig {
     }
 }
 
-/// `delivery-status`'s SQS handler: each record an SES event notification; one that is not
-/// (or names no message of Herald's) is logged and dropped, never retried forever.
+/// `delivery-status`'s SQS handler: each record an SES event notification. One that names no
+/// message of Herald's, or says nothing about status, is done with; one that is not an SES
+/// event notification at all is failed alone, as on every other queue: after the redrive
+/// count it rests in the status dead-letter queue, where an operator can read it.
 pub async fn handle_batch(
     event: aws_lambda_events::event::sqs::SqsEvent,
     tracker: &StatusTracker,
@@ -284,6 +322,8 @@ pub async fn handle_batch(
     crate::sqs_batch::run_raw_batch(event, |id, body| async move {
         match ses::parse(&body) {
             Ok(Some(update)) => match tracker.apply(&update).await {
+                // Dispatch has not recorded SES's id yet: the record comes back.
+                Ok(Applied::NotYet) => false,
                 Ok(_) => true,
                 Err(e) => {
                     tracing::error!(record = %id, error = %e, "receipt not applied; will retry");
@@ -292,8 +332,8 @@ pub async fn handle_batch(
             },
             Ok(None) => true,
             Err(e) => {
-                tracing::warn!(record = %id, error = %e, "not an SES event notification; dropped");
-                true
+                tracing::error!(record = %id, error = %e, "malformed status record; left for the dead-letter queue");
+                false
             }
         }
     })
@@ -339,6 +379,7 @@ pub async fn handle_sns_logs(
             message_id: key.message_id,
             receipt: status.receipt,
             source: "sns",
+            provider_message_id: status.sns_message_id.clone(),
             at: status.at,
             raw: status.raw,
         };

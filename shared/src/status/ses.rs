@@ -107,12 +107,16 @@ pub fn parse(body: &str) -> Result<Option<StatusUpdate>, String> {
         }
         _ => return Ok(None),
     };
+    let ses_id = text(&event, "/mail/messageId")
+        .ok_or("no mail.messageId: not an SES event notification")?
+        .to_owned();
     Ok(Some(StatusUpdate {
         account_id: account,
         channel: Channel::Email,
         message_id,
         receipt,
         source: "ses",
+        provider_message_id: ses_id,
         at,
         raw: event,
     }))

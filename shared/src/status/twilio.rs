@@ -36,6 +36,11 @@ pub fn verify(auth_token: &str, url: &str, params: &[(String, String)], header: 
         .is_ok_and(|given| mac(auth_token, url, params).verify_slice(&given).is_ok())
 }
 
+/// The Twilio message a callback is about (`MessageSid`).
+pub fn message_id(params: &[(String, String)]) -> Option<&str> {
+    param(params, "MessageSid").filter(|id| !id.is_empty())
+}
+
 fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params
         .iter()

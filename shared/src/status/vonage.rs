@@ -130,6 +130,34 @@ fn error_text(code: &str) -> Option<&'static str> {
     })
 }
 
+/// The Vonage message id a receipt is about (`messageId`; one per part of a long SMS).
+pub fn message_id(params: &[(String, String)]) -> Option<&str> {
+    param(params, "messageId").filter(|id| !id.is_empty())
+}
+
+/// How old a signed receipt may be. Vonage retries a callback that was not answered 2xx for up
+/// to 24 hours (5 s at first, backing off to 15 minutes), and its signed `timestamp` is when
+/// the request was signed; an hour more allows for clocks apart. Anything older is a replay.
+pub const MAX_RECEIPT_AGE: time::Duration = time::Duration::hours(25);
+/// How far ahead of Herald's clock a `timestamp` may be.
+pub const MAX_CLOCK_AHEAD: time::Duration = time::Duration::minutes(5);
+
+/// Whether a signed receipt is recent enough to apply at `now`: its signed `timestamp` (Unix
+/// seconds) within [`MAX_RECEIPT_AGE`] before `now` and [`MAX_CLOCK_AHEAD`] after.
+pub fn fresh(params: &[(String, String)], now: time::OffsetDateTime) -> Result<(), &'static str> {
+    let at = param(params, "timestamp")
+        .and_then(|t| t.parse::<i64>().ok())
+        .and_then(|t| time::OffsetDateTime::from_unix_timestamp(t).ok())
+        .ok_or("the receipt has no signed timestamp")?;
+    if at < now - MAX_RECEIPT_AGE {
+        return Err("the receipt is older than Vonage's 24 hours of retries");
+    }
+    if at > now + MAX_CLOCK_AHEAD {
+        return Err("the receipt's timestamp is in the future");
+    }
+    Ok(())
+}
+
 /// What a delivery receipt reports: `delivered` is a delivery; `failed`, `rejected` and
 /// `expired` a failure with Vonage's `err-code`; `accepted`, `buffered` and `unknown` notes.
 pub fn receipt(params: &[(String, String)]) -> Option<Receipt> {
@@ -163,6 +191,21 @@ mod tests {
     use super::*;
 
     const SECRET: &str = "secret-of-32-characters-long-abc";
+
+    #[test]
+    fn receipts_are_fresh_within_vonages_retry_window() {
+        let now = time::macros::datetime!(2030-01-01 12:00:00 UTC);
+        let at = |t: time::OffsetDateTime| {
+            vec![("timestamp".to_owned(), t.unix_timestamp().to_string())]
+        };
+        assert_eq!(fresh(&at(now), now), Ok(()));
+        assert_eq!(fresh(&at(now - time::Duration::hours(24)), now), Ok(()));
+        assert!(fresh(&at(now - time::Duration::days(7)), now).is_err());
+        assert!(fresh(&at(now - time::Duration::hours(26)), now).is_err());
+        assert!(fresh(&at(now + time::Duration::hours(1)), now).is_err());
+        assert!(fresh(&[], now).is_err());
+        assert!(fresh(&[("timestamp".into(), "soon".into())], now).is_err());
+    }
 
     fn receipt_params() -> Vec<(String, String)> {
         [

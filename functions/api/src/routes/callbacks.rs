@@ -16,7 +16,7 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use herald::account::AccountId;
 use herald::message::Channel;
 use herald::message_log::MessageId;
-use herald::status::{Receipt, StatusTracker, StatusUpdate, twilio, vonage};
+use herald::status::{Applied, Receipt, StatusTracker, StatusUpdate, twilio, vonage};
 use serde_json::{Map, Value};
 
 use crate::AppState;
@@ -30,12 +30,14 @@ fn form(bytes: &[u8]) -> Params {
         .collect()
 }
 
-/// Records a verified receipt against the message its URL names.
+/// Records a verified receipt against the message its URL names, if it is about the provider
+/// message `provider_message_id`.
 async fn apply(
     state: &AppState,
     path: &HashMap<String, String>,
     source: &'static str,
     receipt: Option<Receipt>,
+    provider_message_id: Option<String>,
     params: Params,
 ) -> Result<StatusCode, ApiError> {
     let ids = path
@@ -45,7 +47,9 @@ async fn apply(
             path.get("message_id")
                 .and_then(|m| MessageId::parse(m).ok()),
         );
-    let (Some((account_id, message_id)), Some(receipt)) = (ids, receipt) else {
+    let (Some((account_id, message_id)), Some(receipt), Some(provider_message_id)) =
+        (ids, receipt, provider_message_id)
+    else {
         tracing::warn!(
             source,
             ?path,
@@ -63,18 +67,27 @@ async fn apply(
         events: state.events.clone(),
         clock: state.clock.clone(),
     };
-    tracker
+    let applied = tracker
         .apply(&StatusUpdate {
             account_id,
             channel: Channel::Sms,
             message_id,
             receipt,
             source,
+            provider_message_id,
             at: None,
             raw: Value::Object(raw),
         })
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    match applied {
+        Applied::Mismatch => Err(ApiError::Forbidden(
+            "the receipt is about another message than the one its URL names",
+        )),
+        Applied::NotYet => Err(ApiError::Unavailable(
+            "the message is still being sent; send the receipt again later",
+        )),
+        Applied::Changed(_) | Applied::Recorded | Applied::Unknown => Ok(StatusCode::NO_CONTENT),
+    }
 }
 
 pub async fn twilio(
@@ -106,7 +119,8 @@ pub async fn twilio(
         ));
     }
     let receipt = twilio::receipt(&params);
-    apply(&state, &path, "twilio", receipt, params).await
+    let sid = twilio::message_id(&params).map(str::to_owned);
+    apply(&state, &path, "twilio", receipt, sid, params).await
 }
 
 /// A Vonage receipt's parameters, wherever the dashboard's HTTP method put them: the query
@@ -151,6 +165,11 @@ pub async fn vonage(
             "the sig parameter does not verify with the signature secret",
         ));
     }
+    if let Err(why) = vonage::fresh(&params, state.clock.now()) {
+        tracing::warn!(path = uri.path(), why, "stale Vonage receipt refused");
+        return Err(ApiError::Forbidden(why));
+    }
     let receipt = vonage::receipt(&params);
-    apply(&state, &path, "vonage", receipt, params).await
+    let id = vonage::message_id(&params).map(str::to_owned);
+    apply(&state, &path, "vonage", receipt, id, params).await
 }
