@@ -104,7 +104,7 @@ async fn deliverer(url: &str) -> (Deliverer, Subscription) {
         .await
         .expect("sealed");
     let mut s = subscription(url, now);
-    s.rotate(sealed, now);
+    s.rotate(sealed, now).expect("rotated");
     store.create(&s).await.expect("stored");
     let d = Deliverer {
         deliveries: Arc::new(MemoryDeliveryStore::new()),

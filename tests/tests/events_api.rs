@@ -196,6 +196,95 @@ async fn during_a_rotation_both_secrets_sign() {
     );
 }
 
+async fn rotate(api: &Api, account: &AccountId, id: &str) -> Reply {
+    api.post(
+        &format!("/accounts/{account}/subscriptions/{id}/rotate-secret"),
+        json!({}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn rotations_in_a_row_keep_every_replaced_secret_signing_up_to_five() {
+    let receiver = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let id = created.body["id"].as_str().expect("id");
+    let mut secrets = vec![
+        created.body["signingSecret"]
+            .as_str()
+            .expect("secret")
+            .to_owned(),
+    ];
+    for _ in 0..2 {
+        let rotated = rotate(&api, &account, id).await;
+        assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+        secrets.push(
+            rotated.body["signingSecret"]
+                .as_str()
+                .expect("new")
+                .to_owned(),
+        );
+    }
+    let read = api
+        .get(&format!("/accounts/{account}/subscriptions/{id}"))
+        .await;
+    assert_eq!(
+        read.body["replacedSecretsExpireAt"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{:?}",
+        read.body
+    );
+
+    let sent = api
+        .post(
+            &format!("/accounts/{account}/subscriptions/{id}/test"),
+            json!({"eventName": "email.opened"}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{:?}", sent.body);
+    let got = receiver.wait_for(1, WAIT).await;
+    let request = &got[0];
+    let headers = |name| request.header(name).expect(name);
+    // The original secret was replaced a moment ago: it has its 24 hours like the second.
+    for secret in &secrets {
+        standard_webhooks_verify(
+            secret,
+            headers("webhook-id"),
+            headers("webhook-timestamp"),
+            headers("webhook-signature"),
+            &request.body,
+        )
+        .unwrap_or_else(|e| panic!("{secret}: {e}"));
+    }
+
+    // Five sign at most; a sixth waits for the oldest to retire and changes nothing.
+    for _ in 0..2 {
+        assert_eq!(rotate(&api, &account, id).await.status, 200);
+    }
+    let refused = rotate(&api, &account, id).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("stops at")),
+        "{:?}",
+        refused.body
+    );
+    let read = api
+        .get(&format!("/accounts/{account}/subscriptions/{id}"))
+        .await;
+    assert_eq!(
+        read.body["replacedSecretsExpireAt"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
+    );
+}
+
 #[tokio::test]
 async fn a_test_event_reaches_an_inactive_subscription_with_the_body_it_returns() {
     let receiver = Receiver::start([]).await;

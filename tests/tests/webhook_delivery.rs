@@ -114,7 +114,7 @@ impl Fixture {
             updated_at: rfc3339(T0),
             version: 1,
         };
-        s.rotate(sealed, T0);
+        s.rotate(sealed, T0).expect("rotated");
         self.subscriptions.create(&s).await.expect("created");
         (s, secret)
     }
