@@ -365,6 +365,54 @@ async fn a_500_is_retried_a_400_fails_and_a_manual_retry_delivers() {
 }
 
 #[tokio::test]
+async fn a_manual_retry_while_one_is_scheduled_takes_the_next_attempt_number() {
+    // The first attempt's retry is scheduled an hour out; the administrator does not wait.
+    let receiver = Receiver::start([Script::status(503).header("retry-after", "3600")]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let id = created.body["id"].as_str().expect("id");
+    publish(&api, &account, "order.completed", &[]).await;
+    receiver.wait_for(1, WAIT).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let delivery = loop {
+        let page = api
+            .get(&format!(
+                "/accounts/{account}/deliveries?subscriptionId={id}"
+            ))
+            .await;
+        let first = page.body["items"][0].clone();
+        if first["attempts"] == 1 && first["nextAttemptAt"].is_string() {
+            break first["id"].as_str().expect("id").to_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{first:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+
+    let retried = api
+        .post(
+            &format!("/accounts/{account}/deliveries/{delivery}/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(retried.status, 202, "{:?}", retried.body);
+    assert_eq!(retried.body["nextAttempt"], 2);
+    let deliveries = settled(&api, &account, id).await;
+    assert_eq!(deliveries[0]["status"], "delivered", "{deliveries:?}");
+    let detail = api
+        .get(&format!("/accounts/{account}/deliveries/{delivery}"))
+        .await;
+    let numbers: Vec<&Value> = detail.body["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| &a["number"])
+        .collect();
+    assert_eq!(numbers, [1, 2], "{:?}", detail.body);
+    assert_eq!(detail.body["attemptCount"], 2);
+}
+
+#[tokio::test]
 async fn a_410_disables_the_subscription_and_publishes_that() {
     let gone = Receiver::start([Script::status(410)]).await;
     let watcher = Receiver::start([]).await;

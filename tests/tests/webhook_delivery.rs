@@ -260,6 +260,55 @@ async fn a_500_is_retried_after_about_a_second_then_delivered() {
     assert_eq!(receiver.received().len(), 2);
 }
 
+/// An administrator's retry while the schedule has one queued: the attempts stay numbered
+/// 1, 2, 3, and the superseded job neither sends nor queues anything when it comes.
+#[tokio::test]
+async fn a_manual_retry_supersedes_the_queued_one_and_numbers_stay_consecutive() {
+    let receiver = Receiver::start([
+        Reply::status(500).header("retry-after", "3600"),
+        Reply::status(500),
+    ])
+    .await;
+    let f = Fixture::loopback();
+    let (subscription, _) = f.subscribe(&receiver.url).await;
+    let job = f.first(&f.event(None), &subscription);
+    assert_eq!(
+        f.deliverer.handle(&job).await.expect("ok"),
+        Handled::Scheduled
+    );
+    let (scheduled, _) = f.next_job();
+
+    // What `POST /deliveries/{id}/retry` does.
+    f.clock.advance(time::Duration::seconds(10));
+    let mut record = f.record(&job).await;
+    let manual = record.retry_now(f.clock.now(), time::Duration::days(90));
+    f.deliveries.replace(&record).await.expect("saved");
+    assert_eq!(
+        f.deliverer.handle(&manual).await.expect("ok"),
+        Handled::Scheduled
+    );
+    let (next, _) = f.next_job();
+
+    // The job the schedule queued an hour ahead arrives: stale, silent.
+    f.clock.advance(time::Duration::hours(1));
+    assert_eq!(
+        f.deliverer.handle(&scheduled).await.expect("ok"),
+        Handled::Skipped
+    );
+    assert!(f.queue.drain().is_empty(), "a stale job queues nothing");
+    assert_eq!(receiver.received().len(), 2);
+
+    assert_eq!(
+        f.deliverer.handle(&next).await.expect("ok"),
+        Handled::Delivered
+    );
+    let record = f.record(&job).await;
+    let numbers: Vec<u32> = record.attempts.iter().map(|a| a.number).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    assert_eq!(record.attempt_count, 3);
+    assert_eq!(receiver.received().len(), 3);
+}
+
 #[tokio::test]
 async fn retry_after_is_honoured_and_long_waits_travel_in_hops() {
     let receiver = Receiver::start([Reply::status(429).header("retry-after", "3600")]).await;
