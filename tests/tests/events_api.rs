@@ -150,6 +150,36 @@ async fn a_published_event_is_delivered_once_signed_and_logged() {
     );
 }
 
+/// Fan-out on a warm instance: the subscription made between two events gets the second,
+/// published right after the API answered 201.
+#[tokio::test]
+async fn an_event_published_right_after_a_subscription_is_made_reaches_it() {
+    let earlier = Receiver::start([]).await;
+    let later = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    subscribe(
+        &api,
+        &account,
+        webhook(&earlier.url, json!({"secret": false})),
+    )
+    .await;
+    // Read by fan-out a moment ago, for this account.
+    publish(&api, &account, "order.completed", &[]).await;
+    earlier.wait_for(1, WAIT).await;
+
+    subscribe(
+        &api,
+        &account,
+        webhook(&later.url, json!({"secret": false})),
+    )
+    .await;
+    let event = publish(&api, &account, "order.signed", &[]).await;
+    let got = later.wait_for(1, WAIT).await;
+    assert_eq!(got.len(), 1, "the event published after the 201 never came");
+    assert_eq!(got[0].json()["id"], event["id"]);
+}
+
 #[tokio::test]
 async fn during_a_rotation_both_secrets_sign() {
     let receiver = Receiver::start([]).await;

@@ -19,7 +19,6 @@ use herald::queue::MemoryQueue;
 use herald::seal::SecretSealer;
 use herald::seal::local::LocalSealer;
 use herald::secret::Secret;
-use herald::subscription::cache::CachedSubscriptions;
 use herald::subscription::memory::MemorySubscriptionStore;
 use herald::subscription::{Subscription, SubscriptionId, SubscriptionName, SubscriptionStore};
 use herald::webhook::signature::verify_standard;
@@ -507,10 +506,7 @@ async fn fan_out_queues_one_job_per_matching_active_subscription() {
 
     let queue = Arc::new(MemoryQueue::default());
     let fanout = Fanout {
-        subscriptions: Arc::new(CachedSubscriptions::new(
-            f.subscriptions.clone(),
-            Duration::from_secs(30),
-        )),
+        subscriptions: f.subscriptions.clone(),
         queue: queue.clone(),
     };
     // Tagged `prod` only: the tag filter also wants a `team-*` tag.

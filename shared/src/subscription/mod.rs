@@ -238,7 +238,8 @@ pub trait SubscriptionStore: Send + Sync {
         account: &AccountId,
         id: &SubscriptionId,
     ) -> Result<Option<Subscription>, StoreError>;
-    /// Every subscription of the account, oldest first (at most [`MAX_PER_ACCOUNT`]).
+    /// Every subscription of the account, oldest first (at most [`MAX_PER_ACCOUNT`]), as of
+    /// the read: every write that returned before it is seen (a strongly consistent read).
     async fn list(&self, account: &AccountId) -> Result<Vec<Subscription>, StoreError>;
     /// Writes `subscription` if the stored one is at `subscription.version - 1`.
     async fn replace(&self, subscription: &Subscription) -> Result<(), StoreError>;
