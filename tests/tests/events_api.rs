@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
+use reqwest::Method;
+
 use herald::account::AccountId;
-use herald_tests::api::{Api, Reply};
+use herald_tests::api::{Api, Body, Reply};
 use herald_tests::new_account;
 use herald_tests::receiver::{Receiver, Reply as Script};
 use herald_tests::verify::{node_reference_signature, standard_webhooks_verify};
@@ -148,6 +150,67 @@ async fn a_published_event_is_delivered_once_signed_and_logged() {
         detail.body["body"].as_str().map(str::as_bytes),
         Some(&request.body[..])
     );
+}
+
+#[tokio::test]
+async fn a_publish_retried_with_its_idempotency_key_is_delivered_once() {
+    let receiver = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let id = created.body["id"].as_str().expect("id");
+    let path = format!("/accounts/{account}/events");
+    let body = json!({"sender": "signature-api", "eventName": "order.completed",
+                      "eventData": {"orderId": "42"}, "tags": ["prod"]});
+    let send = |body: &Value, key: &'static str| {
+        let (api, path, body) = (&api, &path, body.clone());
+        async move {
+            api.send(
+                Method::POST,
+                path,
+                Some(Body::Json(body)),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+
+    let first = send(&body, "order-42-completed").await;
+    assert_eq!(first.status, 202, "{:?}", first.body);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    // The publisher timed out and retries: the same event answers, nothing new is published.
+    let again = send(&body, "order-42-completed").await;
+    assert_eq!(again.status, 202, "{:?}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    // The same fields in another order are the same request.
+    let reordered: Value = serde_json::from_str(
+        r#"{"tags": ["prod"], "eventData": {"orderId": "42"},
+            "eventName": "order.completed", "sender": "signature-api"}"#,
+    )
+    .expect("JSON");
+    assert_eq!(
+        send(&reordered, "order-42-completed").await.body,
+        first.body
+    );
+    // The key reused for another event is refused.
+    let mut other = body.clone();
+    other["eventData"]["orderId"] = json!("43");
+    let refused = send(&other, "order-42-completed").await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    // Without a key, or with another, a publish is a new event.
+    let second = send(&other, "order-43-completed").await;
+    assert_eq!(second.status, 202);
+    assert_ne!(second.body["id"], first.body["id"]);
+
+    receiver.wait_for(2, WAIT).await;
+    let deliveries = settled(&api, &account, id).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "one request per event: {got:?}");
+    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
+    let events: Vec<Value> = got.iter().map(|r| r.json()["id"].clone()).collect();
+    assert!(events.contains(&first.body["id"]) && events.contains(&second.body["id"]));
 }
 
 /// Fan-out on a warm instance: the subscription made between two events gets the second,
