@@ -16,6 +16,7 @@ pub mod email;
 pub mod email_sender;
 pub mod etag;
 pub mod events;
+pub mod idempotency;
 pub mod json_fields;
 pub mod message;
 pub mod message_log;

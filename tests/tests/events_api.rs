@@ -5,8 +5,10 @@
 
 use std::time::Duration;
 
+use reqwest::Method;
+
 use herald::account::AccountId;
-use herald_tests::api::{Api, Reply};
+use herald_tests::api::{Api, Body, Reply};
 use herald_tests::new_account;
 use herald_tests::receiver::{Receiver, Reply as Script};
 use herald_tests::verify::{node_reference_signature, standard_webhooks_verify};
@@ -151,6 +153,97 @@ async fn a_published_event_is_delivered_once_signed_and_logged() {
 }
 
 #[tokio::test]
+async fn a_publish_retried_with_its_idempotency_key_is_delivered_once() {
+    let receiver = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let id = created.body["id"].as_str().expect("id");
+    let path = format!("/accounts/{account}/events");
+    let body = json!({"sender": "signature-api", "eventName": "order.completed",
+                      "eventData": {"orderId": "42"}, "tags": ["prod"]});
+    let send = |body: &Value, key: &'static str| {
+        let (api, path, body) = (&api, &path, body.clone());
+        async move {
+            api.send(
+                Method::POST,
+                path,
+                Some(Body::Json(body)),
+                &[("idempotency-key", key)],
+            )
+            .await
+        }
+    };
+
+    let first = send(&body, "order-42-completed").await;
+    assert_eq!(first.status, 202, "{:?}", first.body);
+    assert!(first.headers.get("idempotent-replayed").is_none());
+    // The publisher timed out and retries: the same event answers, nothing new is published.
+    let again = send(&body, "order-42-completed").await;
+    assert_eq!(again.status, 202, "{:?}", again.body);
+    assert_eq!(again.body, first.body);
+    assert_eq!(again.headers["idempotent-replayed"], "true");
+    // The same fields in another order are the same request.
+    let reordered: Value = serde_json::from_str(
+        r#"{"tags": ["prod"], "eventData": {"orderId": "42"},
+            "eventName": "order.completed", "sender": "signature-api"}"#,
+    )
+    .expect("JSON");
+    assert_eq!(
+        send(&reordered, "order-42-completed").await.body,
+        first.body
+    );
+    // The key reused for another event is refused.
+    let mut other = body.clone();
+    other["eventData"]["orderId"] = json!("43");
+    let refused = send(&other, "order-42-completed").await;
+    assert_eq!(refused.status, 422, "{:?}", refused.body);
+    // Without a key, or with another, a publish is a new event.
+    let second = send(&other, "order-43-completed").await;
+    assert_eq!(second.status, 202);
+    assert_ne!(second.body["id"], first.body["id"]);
+
+    receiver.wait_for(2, WAIT).await;
+    let deliveries = settled(&api, &account, id).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let got = receiver.received();
+    assert_eq!(got.len(), 2, "one request per event: {got:?}");
+    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
+    let events: Vec<Value> = got.iter().map(|r| r.json()["id"].clone()).collect();
+    assert!(events.contains(&first.body["id"]) && events.contains(&second.body["id"]));
+}
+
+/// Fan-out on a warm instance: the subscription made between two events gets the second,
+/// published right after the API answered 201.
+#[tokio::test]
+async fn an_event_published_right_after_a_subscription_is_made_reaches_it() {
+    let earlier = Receiver::start([]).await;
+    let later = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    subscribe(
+        &api,
+        &account,
+        webhook(&earlier.url, json!({"secret": false})),
+    )
+    .await;
+    // Read by fan-out a moment ago, for this account.
+    publish(&api, &account, "order.completed", &[]).await;
+    earlier.wait_for(1, WAIT).await;
+
+    subscribe(
+        &api,
+        &account,
+        webhook(&later.url, json!({"secret": false})),
+    )
+    .await;
+    let event = publish(&api, &account, "order.signed", &[]).await;
+    let got = later.wait_for(1, WAIT).await;
+    assert_eq!(got.len(), 1, "the event published after the 201 never came");
+    assert_eq!(got[0].json()["id"], event["id"]);
+}
+
+#[tokio::test]
 async fn during_a_rotation_both_secrets_sign() {
     let receiver = Receiver::start([]).await;
     let account = new_account();
@@ -193,6 +286,95 @@ async fn during_a_rotation_both_secrets_sign() {
     assert_eq!(
         headers("x-herald-signature"),
         node_reference_signature(new, &request.body)
+    );
+}
+
+async fn rotate(api: &Api, account: &AccountId, id: &str) -> Reply {
+    api.post(
+        &format!("/accounts/{account}/subscriptions/{id}/rotate-secret"),
+        json!({}),
+    )
+    .await
+}
+
+#[tokio::test]
+async fn rotations_in_a_row_keep_every_replaced_secret_signing_up_to_five() {
+    let receiver = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let id = created.body["id"].as_str().expect("id");
+    let mut secrets = vec![
+        created.body["signingSecret"]
+            .as_str()
+            .expect("secret")
+            .to_owned(),
+    ];
+    for _ in 0..2 {
+        let rotated = rotate(&api, &account, id).await;
+        assert_eq!(rotated.status, 200, "{:?}", rotated.body);
+        secrets.push(
+            rotated.body["signingSecret"]
+                .as_str()
+                .expect("new")
+                .to_owned(),
+        );
+    }
+    let read = api
+        .get(&format!("/accounts/{account}/subscriptions/{id}"))
+        .await;
+    assert_eq!(
+        read.body["replacedSecretsExpireAt"]
+            .as_array()
+            .map(Vec::len),
+        Some(2),
+        "{:?}",
+        read.body
+    );
+
+    let sent = api
+        .post(
+            &format!("/accounts/{account}/subscriptions/{id}/test"),
+            json!({"eventName": "email.opened"}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{:?}", sent.body);
+    let got = receiver.wait_for(1, WAIT).await;
+    let request = &got[0];
+    let headers = |name| request.header(name).expect(name);
+    // The original secret was replaced a moment ago: it has its 24 hours like the second.
+    for secret in &secrets {
+        standard_webhooks_verify(
+            secret,
+            headers("webhook-id"),
+            headers("webhook-timestamp"),
+            headers("webhook-signature"),
+            &request.body,
+        )
+        .unwrap_or_else(|e| panic!("{secret}: {e}"));
+    }
+
+    // Five sign at most; a sixth waits for the oldest to retire and changes nothing.
+    for _ in 0..2 {
+        assert_eq!(rotate(&api, &account, id).await.status, 200);
+    }
+    let refused = rotate(&api, &account, id).await;
+    assert_eq!(refused.status, 409, "{:?}", refused.body);
+    assert!(
+        refused.body["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("stops at")),
+        "{:?}",
+        refused.body
+    );
+    let read = api
+        .get(&format!("/accounts/{account}/subscriptions/{id}"))
+        .await;
+    assert_eq!(
+        read.body["replacedSecretsExpireAt"]
+            .as_array()
+            .map(Vec::len),
+        Some(4)
     );
 }
 
@@ -273,6 +455,54 @@ async fn a_500_is_retried_a_400_fails_and_a_manual_retry_delivers() {
         .filter_map(|a| a["outcome"].as_str())
         .collect();
     assert_eq!(outcomes, ["retry", "failed", "delivered"]);
+}
+
+#[tokio::test]
+async fn a_manual_retry_while_one_is_scheduled_takes_the_next_attempt_number() {
+    // The first attempt's retry is scheduled an hour out; the administrator does not wait.
+    let receiver = Receiver::start([Script::status(503).header("retry-after", "3600")]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let id = created.body["id"].as_str().expect("id");
+    publish(&api, &account, "order.completed", &[]).await;
+    receiver.wait_for(1, WAIT).await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    let delivery = loop {
+        let page = api
+            .get(&format!(
+                "/accounts/{account}/deliveries?subscriptionId={id}"
+            ))
+            .await;
+        let first = page.body["items"][0].clone();
+        if first["attempts"] == 1 && first["nextAttemptAt"].is_string() {
+            break first["id"].as_str().expect("id").to_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{first:?}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+
+    let retried = api
+        .post(
+            &format!("/accounts/{account}/deliveries/{delivery}/retry"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(retried.status, 202, "{:?}", retried.body);
+    assert_eq!(retried.body["nextAttempt"], 2);
+    let deliveries = settled(&api, &account, id).await;
+    assert_eq!(deliveries[0]["status"], "delivered", "{deliveries:?}");
+    let detail = api
+        .get(&format!("/accounts/{account}/deliveries/{delivery}"))
+        .await;
+    let numbers: Vec<&Value> = detail.body["attempts"]
+        .as_array()
+        .expect("attempts")
+        .iter()
+        .map(|a| &a["number"])
+        .collect();
+    assert_eq!(numbers, [1, 2], "{:?}", detail.body);
+    assert_eq!(detail.body["attemptCount"], 2);
 }
 
 #[tokio::test]

@@ -19,7 +19,6 @@ use herald::queue::MemoryQueue;
 use herald::seal::SecretSealer;
 use herald::seal::local::LocalSealer;
 use herald::secret::Secret;
-use herald::subscription::cache::CachedSubscriptions;
 use herald::subscription::memory::MemorySubscriptionStore;
 use herald::subscription::{Subscription, SubscriptionId, SubscriptionName, SubscriptionStore};
 use herald::webhook::signature::verify_standard;
@@ -114,7 +113,7 @@ impl Fixture {
             updated_at: rfc3339(T0),
             version: 1,
         };
-        s.rotate(sealed, T0);
+        s.rotate(sealed, T0).expect("rotated");
         self.subscriptions.create(&s).await.expect("created");
         (s, secret)
     }
@@ -258,6 +257,55 @@ async fn a_500_is_retried_after_about_a_second_then_delivered() {
     assert_eq!(record.status, DeliveryStatus::Delivered);
     assert_eq!(record.attempts.len(), 2);
     assert_eq!(receiver.received().len(), 2);
+}
+
+/// An administrator's retry while the schedule has one queued: the attempts stay numbered
+/// 1, 2, 3, and the superseded job neither sends nor queues anything when it comes.
+#[tokio::test]
+async fn a_manual_retry_supersedes_the_queued_one_and_numbers_stay_consecutive() {
+    let receiver = Receiver::start([
+        Reply::status(500).header("retry-after", "3600"),
+        Reply::status(500),
+    ])
+    .await;
+    let f = Fixture::loopback();
+    let (subscription, _) = f.subscribe(&receiver.url).await;
+    let job = f.first(&f.event(None), &subscription);
+    assert_eq!(
+        f.deliverer.handle(&job).await.expect("ok"),
+        Handled::Scheduled
+    );
+    let (scheduled, _) = f.next_job();
+
+    // What `POST /deliveries/{id}/retry` does.
+    f.clock.advance(time::Duration::seconds(10));
+    let mut record = f.record(&job).await;
+    let manual = record.retry_now(f.clock.now(), time::Duration::days(90));
+    f.deliveries.replace(&record).await.expect("saved");
+    assert_eq!(
+        f.deliverer.handle(&manual).await.expect("ok"),
+        Handled::Scheduled
+    );
+    let (next, _) = f.next_job();
+
+    // The job the schedule queued an hour ahead arrives: stale, silent.
+    f.clock.advance(time::Duration::hours(1));
+    assert_eq!(
+        f.deliverer.handle(&scheduled).await.expect("ok"),
+        Handled::Skipped
+    );
+    assert!(f.queue.drain().is_empty(), "a stale job queues nothing");
+    assert_eq!(receiver.received().len(), 2);
+
+    assert_eq!(
+        f.deliverer.handle(&next).await.expect("ok"),
+        Handled::Delivered
+    );
+    let record = f.record(&job).await;
+    let numbers: Vec<u32> = record.attempts.iter().map(|a| a.number).collect();
+    assert_eq!(numbers, [1, 2, 3]);
+    assert_eq!(record.attempt_count, 3);
+    assert_eq!(receiver.received().len(), 3);
 }
 
 #[tokio::test]
@@ -458,10 +506,7 @@ async fn fan_out_queues_one_job_per_matching_active_subscription() {
 
     let queue = Arc::new(MemoryQueue::default());
     let fanout = Fanout {
-        subscriptions: Arc::new(CachedSubscriptions::new(
-            f.subscriptions.clone(),
-            Duration::from_secs(30),
-        )),
+        subscriptions: f.subscriptions.clone(),
         queue: queue.clone(),
     };
     // Tagged `prod` only: the tag filter also wants a `team-*` tag.

@@ -16,6 +16,7 @@ use axum::routing::{get, post};
 use herald::clock::Clock;
 use herald::delivery::{DeliveryJob, DeliveryStore};
 use herald::events::publish::EventPublisher;
+use herald::idempotency::IdempotencyStore;
 use herald::message_log::MessageLog;
 use herald::queue::{JobQueue, SendJob};
 use herald::seal::SecretSealer;
@@ -39,6 +40,8 @@ pub struct Adapters {
     pub settings: Arc<dyn SettingsStore>,
     pub sealer: Arc<dyn SecretSealer>,
     pub messages: Arc<dyn MessageLog>,
+    /// Idempotency claims of requests that keep no record of their own (published events).
+    pub idempotency: Arc<dyn IdempotencyStore>,
     pub send_queue: Arc<dyn JobQueue<SendJob>>,
     pub subscriptions: Arc<dyn SubscriptionStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
@@ -68,6 +71,7 @@ pub struct Services {
     pub settings: Settings,
     pub sealer: Arc<dyn SecretSealer>,
     pub messages: Arc<dyn MessageLog>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
     pub send_queue: Arc<dyn JobQueue<SendJob>>,
     pub subscriptions: Arc<dyn SubscriptionStore>,
     pub deliveries: Arc<dyn DeliveryStore>,
@@ -87,6 +91,7 @@ impl AppState {
             settings: Settings::new(adapters.settings),
             sealer: adapters.sealer,
             messages: adapters.messages,
+            idempotency: adapters.idempotency,
             send_queue: adapters.send_queue,
             subscriptions: adapters.subscriptions,
             deliveries: adapters.deliveries,

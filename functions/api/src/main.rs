@@ -6,6 +6,7 @@ use api::{Adapters, ApiConfig, AppState};
 use herald::aws::first_use::OnFirstUse;
 use herald::clock::SystemClock;
 use herald::delivery::dynamo::DynamoDeliveryStore;
+use herald::idempotency::dynamo::DynamoIdempotencyStore;
 use herald::message_log::dynamo::DynamoMessageLog;
 use herald::queue::SqsQueue;
 use herald::seal::kms::KmsSealer;
@@ -34,6 +35,11 @@ async fn main() -> Result<(), lambda_http::Error> {
             KmsSealer::new(aws.kms(), &kms_key_id)
         })),
         messages: Arc::new(DynamoMessageLog::new(
+            dynamo.clone(),
+            &config.messages_table,
+        )),
+        // Beside the claims of messages, in the message log's table.
+        idempotency: Arc::new(DynamoIdempotencyStore::new(
             dynamo.clone(),
             &config.messages_table,
         )),

@@ -1,5 +1,6 @@
 //! The `webhook-fanout` Lambda: each event of the `events` queue becomes one delivery job per
-//! matching active subscription of its account.
+//! matching active subscription of its account; an account's subscriptions are read once per
+//! batch.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use herald::delivery::setup::WebhookConfig;
@@ -16,10 +17,14 @@ async fn main() -> Result<(), Error> {
     let fanout = &fanout;
     lambda_runtime::run(service_fn(
         move |event: LambdaEvent<SqsEvent>| async move {
+            // Taken now, after every event of the batch was published: the batch's events
+            // share its reads, and no read outlives the batch.
+            let batch = fanout.batch();
+            let batch = &batch;
             Ok::<SqsBatchResponse, Error>(
                 run_batch(event.payload, |d: Delivery<Event>| async move {
                     let now = time::OffsetDateTime::now_utc();
-                    match fanout.fan_out(&d.job, now).await {
+                    match batch.fan_out(&d.job, now).await {
                         Ok(_) => true,
                         Err(e) => {
                             tracing::error!(event = %d.job.id(), error = %e, "fan-out failed; will retry");

@@ -144,6 +144,7 @@ impl Deliverer {
                 attempts: Vec::new(),
                 attempt_count: 0,
                 next_attempt: 1,
+                job_ticket: job.attempt,
                 next_attempt_at: Some(rfc3339(now)),
                 window_start: Some(rfc3339(now)),
                 claimed_until: claimed_until.clone(),
@@ -171,13 +172,13 @@ impl Deliverer {
         if record.status != DeliveryStatus::Pending {
             return Ok(Claim::Nothing);
         }
-        if record.next_attempt != job.attempt {
-            if record.next_attempt == job.attempt + 1
-                && record
-                    .attempts
-                    .last()
-                    .is_some_and(|a| a.number == job.attempt)
-            {
+        if record.ticket() != job.attempt {
+            // The last attempt scheduled the pending one (an administrator's retry sets
+            // another time), under the ticket after this job's.
+            let scheduled_by_last = record.attempts.last().is_some_and(|a| {
+                a.next_attempt_at.is_some() && a.next_attempt_at == record.next_attempt_at
+            });
+            if record.ticket() == job.attempt + 1 && scheduled_by_last {
                 // This job's attempt was made and its retry recorded, but perhaps never
                 // queued: queue it (again). The retry's own claim keeps a second copy idle.
                 self.queue_retry(&record).await?;
@@ -208,6 +209,8 @@ impl Deliverer {
         let started_at = self.clock.now();
         let give_up_at = self.give_up_at(record, started_at);
         let number = record.next_attempt;
+        // Made from here on, whatever its outcome: what is scheduled next counts past it.
+        record.attempt_count = record.attempt_count.max(number);
         let mut attempt = DeliveryAttempt {
             number,
             at: rfc3339(started_at),
@@ -268,7 +271,7 @@ impl Deliverer {
                 let next = self.next_attempt(record, now, give_up_at, response.as_ref());
                 match next {
                     Some(at) => {
-                        record.schedule(number + 1, at);
+                        record.schedule(at);
                         attempt.outcome = "retry".into();
                         attempt.next_attempt_at = Some(rfc3339(at));
                         Handled::Scheduled
@@ -392,7 +395,7 @@ impl Deliverer {
             account_id: record.account_id.clone(),
             subscription_id: record.subscription_id.clone(),
             delivery_id: record.id.clone(),
-            attempt: record.next_attempt,
+            attempt: record.ticket(),
             not_before: record.next_attempt_at.clone(),
             first: None,
         };

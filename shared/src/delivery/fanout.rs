@@ -2,6 +2,10 @@
 //! active subscription of its account, queued in batches. Job ids are derived from the event
 //! and the subscription, so an event fanned out twice queues jobs the deliverer recognises
 //! as done.
+//!
+//! An account's subscriptions are read once per batch of events ([`BatchReads`]), never from
+//! an earlier batch: an event published after the API answered 201 for a subscription reaches
+//! it.
 
 use std::sync::Arc;
 
@@ -11,8 +15,8 @@ use super::{DeliveryId, DeliveryJob, FirstAttempt};
 use crate::clock::rfc3339;
 use crate::queue::{JobQueue, QueueError};
 use crate::store::StoreError;
-use crate::subscription::Subscription;
-use crate::subscription::cache::CachedSubscriptions;
+use crate::subscription::cache::BatchReads;
+use crate::subscription::{Subscription, SubscriptionStore};
 use crate::webhook::Event;
 
 #[derive(Debug, thiserror::Error)]
@@ -26,8 +30,15 @@ pub enum FanoutError {
 }
 
 pub struct Fanout {
-    pub subscriptions: Arc<CachedSubscriptions>,
+    pub subscriptions: Arc<dyn SubscriptionStore>,
     pub queue: Arc<dyn JobQueue<DeliveryJob>>,
+}
+
+/// Fan-out of one batch of events, sharing its reads of subscriptions. Make one per batch
+/// received, before fanning out any of its events: see [`BatchReads`] for why.
+pub struct BatchFanout<'a> {
+    fanout: &'a Fanout,
+    reads: BatchReads,
 }
 
 /// The first delivery job of `event` to `subscription`, with the exact body every attempt
@@ -70,13 +81,28 @@ fn job_to(event: &Event, subscription: &Subscription, first: &Arc<FirstAttempt>)
 }
 
 impl Fanout {
+    /// For a batch just received.
+    pub fn batch(&self) -> BatchFanout<'_> {
+        BatchFanout {
+            fanout: self,
+            reads: BatchReads::new(self.subscriptions.clone()),
+        }
+    }
+
+    /// Fans out one event on its own, with a read of its own.
+    pub async fn fan_out(&self, event: &Event, now: OffsetDateTime) -> Result<usize, FanoutError> {
+        self.batch().fan_out(event, now).await
+    }
+}
+
+impl BatchFanout<'_> {
     /// Queues one delivery per subscription that wants the event; returns how many.
     pub async fn fan_out(&self, event: &Event, now: OffsetDateTime) -> Result<usize, FanoutError> {
         if event.is_expired(now) {
             tracing::info!(event = %event.id(), "expired before fan-out; not delivered");
             return Ok(0);
         }
-        let subscriptions = self.subscriptions.of_account(event.account_id()).await?;
+        let subscriptions = self.reads.of_account(event.account_id()).await?;
         let matching: Vec<&Subscription> = subscriptions
             .iter()
             .filter(|s| s.wants(event.event_name(), event.tags()))
@@ -87,7 +113,7 @@ impl Fanout {
         // Serialised once: every subscription receives the same bytes, and its jobs share them.
         let first = first_attempt(event, serde_json::to_string(event)?, false);
         let jobs: Vec<DeliveryJob> = matching.iter().map(|s| job_to(event, s, &first)).collect();
-        self.queue.enqueue_all(&jobs).await?;
+        self.fanout.queue.enqueue_all(&jobs).await?;
         tracing::info!(account = %event.account_id(), event = %event.id(), deliveries = jobs.len(), "event fanned out");
         Ok(jobs.len())
     }
@@ -95,8 +121,6 @@ impl Fanout {
 
 #[cfg(test)]
 mod tests {
-    use std::time::Duration;
-
     use serde_json::json;
     use time::macros::datetime;
 
@@ -142,7 +166,7 @@ mod tests {
         }
         let queue = Arc::new(MemoryQueue::default());
         let fanout = Fanout {
-            subscriptions: Arc::new(CachedSubscriptions::new(store, Duration::from_secs(30))),
+            subscriptions: store.clone(),
             queue: queue.clone(),
         };
         let event = NewEvent {
@@ -170,5 +194,38 @@ mod tests {
         assert_eq!(jobs, expected);
         let (a, b) = (jobs[0].first.as_ref(), jobs[1].first.as_ref());
         assert!(a.zip(b).is_some_and(|(a, b)| Arc::ptr_eq(a, b)));
+    }
+
+    /// The warm instance that fanned out the first event fans out the second: the
+    /// subscription made between them gets it.
+    #[tokio::test]
+    async fn a_subscription_made_after_an_event_gets_the_next_one() {
+        let store = Arc::new(MemorySubscriptionStore::new());
+        store.create(&subscription(0, &[])).await.expect("stored");
+        let queue = Arc::new(MemoryQueue::default());
+        let fanout = Fanout {
+            subscriptions: store.clone(),
+            queue: queue.clone(),
+        };
+        let event = |i: i64| {
+            let at = T0 + time::Duration::seconds(i);
+            NewEvent {
+                sender: "signature-api".into(),
+                event_name: "order.completed".into(),
+                event_data: json!({}),
+                organization_id: None,
+                expires_at: None,
+                tags: vec![],
+            }
+            .validate(
+                EventId::new(at),
+                AccountId::parse("acme").expect("valid"),
+                at,
+            )
+            .expect("valid")
+        };
+        assert_eq!(fanout.batch().fan_out(&event(0), T0).await.expect("ok"), 1);
+        store.create(&subscription(1, &[])).await.expect("stored");
+        assert_eq!(fanout.batch().fan_out(&event(1), T0).await.expect("ok"), 2);
     }
 }

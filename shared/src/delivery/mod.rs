@@ -160,9 +160,15 @@ pub struct DeliveryRecord {
     /// How many attempts were ever made (older ones beyond [`MAX_ATTEMPTS_KEPT`] are dropped).
     #[serde(default)]
     pub attempt_count: u32,
-    /// The number of the attempt the next queue job carries; a job with another number is
-    /// stale and does nothing.
+    /// The number the next attempt will have: one past every attempt made.
     pub next_attempt: u32,
+    /// The ticket of the one queue job that may make the next attempt; a job with another
+    /// is stale and does nothing. Kept apart from `next_attempt` because a manual retry
+    /// supersedes a queued job without an attempt being made: it takes a new ticket, and the
+    /// attempt numbers stay consecutive. 0 in records written before tickets, whose jobs
+    /// carried the attempt number: then `next_attempt` is the ticket.
+    #[serde(default)]
+    pub job_ticket: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next_attempt_at: Option<String>,
     /// When the current retry window opened: the first attempt, or the last manual retry.
@@ -203,12 +209,44 @@ impl DeliveryRecord {
         }
     }
 
-    /// Sets up the next attempt `number` at `at` (an administrator's retry, or the schedule).
-    pub fn schedule(&mut self, number: u32, at: OffsetDateTime) {
+    /// The ticket the next queue job must carry.
+    pub fn ticket(&self) -> u32 {
+        if self.job_ticket == 0 {
+            self.next_attempt
+        } else {
+            self.job_ticket
+        }
+    }
+
+    /// Sets up the next attempt at `at` (an administrator's retry, or the schedule): numbered
+    /// one past the attempts made, under a new ticket, so that any job queued before is stale.
+    pub fn schedule(&mut self, at: OffsetDateTime) {
         self.status = DeliveryStatus::Pending;
-        self.next_attempt = number;
+        self.next_attempt = self.attempt_count + 1;
+        self.job_ticket = self.ticket() + 1;
         self.next_attempt_at = Some(rfc3339(at));
         self.reason = None;
+    }
+
+    /// An administrator's retry: the next attempt is due now, numbered after the attempts
+    /// made, with a fresh retry window; a retry the schedule had queued becomes stale, so
+    /// that it neither sends twice nor takes a number. Returns the job to queue once the
+    /// record is saved.
+    pub fn retry_now(&mut self, now: OffsetDateTime, retention: time::Duration) -> DeliveryJob {
+        self.schedule(now);
+        self.window_start = Some(rfc3339(now));
+        // Kept as long as a new delivery would be.
+        self.expires_at = rfc3339(now + retention);
+        self.updated_at = rfc3339(now);
+        self.version += 1;
+        DeliveryJob {
+            account_id: self.account_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            delivery_id: self.id.clone(),
+            attempt: self.ticket(),
+            not_before: None,
+            first: None,
+        }
     }
 }
 
@@ -224,14 +262,17 @@ pub struct FirstAttempt {
     pub test: bool,
 }
 
-/// A job on the deliveries queue: make attempt `attempt` of `delivery_id`, not before
-/// `not_before` (waits longer than SQS's 15-minute delay travel as several hops).
+/// A job on the deliveries queue: make the next attempt of `delivery_id` if the record's
+/// ticket is still `attempt`, not before `not_before` (waits longer than SQS's 15-minute delay
+/// travel as several hops).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DeliveryJob {
     pub account_id: AccountId,
     pub subscription_id: SubscriptionId,
     pub delivery_id: DeliveryId,
+    /// The record's [`DeliveryRecord::ticket`] when the job was queued (named for the attempt
+    /// number it carried before tickets, so that jobs already queued still read).
     pub attempt: u32,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub not_before: Option<String>,
@@ -325,6 +366,49 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
+
+    fn record_after_one_failed_attempt() -> DeliveryRecord {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let event = EventId::new(now);
+        let subscription = SubscriptionId::new(now);
+        serde_json::from_value(serde_json::json!({
+            "id": DeliveryId::of(&event, &subscription),
+            "accountId": "acme",
+            "subscriptionId": subscription,
+            "eventId": event,
+            "eventName": "sms.sent",
+            "status": "pending",
+            "body": "{}",
+            "eventExpiresAt": "2030-01-02T00:00:00Z",
+            "attempts": [],
+            "attemptCount": 1,
+            // Written before tickets: the queued retry carries the attempt number, 2.
+            "nextAttempt": 2,
+            "nextAttemptAt": "2030-01-01T01:00:00Z",
+            "createdAt": "2030-01-01T00:00:00Z",
+            "updatedAt": "2030-01-01T00:00:00Z",
+            "expiresAt": "2030-04-01T00:00:00Z",
+            "version": 2
+        }))
+        .expect("a record")
+    }
+
+    #[test]
+    fn a_manual_retry_takes_the_next_number_and_a_new_ticket() {
+        let mut record = record_after_one_failed_attempt();
+        assert_eq!(record.ticket(), 2);
+        let now = datetime!(2030-01-01 00:10:00 UTC);
+        let job = record.retry_now(now, time::Duration::days(90));
+        // Attempt 2 is still to be made: the retry makes it, not a third.
+        assert_eq!(record.next_attempt, 2);
+        // The queued job (ticket 2) is superseded.
+        assert_eq!((job.attempt, record.ticket()), (3, 3));
+        assert_eq!(record.window_start.as_deref(), Some("2030-01-01T00:10:00Z"));
+        assert_eq!(record.version, 3);
+        // A second retry before any attempt: still number 2, another ticket.
+        let job = record.retry_now(now, time::Duration::days(90));
+        assert_eq!((record.next_attempt, job.attempt), (2, 4));
+    }
 
     #[test]
     fn delivery_ids_are_derived_and_parsed_back() {

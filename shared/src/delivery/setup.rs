@@ -17,7 +17,6 @@ use crate::destination::AddressPolicy;
 use crate::events::publish::EventPublisher;
 use crate::queue::SqsQueue;
 use crate::seal::kms::KmsSealer;
-use crate::subscription::cache::{CachedSubscriptions, TTL};
 use crate::subscription::dynamo::DynamoSubscriptionStore;
 use crate::webhook::HERALD_SIGNATURE_HEADER;
 
@@ -83,12 +82,9 @@ impl WebhookConfig {
 
     pub fn fanout(&self, aws: &crate::aws::Clients) -> Fanout {
         Fanout {
-            subscriptions: Arc::new(CachedSubscriptions::new(
-                Arc::new(DynamoSubscriptionStore::new(
-                    aws.dynamo(),
-                    &self.subscriptions_table,
-                )),
-                TTL,
+            subscriptions: Arc::new(DynamoSubscriptionStore::new(
+                aws.dynamo(),
+                &self.subscriptions_table,
             )),
             queue: Arc::new(SqsQueue::new(aws.sqs(), &self.deliveries_queue_url)),
         }

@@ -11,6 +11,7 @@ use time::OffsetDateTime;
 
 use crate::account::AccountId;
 use crate::clock::rfc3339;
+pub use crate::idempotency::{IdempotencyClaim, IdempotencyKey};
 use crate::message::{Channel, EmailMessage, MessageStatus, SmsMessage, Tag};
 pub use crate::store::StoreError;
 
@@ -352,35 +353,6 @@ pub fn bounded(entry: serde_json::Value) -> serde_json::Value {
     Value::Object(map)
 }
 
-/// A client-chosen key that makes a send request safe to retry.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    pub fn parse(s: &str) -> Result<Self, String> {
-        if (1..=255).contains(&s.len()) && s.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-            Ok(Self(s.to_owned()))
-        } else {
-            Err("Idempotency-Key must be 1 to 255 printable ASCII characters without spaces".into())
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-/// An idempotency key claimed with a new message.
-#[derive(Debug, Clone)]
-pub struct IdempotencyClaim {
-    pub key: IdempotencyKey,
-    /// A digest of the request, so that a key reused for a different request is caught.
-    pub request_hash: String,
-    /// When the request came; a claim whose expiry has passed by then no longer holds.
-    pub now: OffsetDateTime,
-    pub expires_at: OffsetDateTime,
-}
-
 /// What creating a record did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Created {
@@ -633,13 +605,5 @@ mod tests {
         };
         assert!(decode_cursor(&other, &cursor).is_err());
         assert!(decode_cursor(&q, "garbage").is_err());
-    }
-
-    #[test]
-    fn idempotency_keys() {
-        assert!(IdempotencyKey::parse("3f9c-01").is_ok());
-        assert!(IdempotencyKey::parse("").is_err());
-        assert!(IdempotencyKey::parse("a b").is_err());
-        assert!(IdempotencyKey::parse(&"k".repeat(256)).is_err());
     }
 }

@@ -1,67 +1,123 @@
-//! An account's subscriptions, kept per warm Lambda instance for a short while: fan-out reads
-//! them for every event, and most of those reads would fetch the same few items again. A
-//! change made through the API reaches fan-out within [`TTL`]. (The deliverer reads the
-//! subscription afresh for every attempt.)
+//! An account's subscriptions, read once per SQS batch of events rather than once per event.
+//!
+//! Why this is never stale: every event of a batch was on the queue before the batch was
+//! received, so before this read starts; a subscription that the API answered 201 for before
+//! an event was published was written before that, and the read is strongly consistent. So
+//! the read sees every subscription created (or changed, or deleted) before any event of the
+//! batch was published. A cache kept across batches would not: an event published right after
+//! a 201 could be matched against a list read before it.
+//!
+//! (The deliverer reads the subscription afresh for every attempt.)
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+
+use tokio::sync::OnceCell;
 
 use super::{StoreError, Subscription, SubscriptionStore};
 use crate::account::AccountId;
 
-/// Short: a subscription just made should get events within seconds. A busy account's events
-/// still share one read per five seconds.
-pub const TTL: Duration = Duration::from_secs(5);
+type Read = Arc<OnceCell<Arc<Vec<Subscription>>>>;
 
-/// Accounts kept at most; past it the cache starts over (a warm instance serving very many
-/// accounts reads more, and never holds more than this).
-const MAX_ACCOUNTS: usize = 10_000;
-
-/// An account's subscriptions and when they were read.
-type Entry = (Instant, Arc<Vec<Subscription>>);
-
-pub struct CachedSubscriptions {
+/// The reads of one batch: made when an account's first event asks, shared by the batch's
+/// other events of that account, including those fanned out at the same moment. Dropped with
+/// the batch.
+pub struct BatchReads {
     store: Arc<dyn SubscriptionStore>,
-    ttl: Duration,
-    accounts: Mutex<HashMap<AccountId, Entry>>,
+    accounts: Mutex<HashMap<AccountId, Read>>,
 }
 
-impl CachedSubscriptions {
-    pub fn new(store: Arc<dyn SubscriptionStore>, ttl: Duration) -> Self {
+impl BatchReads {
+    /// For one batch, taken before any of its events is fanned out.
+    pub fn new(store: Arc<dyn SubscriptionStore>) -> Self {
         Self {
             store,
-            ttl,
             accounts: Mutex::new(HashMap::new()),
         }
     }
 
-    fn cached(&self, account: &AccountId) -> Option<Arc<Vec<Subscription>>> {
-        let accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
-        accounts
-            .get(account)
-            .filter(|(at, _)| at.elapsed() < self.ttl)
-            .map(|(_, s)| s.clone())
-    }
-
-    async fn load(&self, account: &AccountId) -> Result<Arc<Vec<Subscription>>, StoreError> {
-        let fresh = Arc::new(self.store.list(account).await?);
-        let mut accounts = self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
-        if accounts.len() >= MAX_ACCOUNTS {
-            accounts.clear();
-        }
-        accounts.insert(account.clone(), (Instant::now(), fresh.clone()));
-        Ok(fresh)
-    }
-
-    /// Every subscription of the account.
+    /// Every subscription of the account, read at most once per batch (a failed read is
+    /// made again by the next event that asks).
     pub async fn of_account(
         &self,
         account: &AccountId,
     ) -> Result<Arc<Vec<Subscription>>, StoreError> {
-        match self.cached(account) {
-            Some(s) => Ok(s),
-            None => self.load(account).await,
+        let cell = self
+            .accounts
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(account.clone())
+            .or_default()
+            .clone();
+        cell.get_or_try_init(|| async { self.store.list(account).await.map(Arc::new) })
+            .await
+            .cloned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use async_trait::async_trait;
+
+    use super::*;
+    use crate::subscription::SubscriptionId;
+    use crate::subscription::memory::MemorySubscriptionStore;
+
+    /// Counts the reads of account lists.
+    struct Counting {
+        inner: MemorySubscriptionStore,
+        lists: AtomicUsize,
+    }
+
+    #[async_trait]
+    impl SubscriptionStore for Counting {
+        async fn create(&self, s: &Subscription) -> Result<(), StoreError> {
+            self.inner.create(s).await
         }
+        async fn get(
+            &self,
+            account: &AccountId,
+            id: &SubscriptionId,
+        ) -> Result<Option<Subscription>, StoreError> {
+            self.inner.get(account, id).await
+        }
+        async fn list(&self, account: &AccountId) -> Result<Vec<Subscription>, StoreError> {
+            self.lists.fetch_add(1, Ordering::SeqCst);
+            self.inner.list(account).await
+        }
+        async fn replace(&self, s: &Subscription) -> Result<(), StoreError> {
+            self.inner.replace(s).await
+        }
+        async fn delete(
+            &self,
+            account: &AccountId,
+            id: &SubscriptionId,
+        ) -> Result<bool, StoreError> {
+            self.inner.delete(account, id).await
+        }
+    }
+
+    #[tokio::test]
+    async fn one_read_per_account_and_batch_even_when_asked_at_once() {
+        let store = Arc::new(Counting {
+            inner: MemorySubscriptionStore::new(),
+            lists: AtomicUsize::new(0),
+        });
+        let acme = AccountId::parse("acme").expect("valid");
+        let globex = AccountId::parse("globex").expect("valid");
+        let batch = BatchReads::new(store.clone());
+        let asks = (0..10).map(|i| batch.of_account(if i % 2 == 0 { &acme } else { &globex }));
+        for read in futures::future::join_all(asks).await {
+            read.expect("read");
+        }
+        assert_eq!(store.lists.load(Ordering::SeqCst), 2);
+        // The next batch reads again.
+        BatchReads::new(store.clone())
+            .of_account(&acme)
+            .await
+            .expect("read");
+        assert_eq!(store.lists.load(Ordering::SeqCst), 3);
     }
 }

@@ -90,6 +90,9 @@ impl SubscriptionStore for DynamoSubscriptionStore {
                 .table_name(&self.table)
                 .key_condition_expression("accountId = :account")
                 .expression_attribute_values(":account", s(account.as_str()))
+                // Fan-out relies on it: a subscription the API has answered 201 for is in
+                // every list read after (see `subscription::cache`).
+                .consistent_read(true)
                 .set_exclusive_start_key(start)
                 .send()
                 .await

@@ -27,6 +27,22 @@ pub const MAX_PER_ACCOUNT: usize = 100;
 /// switch without dropping a request.
 pub const ROTATION_OVERLAP: time::Duration = time::Duration::hours(24);
 
+/// At most this many secrets sign at once: the current one and those it replaced within
+/// [`ROTATION_OVERLAP`]. Each adds a signature to every request (`webhook-signature`), and a
+/// receiver tries each; the reference sets no number. Past it, a rotation is refused until
+/// the oldest retires, rather than cutting a replaced secret's day short.
+pub const MAX_SIGNING_SECRETS: usize = 5;
+
+/// A rotation refused: [`MAX_SIGNING_SECRETS`] already sign.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "{MAX_SIGNING_SECRETS} secrets already sign this subscription's requests; the oldest \
+     stops at {oldest_retires_at}, and a rotation is possible from then"
+)]
+pub struct TooManySecrets {
+    pub oldest_retires_at: String,
+}
+
 /// A subscription's id: a ULID, so that an account's subscriptions list in creation order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
@@ -123,10 +139,9 @@ pub struct StoredSecret {
 impl StoredSecret {
     fn signs_at(&self, now: OffsetDateTime) -> bool {
         // Compared as times: RFC 3339 text leaves out zero milliseconds, so it does not sort.
-        self.retires_at.as_deref().is_none_or(|t| {
-            OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
-                .is_ok_and(|t| t > now)
-        })
+        self.retires_at
+            .as_deref()
+            .is_none_or(|t| parse_rfc3339(t).is_some_and(|t| t > now))
     }
 }
 
@@ -165,20 +180,32 @@ impl Subscription {
         self.secrets.iter().filter(move |s| s.signs_at(now))
     }
 
-    /// Makes `sealed` the newest secret; the current one keeps signing for
-    /// [`ROTATION_OVERLAP`], and secrets already retired are dropped. Returns when the previous
-    /// secret stops signing, if there was one.
-    pub fn rotate(&mut self, sealed: SealedSecret, now: OffsetDateTime) -> Option<String> {
+    /// Makes `sealed` the newest secret. The current one keeps signing for
+    /// [`ROTATION_OVERLAP`], and so does every one it replaced for its own
+    /// [`ROTATION_OVERLAP`]; secrets already retired are dropped. Returns when the previous
+    /// secret stops signing, if there was one. Refused, changing nothing, while
+    /// [`MAX_SIGNING_SECRETS`] still sign.
+    pub fn rotate(
+        &mut self,
+        sealed: SealedSecret,
+        now: OffsetDateTime,
+    ) -> Result<Option<String>, TooManySecrets> {
+        let signing = self.signing_secrets(now).count();
+        if signing >= MAX_SIGNING_SECRETS {
+            let oldest_retires_at = self
+                .signing_secrets(now)
+                .filter_map(|s| s.retires_at.clone())
+                .min_by_key(|t| parse_rfc3339(t))
+                .unwrap_or_default();
+            return Err(TooManySecrets { oldest_retires_at });
+        }
         self.secrets.retain(|s| s.signs_at(now));
-        let retires_at = rfc3339(now + ROTATION_OVERLAP);
         let mut previous_retires = None;
         if let Some(current) = self.secrets.first_mut() {
+            let retires_at = rfc3339(now + ROTATION_OVERLAP);
             current.retires_at = Some(retires_at.clone());
             previous_retires = Some(retires_at);
         }
-        // Only the newest and the one it replaced are kept: a second rotation within the
-        // overlap retires the oldest at once.
-        self.secrets.truncate(1);
         self.secrets.insert(
             0,
             StoredSecret {
@@ -187,8 +214,19 @@ impl Subscription {
                 retires_at: None,
             },
         );
-        previous_retires
+        Ok(previous_retires)
     }
+
+    /// When each replaced secret that still signs stops, the latest first.
+    pub fn replaced_secrets_retire_at(&self, now: OffsetDateTime) -> Vec<String> {
+        self.signing_secrets(now)
+            .filter_map(|s| s.retires_at.clone())
+            .collect()
+    }
+}
+
+fn parse_rfc3339(t: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
 }
 
 #[async_trait]
@@ -200,7 +238,8 @@ pub trait SubscriptionStore: Send + Sync {
         account: &AccountId,
         id: &SubscriptionId,
     ) -> Result<Option<Subscription>, StoreError>;
-    /// Every subscription of the account, oldest first (at most [`MAX_PER_ACCOUNT`]).
+    /// Every subscription of the account, oldest first (at most [`MAX_PER_ACCOUNT`]), as of
+    /// the read: every write that returned before it is seen (a strongly consistent read).
     async fn list(&self, account: &AccountId) -> Result<Vec<Subscription>, StoreError>;
     /// Writes `subscription` if the stored one is at `subscription.version - 1`.
     async fn replace(&self, subscription: &Subscription) -> Result<(), StoreError>;
@@ -253,28 +292,66 @@ mod tests {
         assert!(!s.wants(&sent, &tags(&["prod", "team-signing"])));
     }
 
+    fn at(s: &Subscription, t: OffsetDateTime) -> Vec<SealedSecret> {
+        s.signing_secrets(t).map(|x| x.sealed.clone()).collect()
+    }
+
     #[test]
     fn rotation_keeps_the_previous_secret_for_a_day() {
         let mut s = subscription();
         let t0 = datetime!(2030-01-01 00:00:00 UTC);
-        assert_eq!(s.rotate(sealed(1), t0), None);
+        assert_eq!(s.rotate(sealed(1), t0), Ok(None));
         let t1 = t0 + time::Duration::hours(1);
         assert_eq!(
-            s.rotate(sealed(2), t1).as_deref(),
-            Some("2030-01-02T01:00:00Z")
+            s.rotate(sealed(2), t1),
+            Ok(Some("2030-01-02T01:00:00Z".to_owned()))
         );
-        fn at(s: &Subscription, t: OffsetDateTime) -> Vec<SealedSecret> {
-            s.signing_secrets(t).map(|x| x.sealed.clone()).collect()
-        }
         assert_eq!(at(&s, t1), vec![sealed(2), sealed(1)]);
         assert_eq!(at(&s, t1 + time::Duration::hours(25)), vec![sealed(2)]);
-        // A second rotation within the overlap retires the oldest at once.
-        s.rotate(sealed(3), t1 + time::Duration::hours(2));
-        assert_eq!(s.secrets.len(), 2);
+    }
+
+    #[test]
+    fn every_replaced_secret_keeps_its_own_day() {
+        let mut s = subscription();
+        let t0 = datetime!(2030-01-01 00:00:00 UTC);
+        let hours = |h| t0 + time::Duration::hours(h);
+        assert_eq!(s.rotate(sealed(1), t0), Ok(None));
+        s.rotate(sealed(2), hours(1)).expect("rotated");
+        // A second rotation within the overlap: secret 1 still has its day.
+        s.rotate(sealed(3), hours(2)).expect("rotated");
+        assert_eq!(at(&s, hours(2)), vec![sealed(3), sealed(2), sealed(1)]);
         assert_eq!(
-            at(&s, t1 + time::Duration::hours(2)),
-            vec![sealed(3), sealed(2)]
+            s.replaced_secrets_retire_at(hours(2)),
+            ["2030-01-02T02:00:00Z", "2030-01-02T01:00:00Z"]
         );
+        // Each retires 24 hours after it was replaced, not before.
+        assert_eq!(at(&s, hours(24)), vec![sealed(3), sealed(2), sealed(1)]);
+        assert_eq!(at(&s, hours(25)), vec![sealed(3), sealed(2)]);
+        assert_eq!(at(&s, hours(26)), vec![sealed(3)]);
+        // Retired secrets are dropped at the next rotation.
+        s.rotate(sealed(4), hours(27)).expect("rotated");
+        assert_eq!(s.secrets.len(), 2);
+    }
+
+    #[test]
+    fn at_most_five_secrets_sign_and_a_sixth_waits_for_the_oldest_to_retire() {
+        let mut s = subscription();
+        let t0 = datetime!(2030-01-01 00:00:00 UTC);
+        let minutes = |m| t0 + time::Duration::minutes(m);
+        for i in 0..5u8 {
+            s.rotate(sealed(i), minutes(i64::from(i))).expect("rotated");
+        }
+        let before = s.clone();
+        assert_eq!(
+            s.rotate(sealed(9), minutes(10)),
+            Err(TooManySecrets {
+                oldest_retires_at: "2030-01-02T00:01:00Z".into()
+            })
+        );
+        assert_eq!(s, before, "a refused rotation changes nothing");
+        // Once the oldest replaced secret retires, a rotation goes through.
+        s.rotate(sealed(9), minutes(24 * 60 + 1)).expect("rotated");
+        assert_eq!(at(&s, minutes(24 * 60 + 1)).len(), 5);
     }
 
     #[test]

@@ -7,9 +7,8 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use herald::clock::rfc3339;
 use herald::cursor;
-use herald::delivery::{DeliveryId, DeliveryJob, DeliveryRecord, DeliveryStatus, ListQuery};
+use herald::delivery::{DeliveryId, DeliveryRecord, DeliveryStatus, ListQuery};
 use herald::subscription::SubscriptionId;
 use herald::validation::FieldErrors;
 use serde::Serialize;
@@ -184,15 +183,8 @@ pub async fn retry(
             record.event_expires_at
         )));
     }
-    // Past every attempt made and the one a pending delivery has queued, so that a queued
-    // retry finds itself stale rather than sending twice.
-    let number = record.attempt_count.max(record.next_attempt) + 1;
-    record.schedule(number, now);
-    record.window_start = Some(rfc3339(now));
-    // Kept as long as a new delivery would be.
-    record.expires_at = rfc3339(now + state.config.webhooks.retention);
-    record.updated_at = rfc3339(now);
-    record.version += 1;
+    let job = record.retry_now(now, state.config.webhooks.retention);
+    let number = record.next_attempt;
     state
         .deliveries
         .replace(&record)
@@ -203,14 +195,6 @@ pub async fn retry(
             }
             other => other.into(),
         })?;
-    let job = DeliveryJob {
-        account_id: account.clone(),
-        subscription_id: record.subscription_id.clone(),
-        delivery_id: record.id.clone(),
-        attempt: number,
-        not_before: None,
-        first: None,
-    };
     state
         .deliveries_queue
         .enqueue(&job)

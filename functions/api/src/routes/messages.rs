@@ -3,29 +3,24 @@
 //! 24 hours answers as the first time did and sends nothing more.
 
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use herald::email::EmailAddress;
+use herald::idempotency::IdempotencyClaim;
 use herald::json_fields::{ObjectReader, kind, parsed, string};
 use herald::message::{BodyPart, EmailMessage, PhoneNumber, SmsMessage, SmsText, Subject, Tag};
-use herald::message_log::{
-    Content, Created, IdempotencyClaim, IdempotencyKey, MessageId, MessageRecord,
-};
+use herald::message_log::{Content, Created, MessageId, MessageRecord};
 use herald::queue::SendJob;
 use herald::validation::FieldErrors;
 use serde::Serialize;
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 
-use super::Account;
+use super::{Account, idempotency_key, idempotency_mismatch, mark_replayed};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
-
-/// How long an idempotency key holds.
-const IDEMPOTENCY_WINDOW: time::Duration = time::Duration::hours(24);
 
 #[derive(Serialize)]
 struct Accepted {
@@ -133,17 +128,6 @@ pub fn parse_email(body: Value) -> Result<(Content, Vec<Tag>), FieldErrors> {
     }
 }
 
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
-    headers
-        .get("idempotency-key")
-        .map(|v| {
-            v.to_str()
-                .map_err(|_| ApiError::BadRequest("Idempotency-Key is not valid text".into()))
-                .and_then(|s| IdempotencyKey::parse(s).map_err(ApiError::BadRequest))
-        })
-        .transpose()
-}
-
 async fn accept(
     state: &AppState,
     account: herald::account::AccountId,
@@ -160,10 +144,13 @@ async fn accept(
     let now = state.clock.now();
     let channel = content.channel();
     // The request as validated, so that formatting differences do not count as a change.
-    let request_hash = {
-        let canonical = serde_json::json!({"message": &content, "tags": &tags});
-        format!("{:x}", Sha256::digest(canonical.to_string().as_bytes()))
-    };
+    let claim = key.map(|key| {
+        IdempotencyClaim::new(
+            key,
+            &serde_json::json!({"message": &content, "tags": &tags}),
+            now,
+        )
+    });
     let record = MessageRecord::queued(
         MessageId::new(now),
         account.clone(),
@@ -172,22 +159,14 @@ async fn accept(
         now,
         state.config.log_retention,
     );
-    let claim = key.map(|key| IdempotencyClaim {
-        key,
-        request_hash: request_hash.clone(),
-        now,
-        expires_at: now + IDEMPOTENCY_WINDOW,
-    });
     let (record, replayed) = match state.messages.create(&record, claim.as_ref()).await? {
         Created::New => (record, false),
         Created::Replay {
             id,
             request_hash: first,
         } => {
-            if first != request_hash {
-                return Err(ApiError::Unprocessable(
-                    "this Idempotency-Key was used for a different request".into(),
-                ));
+            if claim.as_ref().is_none_or(|c| c.request_hash != first) {
+                return Err(idempotency_mismatch());
             }
             let first = state
                 .messages
@@ -225,9 +204,7 @@ async fn accept(
     )
         .into_response();
     if replayed {
-        response
-            .headers_mut()
-            .insert("idempotent-replayed", HeaderValue::from_static("true"));
+        mark_replayed(&mut response);
     }
     Ok(response)
 }

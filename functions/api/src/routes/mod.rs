@@ -18,6 +18,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
 use herald::account::AccountId;
 use herald::etag::{ETag, Precondition};
+use herald::idempotency::IdempotencyKey;
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
@@ -85,4 +86,28 @@ pub fn etag_header(etag: &ETag) -> [(header::HeaderName, HeaderValue); 1] {
     let value = HeaderValue::from_str(&etag.header_value())
         .unwrap_or_else(|_| HeaderValue::from_static("\"invalid\""));
     [(header::ETAG, value)]
+}
+
+/// The request's `Idempotency-Key`, if it has one.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<IdempotencyKey>, ApiError> {
+    headers
+        .get("idempotency-key")
+        .map(|v| {
+            v.to_str()
+                .map_err(|_| ApiError::BadRequest("Idempotency-Key is not valid text".into()))
+                .and_then(|s| IdempotencyKey::parse(s).map_err(ApiError::BadRequest))
+        })
+        .transpose()
+}
+
+/// A key used before for a different request.
+pub fn idempotency_mismatch() -> ApiError {
+    ApiError::Unprocessable("this Idempotency-Key was used for a different request".into())
+}
+
+/// Marks a repeat's answer as the first request's.
+pub fn mark_replayed(response: &mut axum::response::Response) {
+    response
+        .headers_mut()
+        .insert("idempotent-replayed", HeaderValue::from_static("true"));
 }

@@ -46,6 +46,9 @@ pub struct View {
     /// When the previous secret stops signing, during a rotation.
     #[serde(skip_serializing_if = "Option::is_none")]
     previous_secret_expires_at: Option<String>,
+    /// When each replaced secret that still signs stops, the latest first (empty: omitted).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    replaced_secrets_expire_at: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     disabled_reason: Option<String>,
     created_at: String,
@@ -67,6 +70,7 @@ impl View {
                 .signing_secrets(now)
                 .nth(1)
                 .and_then(|p| p.retires_at.clone()),
+            replaced_secrets_expire_at: s.replaced_secrets_retire_at(now),
             disabled_reason: s.disabled_reason.clone(),
             created_at: s.created_at.clone(),
             updated_at: s.updated_at.clone(),
@@ -326,7 +330,8 @@ pub async fn delete(
     }
 }
 
-/// A new secret, shown once; the previous one keeps signing beside it for 24 hours.
+/// A new secret, shown once; every secret it replaces keeps signing beside it for 24 hours
+/// from its replacement. Refused (409) while the most secrets that may sign at once do.
 pub async fn rotate_secret(
     State(state): State<AppState>,
     Account(account): Account,
@@ -335,7 +340,8 @@ pub async fn rotate_secret(
     let mut s = find(&state, &account, &path).await?;
     let now = state.clock.now();
     let (secret, stored) = new_secret(&state, &account, now).await?;
-    s.rotate(stored.sealed, now);
+    s.rotate(stored.sealed, now)
+        .map_err(|e| ApiError::Conflict(e.to_string()))?;
     s.updated_at = rfc3339(now);
     s.version += 1;
     state.subscriptions.replace(&s).await.map_err(|e| match e {
