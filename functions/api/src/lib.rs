@@ -50,6 +50,66 @@ pub struct Adapters {
     pub clock: Arc<dyn Clock>,
 }
 
+/// The adapters of the deployed function: DynamoDB, SQS, KMS and SES through `aws`'s clients,
+/// which carry Herald's timeouts (`herald::aws::timeouts`).
+pub fn aws_adapters(config: &ApiConfig, aws: Arc<herald::aws::Clients>) -> Adapters {
+    use herald::aws::first_use::OnFirstUse;
+    use herald::clock::SystemClock;
+    use herald::delivery::dynamo::DynamoDeliveryStore;
+    use herald::message_log::dynamo::DynamoMessageLog;
+    use herald::queue::SqsQueue;
+    use herald::seal::kms::KmsSealer;
+    use herald::sending_domain::dynamo::DynamoDomainStore;
+    use herald::sending_domain::identity::SesIdentities;
+    use herald::sending_domain::{HickoryLookup, LazyHickoryLookup};
+    use herald::settings::dynamo::DynamoSettingsStore;
+    use herald::subscription::dynamo::DynamoSubscriptionStore;
+
+    let dynamo = aws.dynamo();
+    let kms_key_id = config.kms_key_id.clone();
+    let sqs = aws.sqs();
+    Adapters {
+        settings: Arc::new(DynamoSettingsStore::new(
+            dynamo.clone(),
+            &config.settings_table,
+        )),
+        // Built when a request first needs them.
+        sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+            KmsSealer::new(aws.kms(), &kms_key_id)
+        })),
+        messages: Arc::new(DynamoMessageLog::new(
+            dynamo.clone(),
+            &config.messages_table,
+        )),
+        send_queue: Arc::new(SqsQueue::new(sqs.clone(), &config.send_queue_url)),
+        subscriptions: Arc::new(DynamoSubscriptionStore::new(
+            dynamo.clone(),
+            &config.webhooks.subscriptions_table,
+        )),
+        deliveries: Arc::new(DynamoDeliveryStore::new(
+            dynamo.clone(),
+            &config.webhooks.deliveries_table,
+        )),
+        domains: Arc::new(DynamoDomainStore::new(
+            dynamo,
+            &config.domains.domains_table,
+        )),
+        identities: Arc::new(OnFirstUse::new(aws.clone(), |aws| {
+            SesIdentities::new(aws.sesv2())
+        })),
+        dns: Arc::new(LazyHickoryLookup::new(
+            &config.domains.nameservers,
+            HickoryLookup::DEFAULT_TIMEOUT,
+        )),
+        deliveries_queue: Arc::new(SqsQueue::new(
+            sqs.clone(),
+            &config.webhooks.deliveries_queue_url,
+        )),
+        events_queue: Arc::new(SqsQueue::new(sqs, &config.webhooks.events_queue_url)),
+        clock: Arc::new(SystemClock),
+    }
+}
+
 /// What every handler may use: one shared [`Services`]. axum keeps a copy of the state in
 /// every route it builds, at cold start: one reference count each, not a dozen.
 #[derive(Clone)]

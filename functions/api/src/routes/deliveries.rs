@@ -211,11 +211,7 @@ pub async fn retry(
         not_before: None,
         first: None,
     };
-    state
-        .deliveries_queue
-        .enqueue(&job)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    state.deliveries_queue.enqueue(&job).await?;
     tracing::info!(account = %account, delivery = %record.id, attempt = number, "manual retry queued");
     Ok((
         StatusCode::ACCEPTED,

@@ -55,10 +55,6 @@ pub async fn publish(
     let now = state.clock.now();
     let event =
         NewEvent::read(body, EventId::new(now), account, now).map_err(ApiError::Validation)?;
-    state
-        .events
-        .publish(&event)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    state.events.publish(&event).await?;
     Ok((StatusCode::ACCEPTED, Json(event)).into_response())
 }
