@@ -18,6 +18,7 @@ pub mod events;
 pub mod json_fields;
 pub mod message;
 pub mod message_log;
+pub mod provider_secrets;
 pub mod queue;
 pub mod seal;
 pub mod secret;

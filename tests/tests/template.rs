@@ -123,3 +123,64 @@ fn every_dead_letter_queue_has_an_alarm() {
         assert!(alarmed, "no alarm on {queue}");
     }
 }
+
+/// Provider secrets reach the functions through Secrets Manager only: no function's
+/// environment names the parameters that carry them, and every function told where the secret
+/// is may read it.
+#[test]
+fn provider_secrets_stay_out_of_function_environments() {
+    const SECRET_PARAMETERS: [&str; 3] = [
+        "TwilioAuthToken",
+        "VonageApiSecret",
+        "VonageSignatureSecret",
+    ];
+    let template = template();
+    let mut readers = 0;
+    for (id, function) in resources_of_type(&template, "AWS::Serverless::Function") {
+        let variables = function["Properties"]["Environment"]["Variables"]
+            .as_mapping()
+            .cloned()
+            .unwrap_or_default();
+        for (name, value) in &variables {
+            let named = target(value).unwrap_or_default();
+            assert!(
+                !SECRET_PARAMETERS.contains(&named),
+                "{id}: {name:?} carries {named}"
+            );
+        }
+        let Some(secret) = variables
+            .get("HERALD_PROVIDER_SECRETS")
+            .and_then(|v| target(v))
+        else {
+            continue;
+        };
+        readers += 1;
+        assert_eq!(
+            template["Resources"][secret]["Type"].as_str(),
+            Some("AWS::SecretsManager::Secret"),
+            "{id}"
+        );
+        let statements = function["Properties"]["Policies"]
+            .as_sequence()
+            .into_iter()
+            .flatten()
+            .flat_map(|p| p["Statement"].as_sequence().cloned().unwrap_or_default());
+        let allowed = statements.into_iter().any(|s| {
+            s["Action"].as_str() == Some("secretsmanager:GetSecretValue")
+                && target(&s["Resource"]) == Some(secret)
+        });
+        assert!(allowed, "{id} may not read {secret}");
+    }
+    assert!(
+        readers >= 3,
+        "the api, send-dispatch and sms-failover read the provider secrets"
+    );
+    // The secret gets its values from those parameters and nothing else does.
+    let globals = &template["Globals"]["Function"]["Environment"]["Variables"];
+    for (name, value) in globals.as_mapping().into_iter().flatten() {
+        assert!(
+            !SECRET_PARAMETERS.contains(&target(value).unwrap_or_default()),
+            "Globals: {name:?}"
+        );
+    }
+}

@@ -17,6 +17,7 @@ use herald::clock::Clock;
 use herald::delivery::{DeliveryJob, DeliveryStore};
 use herald::events::publish::EventPublisher;
 use herald::message_log::MessageLog;
+use herald::provider_secrets::ProviderSecretsSource;
 use herald::queue::{JobQueue, SendJob};
 use herald::seal::SecretSealer;
 use herald::sending_domain::DnsLookup;
@@ -48,6 +49,8 @@ pub struct Adapters {
     pub identities: Arc<dyn EmailIdentities>,
     pub dns: Arc<dyn DnsLookup>,
     pub clock: Arc<dyn Clock>,
+    /// Twilio's and Vonage's secrets, which check their receipts; none: the routes are off.
+    pub provider_secrets: Option<Arc<ProviderSecretsSource>>,
 }
 
 /// The adapters of the deployed function: DynamoDB, SQS, KMS and SES through `aws`'s clients,
@@ -107,6 +110,11 @@ pub fn aws_adapters(config: &ApiConfig, aws: Arc<herald::aws::Clients>) -> Adapt
         )),
         events_queue: Arc::new(SqsQueue::new(sqs, &config.webhooks.events_queue_url)),
         clock: Arc::new(SystemClock),
+        // Read from Secrets Manager by the first receipt that needs them.
+        provider_secrets: config
+            .provider_secrets
+            .as_ref()
+            .map(|id| Arc::new(ProviderSecretsSource::secrets_manager(aws.clone(), id))),
     }
 }
 
@@ -138,6 +146,7 @@ pub struct Services {
     /// Checks a domain's DNS records ("verify now").
     pub checker: Arc<DomainChecker>,
     pub clock: Arc<dyn Clock>,
+    pub provider_secrets: Option<Arc<ProviderSecretsSource>>,
 }
 
 impl AppState {
@@ -161,6 +170,7 @@ impl AppState {
             domains: adapters.domains,
             identities: adapters.identities,
             clock: adapters.clock,
+            provider_secrets: adapters.provider_secrets,
         }))
     }
 }

@@ -3,6 +3,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use herald::provider_secrets::SecretsError;
 use herald::queue::QueueError;
 use herald::seal::SealError;
 use herald::settings::StoreError;
@@ -74,6 +75,18 @@ impl From<QueueError> for ApiError {
     fn from(e: QueueError) -> Self {
         tracing::error!(error = %error_chain(&e), "the queue failed");
         Self::Unavailable(AWS_UNAVAILABLE)
+    }
+}
+
+impl From<SecretsError> for ApiError {
+    fn from(e: SecretsError) -> Self {
+        match e {
+            SecretsError::Unavailable(source) => {
+                tracing::error!(error = %error_chain(source.as_ref()), "Secrets Manager failed");
+                Self::Unavailable(AWS_UNAVAILABLE)
+            }
+            malformed @ SecretsError::Malformed(_) => Self::Internal(Box::new(malformed)),
+        }
     }
 }
 

@@ -107,6 +107,7 @@ pub struct Clients {
     kms: OnceLock<aws_sdk_kms::Client>,
     sesv2: OnceLock<aws_sdk_sesv2::Client>,
     sns: OnceLock<aws_sdk_sns::Client>,
+    secrets_manager: OnceLock<aws_sdk_secretsmanager::Client>,
     provider_http: OnceLock<reqwest::Client>,
 }
 
@@ -119,6 +120,7 @@ impl Clients {
             kms: OnceLock::new(),
             sesv2: OnceLock::new(),
             sns: OnceLock::new(),
+            secrets_manager: OnceLock::new(),
             provider_http: OnceLock::new(),
         }
     }
@@ -165,6 +167,13 @@ impl Clients {
         let config = &self.config;
         self.sns
             .get_or_init(|| aws_sdk_sns::Client::new(config))
+            .clone()
+    }
+
+    pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        let config = &self.config;
+        self.secrets_manager
+            .get_or_init(|| aws_sdk_secretsmanager::Client::new(config))
             .clone()
     }
 }
