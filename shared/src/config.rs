@@ -139,50 +139,27 @@ impl PlatformConfig {
 }
 
 /// Credentials of the SMS providers the operator offers (Amazon SNS needs none: it uses the
-/// function's role).
+/// function's role). Their secret parts are not here but in Secrets Manager, in the secret
+/// `secrets` names (see [`crate::provider_secrets`]).
 #[derive(Debug, Clone)]
 pub struct ProviderCredentials {
     pub twilio: Option<TwilioCredentials>,
     pub vonage: Option<VonageCredentials>,
+    /// The secret holding Twilio's and Vonage's secrets (`HERALD_PROVIDER_SECRETS`, its ARN
+    /// or name); set whenever either is offered.
+    pub secrets: Option<String>,
 }
 
 #[derive(Debug, Clone)]
 pub struct TwilioCredentials {
     pub base_url: String,
     pub account_sid: String,
-    pub auth_token: crate::secret::Secret,
 }
 
 #[derive(Debug, Clone)]
 pub struct VonageCredentials {
     pub base_url: String,
     pub api_key: String,
-    pub api_secret: crate::secret::Secret,
-    /// Whether the operator turned on signed webhooks, so that Herald can check Vonage's
-    /// delivery receipts: only then does each message ask for them.
-    pub signed_receipts: bool,
-}
-
-/// How Vonage signs its delivery receipts: the operator's signature secret and the method
-/// chosen beside it in Vonage's dashboard.
-#[derive(Debug, Clone)]
-pub struct VonageSignature {
-    pub secret: crate::secret::Secret,
-    pub method: crate::status::vonage::SignatureMethod,
-}
-
-impl VonageSignature {
-    /// `HERALD_VONAGE_SIGNATURE_SECRET` and `HERALD_VONAGE_SIGNATURE_METHOD` (MD5 hash, Vonage's
-    /// default, when unset); none when no secret is set.
-    pub fn read<F: Fn(&str) -> Option<String>>(env: &mut EnvReader<F>) -> Option<Self> {
-        let method = env.parsed("HERALD_VONAGE_SIGNATURE_METHOD", "md5hash", str::parse);
-        let secret = env.optional("HERALD_VONAGE_SIGNATURE_SECRET")?;
-        let secret = crate::secret::Secret::parse(&secret).ok()?;
-        Some(Self {
-            secret,
-            method: method?,
-        })
-    }
 }
 
 impl ProviderCredentials {
@@ -191,39 +168,29 @@ impl ProviderCredentials {
         env: &mut EnvReader<F>,
         offered: &[SmsProvider],
     ) -> Self {
-        let secret = |env: &mut EnvReader<F>, name: &str| {
-            let raw = env.required(name);
-            crate::secret::Secret::parse(&raw).ok()
-        };
         let twilio = offered.contains(&SmsProvider::Twilio).then(|| {
             let base_url = env
                 .optional("HERALD_TWILIO_BASE_URL")
                 .unwrap_or_else(|| "https://api.twilio.com".into());
             let account_sid = env.required("HERALD_TWILIO_ACCOUNT_SID");
-            let auth_token = secret(env, "HERALD_TWILIO_AUTH_TOKEN");
-            auth_token.map(|auth_token| TwilioCredentials {
+            TwilioCredentials {
                 base_url,
                 account_sid,
-                auth_token,
-            })
+            }
         });
         let vonage = offered.contains(&SmsProvider::Vonage).then(|| {
             let base_url = env
                 .optional("HERALD_VONAGE_BASE_URL")
                 .unwrap_or_else(|| "https://rest.nexmo.com".into());
             let api_key = env.required("HERALD_VONAGE_API_KEY");
-            let api_secret = secret(env, "HERALD_VONAGE_API_SECRET");
-            let signed_receipts = VonageSignature::read(env).is_some();
-            api_secret.map(|api_secret| VonageCredentials {
-                base_url,
-                api_key,
-                api_secret,
-                signed_receipts,
-            })
+            VonageCredentials { base_url, api_key }
         });
+        let secrets =
+            (twilio.is_some() || vonage.is_some()).then(|| env.required("HERALD_PROVIDER_SECRETS"));
         Self {
-            twilio: twilio.flatten(),
-            vonage: vonage.flatten(),
+            twilio,
+            vonage,
+            secrets,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod idempotency;
 pub mod json_fields;
 pub mod message;
 pub mod message_log;
+pub mod provider_secrets;
 pub mod queue;
 pub mod seal;
 pub mod secret;

@@ -28,6 +28,21 @@ pub async fn aws() -> aws_config::SdkConfig {
         .await
 }
 
+/// Twilio's and Vonage's secrets as the functions read them: from the Secrets Manager secret
+/// the template names in `HERALD_PROVIDER_SECRETS`, which the local stack creates in moto.
+pub async fn provider_secrets() -> herald::provider_secrets::ProviderSecrets {
+    let id = stack_var("HERALD_PROVIDER_SECRETS");
+    let client = aws_sdk_secretsmanager::Client::new(&aws().await);
+    let out = client
+        .get_secret_value()
+        .secret_id(&id)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("reading {id}: {}", aws_sdk_secretsmanager::Error::from(e)));
+    let text = out.secret_string().expect("a string secret");
+    herald::provider_secrets::ProviderSecrets::parse(text).unwrap_or_else(|e| panic!("{id}: {e}"))
+}
+
 /// A fresh account id, so tests never see each other's data.
 pub fn new_account() -> herald::account::AccountId {
     let id = format!("t-{}", uuid::Uuid::new_v4().simple());

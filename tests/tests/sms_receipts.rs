@@ -50,7 +50,12 @@ async fn twilio_status_callbacks_are_verified_and_applied() {
         )
     );
 
-    let token = stack_var("HERALD_TWILIO_AUTH_TOKEN");
+    let secrets = herald_tests::provider_secrets().await;
+    let token = secrets
+        .twilio_auth_token
+        .expect("the local stack sets Twilio's auth token")
+        .expose()
+        .to_owned();
     let account_sid = stack_var("HERALD_TWILIO_ACCOUNT_SID");
     let delivered = [
         ("AccountSid", account_sid.as_str()),
@@ -157,7 +162,12 @@ async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
     assert_eq!(request["statusReportReq"], "1");
 
     let api_key = stack_var("HERALD_VONAGE_API_KEY");
-    let secret = stack_var("HERALD_VONAGE_SIGNATURE_SECRET");
+    let secret = herald_tests::provider_secrets()
+        .await
+        .vonage_signature_secret
+        .expect("the local stack sets Vonage's signature secret")
+        .expose()
+        .to_owned();
     let method = stack_var("HERALD_VONAGE_SIGNATURE_METHOD");
     let to = request["to"]
         .as_str()

@@ -1,5 +1,6 @@
 //! Creates on the emulated AWS what template.yaml declares: DynamoDB tables (keys, indexes,
-//! TTL) and KMS keys. Resources with no local meaning (log groups, the HTTP API) are skipped.
+//! TTL), KMS keys, queues, SES identities and Secrets Manager secrets. Resources with no local
+//! meaning (log groups, alarms, the HTTP API) are skipped.
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
@@ -206,6 +207,7 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> 
     let kms = aws_sdk_kms::Client::new(&config);
     let sqs = aws_sdk_sqs::Client::new(&config);
     let ses = aws_sdk_sesv2::Client::new(&config);
+    let secrets = aws_sdk_secretsmanager::Client::new(&config);
     let mut physical = Physical::default();
     for (id, resource) in &template.resources {
         match resource.kind.as_str() {
@@ -264,6 +266,38 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> 
                         )
                     })?;
                 physical.refs.insert(id.clone(), name);
+            }
+            "AWS::SecretsManager::Secret" => {
+                let name = template.resolve(
+                    resource
+                        .properties
+                        .get("Name")
+                        .ok_or("Secret without its Name")?,
+                    &physical,
+                )?;
+                let value = template.resolve(
+                    resource
+                        .properties
+                        .get("SecretString")
+                        .ok_or("Secret without its SecretString")?,
+                    &physical,
+                )?;
+                let out = secrets
+                    .create_secret()
+                    .name(&name)
+                    .secret_string(value)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "creating secret {name}: {}",
+                            aws_sdk_secretsmanager::Error::from(e)
+                        )
+                    })?;
+                // A secret's !Ref is its ARN, as in CloudFormation.
+                let arn = out.arn.ok_or("CreateSecret returned no ARN")?;
+                physical.refs.insert(id.clone(), arn.clone());
+                physical.arns.insert(id.clone(), arn);
             }
             // SNS and SES's event destinations: moto's SES publishes no events, so the local
             // stack has nothing to wire; tests put SES's notifications on the status queue.

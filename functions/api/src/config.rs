@@ -1,9 +1,9 @@
 //! The api function's configuration, read from the environment once at cold start.
 
-use herald::config::{ConfigError, EnvReader, PlatformConfig, VonageSignature};
+use herald::config::{ConfigError, EnvReader, PlatformConfig};
 use herald::delivery::setup::WebhookConfig;
-use herald::secret::Secret;
 use herald::sending_domain::setup::DomainConfig;
+use herald::status::vonage::SignatureMethod;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {
@@ -20,10 +20,13 @@ pub struct ApiConfig {
     pub domains: DomainConfig,
     /// Herald's API as providers reach it, for their delivery receipts.
     pub public_api_url: Option<String>,
-    /// Checks Twilio's status callbacks (`X-Twilio-Signature`); none: the route is off.
-    pub twilio_auth_token: Option<Secret>,
-    /// Checks Vonage's signed delivery receipts; none: the route is off.
-    pub vonage_signature: Option<VonageSignature>,
+    /// The Secrets Manager secret with the providers' secrets (`HERALD_PROVIDER_SECRETS`),
+    /// whose Twilio auth token checks Twilio's status callbacks (`X-Twilio-Signature`) and
+    /// Vonage signature secret Vonage's receipts; none, or a secret without them: the routes
+    /// are off.
+    pub provider_secrets: Option<String>,
+    /// The method chosen beside the signature secret in Vonage's dashboard.
+    pub vonage_signature_method: SignatureMethod,
 }
 
 impl ApiConfig {
@@ -48,25 +51,29 @@ impl ApiConfig {
         let public_api_url = env
             .optional("HERALD_PUBLIC_API_URL")
             .map(|u| u.trim_end_matches('/').to_owned());
-        let twilio_auth_token = env
-            .optional("HERALD_TWILIO_AUTH_TOKEN")
-            .and_then(|t| Secret::parse(&t).ok());
-        let vonage_signature = VonageSignature::read(&mut env);
-        let config = platform.zip(retention_days).zip(webhooks).zip(domains).map(
-            |(((platform, days), webhooks), domains)| Self {
-                webhooks,
-                domains,
-                public_api_url,
-                twilio_auth_token,
-                vonage_signature,
-                platform,
-                settings_table,
-                kms_key_id,
-                messages_table,
-                send_queue_url,
-                log_retention: time::Duration::days(days),
-            },
-        );
+        let provider_secrets = env.optional("HERALD_PROVIDER_SECRETS");
+        let vonage_signature_method =
+            env.parsed("HERALD_VONAGE_SIGNATURE_METHOD", "md5hash", str::parse);
+        let config = platform
+            .zip(retention_days)
+            .zip(webhooks)
+            .zip(domains)
+            .zip(vonage_signature_method)
+            .map(
+                |((((platform, days), webhooks), domains), vonage_signature_method)| Self {
+                    webhooks,
+                    domains,
+                    public_api_url,
+                    provider_secrets,
+                    vonage_signature_method,
+                    platform,
+                    settings_table,
+                    kms_key_id,
+                    messages_table,
+                    send_queue_url,
+                    log_retention: time::Duration::days(days),
+                },
+            );
         env.finish(config)
     }
 }

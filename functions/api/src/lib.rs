@@ -18,6 +18,7 @@ use herald::delivery::{DeliveryJob, DeliveryStore};
 use herald::events::publish::EventPublisher;
 use herald::idempotency::IdempotencyStore;
 use herald::message_log::MessageLog;
+use herald::provider_secrets::ProviderSecretsSource;
 use herald::queue::{JobQueue, SendJob};
 use herald::seal::SecretSealer;
 use herald::sending_domain::DnsLookup;
@@ -51,6 +52,79 @@ pub struct Adapters {
     pub identities: Arc<dyn EmailIdentities>,
     pub dns: Arc<dyn DnsLookup>,
     pub clock: Arc<dyn Clock>,
+    /// Twilio's and Vonage's secrets, which check their receipts; none: the routes are off.
+    pub provider_secrets: Option<Arc<ProviderSecretsSource>>,
+}
+
+/// The adapters of the deployed function: DynamoDB, SQS, KMS and SES through `aws`'s clients,
+/// which carry Herald's timeouts (`herald::aws::timeouts`).
+pub fn aws_adapters(config: &ApiConfig, aws: Arc<herald::aws::Clients>) -> Adapters {
+    use herald::aws::first_use::OnFirstUse;
+    use herald::clock::SystemClock;
+    use herald::delivery::dynamo::DynamoDeliveryStore;
+    use herald::idempotency::dynamo::DynamoIdempotencyStore;
+    use herald::message_log::dynamo::DynamoMessageLog;
+    use herald::queue::SqsQueue;
+    use herald::seal::kms::KmsSealer;
+    use herald::sending_domain::dynamo::DynamoDomainStore;
+    use herald::sending_domain::identity::SesIdentities;
+    use herald::sending_domain::{HickoryLookup, LazyHickoryLookup};
+    use herald::settings::dynamo::DynamoSettingsStore;
+    use herald::subscription::dynamo::DynamoSubscriptionStore;
+
+    let dynamo = aws.dynamo();
+    let kms_key_id = config.kms_key_id.clone();
+    let sqs = aws.sqs();
+    Adapters {
+        settings: Arc::new(DynamoSettingsStore::new(
+            dynamo.clone(),
+            &config.settings_table,
+        )),
+        // Built when a request first needs them.
+        sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+            KmsSealer::new(aws.kms(), &kms_key_id)
+        })),
+        messages: Arc::new(DynamoMessageLog::new(
+            dynamo.clone(),
+            &config.messages_table,
+        )),
+        // Beside the claims of messages, in the message log's table.
+        idempotency: Arc::new(DynamoIdempotencyStore::new(
+            dynamo.clone(),
+            &config.messages_table,
+        )),
+        send_queue: Arc::new(SqsQueue::new(sqs.clone(), &config.send_queue_url)),
+        subscriptions: Arc::new(DynamoSubscriptionStore::new(
+            dynamo.clone(),
+            &config.webhooks.subscriptions_table,
+        )),
+        deliveries: Arc::new(DynamoDeliveryStore::new(
+            dynamo.clone(),
+            &config.webhooks.deliveries_table,
+        )),
+        domains: Arc::new(DynamoDomainStore::new(
+            dynamo,
+            &config.domains.domains_table,
+        )),
+        identities: Arc::new(OnFirstUse::new(aws.clone(), |aws| {
+            SesIdentities::new(aws.sesv2())
+        })),
+        dns: Arc::new(LazyHickoryLookup::new(
+            &config.domains.nameservers,
+            HickoryLookup::DEFAULT_TIMEOUT,
+        )),
+        deliveries_queue: Arc::new(SqsQueue::new(
+            sqs.clone(),
+            &config.webhooks.deliveries_queue_url,
+        )),
+        events_queue: Arc::new(SqsQueue::new(sqs, &config.webhooks.events_queue_url)),
+        clock: Arc::new(SystemClock),
+        // Read from Secrets Manager by the first receipt that needs them.
+        provider_secrets: config
+            .provider_secrets
+            .as_ref()
+            .map(|id| Arc::new(ProviderSecretsSource::secrets_manager(aws.clone(), id))),
+    }
 }
 
 /// What every handler may use: one shared [`Services`]. axum keeps a copy of the state in
@@ -82,6 +156,7 @@ pub struct Services {
     /// Checks a domain's DNS records ("verify now").
     pub checker: Arc<DomainChecker>,
     pub clock: Arc<dyn Clock>,
+    pub provider_secrets: Option<Arc<ProviderSecretsSource>>,
 }
 
 impl AppState {
@@ -106,6 +181,7 @@ impl AppState {
             domains: adapters.domains,
             identities: adapters.identities,
             clock: adapters.clock,
+            provider_secrets: adapters.provider_secrets,
         }))
     }
 }

@@ -3,6 +3,8 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use herald::provider_secrets::SecretsError;
+use herald::queue::QueueError;
 use herald::seal::SealError;
 use herald::settings::StoreError;
 use herald::validation::{FieldError, FieldErrors};
@@ -38,18 +40,53 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+/// What a client reads when AWS failed or did not answer within the SDK's timeouts
+/// (`herald::aws::timeouts`): the request may or may not have taken effect, and is safe to
+/// repeat, as every write of the API is (sends by their `Idempotency-Key`).
+const AWS_UNAVAILABLE: &str = "Herald could not reach the services it depends on in time; \
+     retry the request (a send with the same Idempotency-Key)";
+
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::PreconditionFailed => Self::PreconditionFailed,
-            other => Self::Internal(Box::new(other)),
+            StoreError::Unavailable(source) => {
+                tracing::error!(error = %error_chain(source.as_ref()), "the store failed");
+                Self::Unavailable(AWS_UNAVAILABLE)
+            }
+            corrupt @ StoreError::Corrupt { .. } => Self::Internal(Box::new(corrupt)),
         }
     }
 }
 
 impl From<SealError> for ApiError {
     fn from(e: SealError) -> Self {
-        Self::Internal(Box::new(e))
+        match e {
+            SealError::KeyService(source) => {
+                tracing::error!(error = %error_chain(source.as_ref()), "the key service failed");
+                Self::Unavailable(AWS_UNAVAILABLE)
+            }
+            unreadable @ SealError::Unreadable => Self::Internal(Box::new(unreadable)),
+        }
+    }
+}
+
+impl From<QueueError> for ApiError {
+    fn from(e: QueueError) -> Self {
+        tracing::error!(error = %error_chain(&e), "the queue failed");
+        Self::Unavailable(AWS_UNAVAILABLE)
+    }
+}
+
+impl From<SecretsError> for ApiError {
+    fn from(e: SecretsError) -> Self {
+        match e {
+            SecretsError::Unavailable(source) => {
+                tracing::error!(error = %error_chain(source.as_ref()), "Secrets Manager failed");
+                Self::Unavailable(AWS_UNAVAILABLE)
+            }
+            malformed @ SecretsError::Malformed(_) => Self::Internal(Box::new(malformed)),
+        }
     }
 }
 
@@ -187,6 +224,12 @@ impl IntoResponse for ApiError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         );
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // AWS's outages and throttling pass in seconds; the SDK has already retried.
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

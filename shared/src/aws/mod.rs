@@ -11,10 +11,12 @@ pub mod first_use;
 
 pub use aws_config::SdkConfig;
 use aws_config::environment::EnvironmentVariableCredentialsProvider;
+use aws_config::timeout::TimeoutConfig;
 use aws_config::{AppName, Region};
 use aws_smithy_http_client::tls::rustls_provider::CryptoMode;
 use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use std::sync::OnceLock;
+use std::time::Duration;
 
 /// The roots of Amazon Trust Services, which issue the certificates of AWS's service
 /// endpoints (Amazon Root CA 1 to 4, and Starfield Services Root G2 that cross-signs them).
@@ -31,9 +33,47 @@ fn amazon_tls() -> Option<TlsContext> {
         .ok()
 }
 
+/// Bounds on every AWS call. The SDK sets none beyond a connect timeout: with AWS
+/// unresponsive, a request waited for the function's own timeout, and API Gateway's client gave
+/// up on requests that went on to succeed. Now a call that cannot finish fails within
+/// [`OPERATION_TIMEOUT`], and the api answers 503 while the client still waits for it, so
+/// the client knows to retry (sends with the same `Idempotency-Key`).
+///
+/// - connect: AWS endpoints accept in milliseconds from inside the region; a second means the
+///   endpoint is unreachable, and leaves time for a retry on another connection.
+/// - attempt: DynamoDB, SQS, KMS, SES and SNS answer Herald's small requests in tens of
+///   milliseconds; an attempt still unanswered after two seconds is retried (the SDK's standard
+///   retries: three attempts, with backoff) rather than waited for.
+/// - operation: all attempts together. Five seconds lets a throttled or briefly slow call
+///   through its retries, and keeps the api's answer well inside its function's ten seconds.
+///
+/// One configuration serves every function. The queue functions could wait longer, but gain
+/// nothing by it: a job whose call failed goes back to its queue and is retried by SQS, while
+/// a call that hangs until the function times out loses the whole batch's partial-failure
+/// report, so every job in the batch is delivered again.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+pub const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+pub const OPERATION_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub fn timeouts() -> TimeoutConfig {
+    TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build()
+}
+
+/// The SDK configuration from the environment, with Herald's [`timeouts`].
 pub async fn load() -> SdkConfig {
+    loader().load().await
+}
+
+/// The loader [`load`] uses, for callers that set something more (tests point it at an
+/// endpoint of their own).
+pub fn loader() -> aws_config::ConfigLoader {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
-    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+    let mut loader =
+        aws_config::defaults(aws_config::BehaviorVersion::latest()).timeout_config(timeouts());
     if let Some(app) = env("AWS_LAMBDA_FUNCTION_NAME").and_then(|name| AppName::new(name).ok()) {
         loader = loader.app_name(app);
     }
@@ -54,7 +94,7 @@ pub async fn load() -> SdkConfig {
                 .build_https(),
         );
     }
-    loader.load().await
+    loader
 }
 
 /// The SDK clients (and the providers' HTTPS client) of one function, each built at most once per cold start, when first
@@ -67,6 +107,7 @@ pub struct Clients {
     kms: OnceLock<aws_sdk_kms::Client>,
     sesv2: OnceLock<aws_sdk_sesv2::Client>,
     sns: OnceLock<aws_sdk_sns::Client>,
+    secrets_manager: OnceLock<aws_sdk_secretsmanager::Client>,
     provider_http: OnceLock<reqwest::Client>,
 }
 
@@ -79,6 +120,7 @@ impl Clients {
             kms: OnceLock::new(),
             sesv2: OnceLock::new(),
             sns: OnceLock::new(),
+            secrets_manager: OnceLock::new(),
             provider_http: OnceLock::new(),
         }
     }
@@ -125,6 +167,13 @@ impl Clients {
         let config = &self.config;
         self.sns
             .get_or_init(|| aws_sdk_sns::Client::new(config))
+            .clone()
+    }
+
+    pub fn secrets_manager(&self) -> aws_sdk_secretsmanager::Client {
+        let config = &self.config;
+        self.secrets_manager
+            .get_or_init(|| aws_sdk_secretsmanager::Client::new(config))
             .clone()
     }
 }

@@ -107,15 +107,22 @@ pub trait SmsSender: Send + Sync {
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure>;
 }
 
-/// The adapters of every provider the operator offers, built once per cold start.
+/// The adapters of every provider the operator offers. Twilio's and Vonage's need their
+/// secrets, which are read from Secrets Manager when the first message goes through either.
 pub fn senders(
     offered: &[SmsProvider],
     credentials: &crate::config::ProviderCredentials,
     aws: &std::sync::Arc<crate::aws::Clients>,
     public_api_url: Option<&str>,
 ) -> Result<std::collections::HashMap<SmsProvider, std::sync::Arc<dyn SmsSender>>, reqwest::Error> {
+    use crate::provider_secrets::ProviderSecretsSource;
     use std::sync::Arc;
     let http = aws.provider_http()?;
+    let secrets = credentials
+        .secrets
+        .as_ref()
+        .map(|id| Arc::new(ProviderSecretsSource::secrets_manager(aws.clone(), id)));
+    let public_api_url = public_api_url.map(str::to_owned);
     let mut out: std::collections::HashMap<SmsProvider, Arc<dyn SmsSender>> =
         std::collections::HashMap::new();
     for provider in offered {
@@ -129,40 +136,130 @@ pub fn senders(
                 );
             }
             SmsProvider::Twilio => {
-                if let Some(c) = &credentials.twilio {
+                if let (Some(c), Some(secrets)) = (credentials.twilio.clone(), &secrets) {
+                    let (http, callbacks) = (http.clone(), public_api_url.clone());
                     out.insert(
                         SmsProvider::Twilio,
-                        Arc::new(
-                            twilio::Twilio::new(
-                                http.clone(),
-                                &c.base_url,
-                                &c.account_sid,
-                                c.auth_token.clone(),
-                            )
-                            .with_status_callbacks(public_api_url),
-                        ),
+                        Arc::new(WithSecrets::new(
+                            SmsProvider::Twilio,
+                            secrets.clone(),
+                            move |s| {
+                                let token = s
+                                    .twilio_auth_token
+                                    .clone()
+                                    .ok_or("the provider secret has no twilioAuthToken")?;
+                                Ok(Arc::new(
+                                    twilio::Twilio::new(
+                                        http.clone(),
+                                        &c.base_url,
+                                        &c.account_sid,
+                                        token,
+                                    )
+                                    .with_status_callbacks(callbacks.as_deref()),
+                                ))
+                            },
+                        )),
                     );
                 }
             }
             SmsProvider::Vonage => {
-                if let Some(c) = &credentials.vonage {
+                if let (Some(c), Some(secrets)) = (credentials.vonage.clone(), &secrets) {
+                    let (http, receipts) = (http.clone(), public_api_url.clone());
                     out.insert(
                         SmsProvider::Vonage,
-                        Arc::new(
-                            vonage::Vonage::new(
-                                http.clone(),
-                                &c.base_url,
-                                &c.api_key,
-                                c.api_secret.clone(),
-                            )
-                            .with_delivery_receipts(public_api_url.filter(|_| c.signed_receipts)),
-                        ),
+                        Arc::new(WithSecrets::new(
+                            SmsProvider::Vonage,
+                            secrets.clone(),
+                            move |s| {
+                                let api_secret = s
+                                    .vonage_api_secret
+                                    .clone()
+                                    .ok_or("the provider secret has no vonageApiSecret")?;
+                                // Receipts are asked for only when Herald can check their
+                                // signatures: the operator turned on signed webhooks.
+                                let signed = s.vonage_signature_secret.is_some();
+                                Ok(Arc::new(
+                                    vonage::Vonage::new(
+                                        http.clone(),
+                                        &c.base_url,
+                                        &c.api_key,
+                                        api_secret,
+                                    )
+                                    .with_delivery_receipts(receipts.as_deref().filter(|_| signed)),
+                                ))
+                            },
+                        )),
                     );
                 }
             }
         }
     }
     Ok(out)
+}
+
+type MakeSender = dyn Fn(
+        &crate::provider_secrets::ProviderSecrets,
+    ) -> Result<std::sync::Arc<dyn SmsSender>, &'static str>
+    + Send
+    + Sync;
+
+/// A provider's adapter built at its first send, from the providers' secrets read then, and
+/// kept for the warm instance's later sends. Until it is built, a send fails temporarily
+/// (Secrets Manager unavailable, the provider's secret missing), so the message is retried
+/// or goes to the secondary provider rather than being lost.
+struct WithSecrets {
+    provider: SmsProvider,
+    secrets: std::sync::Arc<crate::provider_secrets::ProviderSecretsSource>,
+    make: Box<MakeSender>,
+    built: tokio::sync::OnceCell<std::sync::Arc<dyn SmsSender>>,
+}
+
+impl WithSecrets {
+    fn new(
+        provider: SmsProvider,
+        secrets: std::sync::Arc<crate::provider_secrets::ProviderSecretsSource>,
+        make: impl Fn(
+            &crate::provider_secrets::ProviderSecrets,
+        ) -> Result<std::sync::Arc<dyn SmsSender>, &'static str>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        Self {
+            provider,
+            secrets,
+            make: Box::new(make),
+            built: tokio::sync::OnceCell::new(),
+        }
+    }
+}
+
+#[async_trait]
+impl SmsSender for WithSecrets {
+    fn provider(&self) -> SmsProvider {
+        self.provider
+    }
+
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure> {
+        let sender = self
+            .built
+            .get_or_try_init(|| async {
+                let secrets = self.secrets.get().await.map_err(|e| {
+                    tracing::error!(provider = self.provider.id(), error = %crate::error_chain(&e), "provider secrets unreadable");
+                    Failure::temporary(
+                        format!("Herald could not read its provider credentials: {e}"),
+                        None,
+                        Value::Null,
+                    )
+                })?;
+                (self.make)(&secrets).map_err(|why| {
+                    tracing::error!(provider = self.provider.id(), why, "provider not configured");
+                    Failure::temporary(why, None, Value::Null)
+                })
+            })
+            .await?;
+        sender.send(sms).await
+    }
 }
 
 /// How long a provider call may take before it counts as a temporary failure.

@@ -97,11 +97,15 @@ pub async fn twilio(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let (Some(token), Some(base)) = (
-        state.config.twilio_auth_token.as_ref(),
+    let (Some(source), Some(base)) = (
+        state.provider_secrets.as_ref(),
         state.config.public_api_url.as_deref(),
     ) else {
         // Not configured: Herald never asked Twilio for callbacks.
+        return Err(ApiError::NotFound);
+    };
+    let secrets = source.get().await?;
+    let Some(token) = secrets.twilio_auth_token.as_ref() else {
         return Err(ApiError::NotFound);
     };
     let params = form(&body);
@@ -154,13 +158,18 @@ pub async fn vonage(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<StatusCode, ApiError> {
-    let Some(signing) = state.config.vonage_signature.as_ref() else {
+    let Some(source) = state.provider_secrets.as_ref() else {
         // Not configured: Herald never asked Vonage for receipts.
         return Err(ApiError::NotFound);
     };
+    let secrets = source.get().await?;
+    let Some(secret) = secrets.vonage_signature_secret.as_ref() else {
+        return Err(ApiError::NotFound);
+    };
+    let method = state.config.vonage_signature_method;
     let params = vonage_params(&uri, &headers, &body)?;
-    if !vonage::verify(signing.method, signing.secret.expose(), &params) {
-        tracing::warn!(path = uri.path(), method = ?signing.method, "Vonage receipt with a missing or wrong signature refused");
+    if !vonage::verify(method, secret.expose(), &params) {
+        tracing::warn!(path = uri.path(), method = ?method, "Vonage receipt with a missing or wrong signature refused");
         return Err(ApiError::Forbidden(
             "the sig parameter does not verify with the signature secret",
         ));

@@ -195,11 +195,7 @@ pub async fn retry(
             }
             other => other.into(),
         })?;
-    state
-        .deliveries_queue
-        .enqueue(&job)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    state.deliveries_queue.enqueue(&job).await?;
     tracing::info!(account = %account, delivery = %record.id, attempt = number, "manual retry queued");
     Ok((
         StatusCode::ACCEPTED,

@@ -391,11 +391,7 @@ pub async fn test(
     .map_err(ApiError::Validation)?;
     let body = serde_json::to_string(&event).map_err(|e| ApiError::Internal(Box::new(e)))?;
     let job = first_job(&event, &body, &s, true);
-    state
-        .deliveries_queue
-        .enqueue(&job)
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    state.deliveries_queue.enqueue(&job).await?;
     tracing::info!(account = %account, subscription = %s.id, delivery = %job.delivery_id, "test event queued");
     Ok((
         StatusCode::ACCEPTED,
