@@ -170,3 +170,77 @@ async fn a_duplicate_queue_record_sends_once_and_a_malformed_one_harms_nothing()
         Some(1)
     );
 }
+
+#[tokio::test]
+async fn a_provider_answering_too_late_gets_the_sms_once_and_its_receipt_settles_it() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    configure(&api, &account, "twilio", Some("vonage")).await;
+    let to = fresh_number();
+    // Twilio takes the message and answers after Herald's 10 s.
+    script("twilio", &to, &["stall"]).await;
+    let id = send(&api, &account, &to).await;
+
+    let path = format!("/accounts/{account}/logs/sms/{id}");
+    let mut record = Value::Null;
+    for _ in 0..120 {
+        record = api.get(&path).await.body;
+        if !record["attempts"].as_array().is_none_or(Vec::is_empty) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(
+        attempts(&record),
+        [("twilio".into(), "unknown".into())],
+        "{record}"
+    );
+    assert_eq!(record["status"], "queued", "{record}");
+    assert_eq!(record["failedOver"], false, "{record}");
+
+    // Twilio's status callback names the message in its signed URL: it settles the send.
+    let url = format!(
+        "{}/callbacks/twilio/{account}/{id}",
+        stack_var("HERALD_TEST_API_URL")
+    );
+    let params = [
+        ("MessageSid", "SM00000000000000000000000000000042"),
+        ("MessageStatus", "delivered"),
+    ];
+    let signature = herald_tests::verify::twilio_signature(
+        herald_tests::provider_secrets()
+            .await
+            .twilio_auth_token
+            .expect("the local stack sets Twilio's auth token")
+            .expose(),
+        &url,
+        &params,
+    );
+    let status = reqwest::Client::new()
+        .post(&url)
+        .header("x-twilio-signature", signature)
+        .form(&params)
+        .send()
+        .await
+        .expect("sent")
+        .status();
+    assert_eq!(status, 204);
+    let record = api.get(&path).await.body;
+    assert_eq!(record["status"], "delivered", "{record}");
+    assert_eq!(record["sentVia"], "twilio");
+    assert_eq!(
+        attempts(&record),
+        [
+            ("twilio".into(), "unknown".into()),
+            ("twilio".into(), "accepted".into())
+        ]
+    );
+    // Sent once, by the primary only.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let providers: Vec<String> = received(&to)
+        .await
+        .iter()
+        .filter_map(|r| r["provider"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(providers, ["twilio"]);
+}

@@ -277,7 +277,12 @@ async fn a_vonage_receipt_applies_only_to_its_own_message_and_only_while_fresh()
         .expect("a callback")
         .to_owned();
     let api_key = stack_var("HERALD_VONAGE_API_KEY");
-    let secret = stack_var("HERALD_VONAGE_SIGNATURE_SECRET");
+    let secret = herald_tests::provider_secrets()
+        .await
+        .vonage_signature_secret
+        .expect("the local stack sets Vonage's signature secret")
+        .expose()
+        .to_owned();
     let method = stack_var("HERALD_VONAGE_SIGNATURE_METHOD");
     let receipt = |timestamp: i64| {
         let timestamp = timestamp.to_string();
@@ -358,7 +363,12 @@ async fn a_twilio_callback_naming_another_message_sid_is_refused() {
         .as_str()
         .expect("a StatusCallback")
         .to_owned();
-    let token = stack_var("HERALD_TWILIO_AUTH_TOKEN");
+    let token = herald_tests::provider_secrets()
+        .await
+        .twilio_auth_token
+        .expect("the local stack sets Twilio's auth token")
+        .expose()
+        .to_owned();
     let params = [
         ("MessageSid", sid.as_str()),
         ("MessageStatus", "undelivered"),

@@ -10,7 +10,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use axum::extract::{Form, Path, State};
+use axum::extract::{Form, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
@@ -56,6 +56,7 @@ fn next(s: &Shared, provider: &str, to: &str, request: Value) -> (String, u64) {
     let mut request = request;
     request["answer"] = json!(behaviour);
     request["at"] = json!(crate::sent::now());
+    request["n"] = json!(n);
     if let Some(sent) = &fakes.sent {
         sent.record(
             "sms",
@@ -70,6 +71,50 @@ fn next(s: &Shared, provider: &str, to: &str, request: Value) -> (String, u64) {
     }
     fakes.requests.push(request);
     (behaviour, n)
+}
+
+/// Twilio's Messages list, newest first, filtered by `To` and `From`: every message the fake
+/// took (a stalled one too: it took it, then answered late).
+async fn twilio_list(
+    State(s): State<Shared>,
+    Path(sid): Path<String>,
+    Query(query): Query<HashMap<String, String>>,
+) -> Response {
+    if sid != TWILIO_SID {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let rfc2822 = time::macros::format_description!(
+        "[weekday repr:short], [day] [month repr:short] [year] [hour]:[minute]:[second] +0000"
+    );
+    let messages: Vec<Value> = lock(&s)
+        .requests
+        .iter()
+        .rev()
+        .filter(|r| {
+            r["provider"] == "twilio" && matches!(r["answer"].as_str(), Some("ok" | "stall"))
+        })
+        .filter(|r| query.get("To").is_none_or(|to| r["to"] == to.as_str()))
+        .filter(|r| {
+            query
+                .get("From")
+                .is_none_or(|from| r["from"] == from.as_str())
+        })
+        .map(|r| {
+            let created = r["at"]
+                .as_str()
+                .and_then(|t| {
+                    time::OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339)
+                        .ok()
+                })
+                .and_then(|t| t.format(&rfc2822).ok());
+            json!({
+                "sid": format!("SM{:032x}", r["n"].as_u64().unwrap_or_default()),
+                "to": r["to"], "from": r["from"], "body": r["text"],
+                "status": "sent", "date_created": created,
+            })
+        })
+        .collect();
+    Json(json!({"messages": messages})).into_response()
 }
 
 async fn twilio(
@@ -243,7 +288,7 @@ pub fn router(sent: SentLog) -> Router {
     Router::new()
         .route(
             "/twilio/2010-04-01/Accounts/{sid}/Messages.json",
-            post(twilio),
+            post(twilio).get(twilio_list),
         )
         .route("/vonage/sms/json", post(vonage))
         .route("/oauth/token", post(token))

@@ -134,6 +134,16 @@ impl EmailDispatcher {
             Err(f) if f.kind == FailureKind::Temporary && receive_count < self.max_receives => {
                 Outcome::Retry
             }
+            // SES may have taken it: never sent again, so that it cannot arrive twice. SES's
+            // own event notifications (they carry the message's tags) settle it if it did.
+            Err(f) if f.kind == FailureKind::Unknown => {
+                record.set_status(
+                    MessageStatus::Failed,
+                    now,
+                    Some(format!("outcome unknown, not sent again: {}", f.reason)),
+                );
+                Outcome::Failed
+            }
             Err(f) => {
                 record.set_status(MessageStatus::Failed, now, Some(f.reason));
                 Outcome::Failed

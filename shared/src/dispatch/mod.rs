@@ -189,6 +189,31 @@ pub async fn give_up(
     Ok(Outcome::Failed)
 }
 
+/// The last attempt, when its outcome is unknown: sent, and no answer came in time.
+pub(crate) struct Unsettled {
+    pub provider: String,
+    /// When that attempt started: the provider's record of the message is no older.
+    pub at: OffsetDateTime,
+}
+
+/// Whether the last attempt went to `provider` with an unknown outcome.
+pub fn unsettled_by(record: &MessageRecord, provider: &str) -> bool {
+    unsettled(record).is_some_and(|u| u.provider == provider)
+}
+
+pub(crate) fn unsettled(record: &MessageRecord) -> Option<Unsettled> {
+    let last = record.attempts.last()?;
+    (last["outcome"] == "unknown").then(|| Unsettled {
+        provider: last["provider"].as_str().unwrap_or_default().to_owned(),
+        at: last["at"]
+            .as_str()
+            .and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    })
+}
+
 /// The `reason` of a `failed` event, when there is one.
 pub(crate) fn failure_data(reason: Option<String>) -> serde_json::Map<String, Value> {
     let mut data = serde_json::Map::new();
@@ -209,6 +234,7 @@ pub(crate) fn settle(attempt: &mut Attempt, result: &Result<Accepted, Failure>) 
             attempt.outcome = match failure.kind {
                 FailureKind::Temporary => "temporaryFailure",
                 FailureKind::Permanent => "permanentFailure",
+                FailureKind::Unknown => "unknown",
             };
             attempt.reason = Some(failure.reason.clone());
             attempt.code = failure.code.clone();

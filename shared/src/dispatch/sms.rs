@@ -12,7 +12,7 @@ use crate::message_log::{Content, MessageLog};
 use crate::queue::{JobQueue, SendJob};
 use crate::settings::Settings;
 use crate::sms::{SenderName, SmsProvider};
-use crate::sms_provider::{FailureKind, OutgoingSms, SmsSender};
+use crate::sms_provider::{FailureKind, OutgoingSms, Settled, SmsSender};
 
 use super::{Attempt, DispatchError, Leg, Outcome};
 
@@ -73,6 +73,75 @@ impl SmsDispatcher {
             Leg::Primary => Some(primary),
             Leg::Secondary => secondary,
         };
+        // The last try went out and no answer came: the provider may have the message. Ask it
+        // before sending again; with no way to tell, wait for its receipt.
+        if let Some(unsettled) = super::unsettled(&record) {
+            let outgoing = OutgoingSms {
+                account_id: job.account_id.as_str(),
+                message_id: job.message_id.as_str(),
+                from: &sender_name,
+                to: &sms.to,
+                text: &sms.text,
+            };
+            let asked = SmsProvider::parse(&unsettled.provider)
+                .ok()
+                .and_then(|p| self.providers.get(&p).map(|s| (p, s)));
+            let settled = match asked {
+                Some((_, sender)) => sender.settle(outgoing, unsettled.at).await,
+                None => Settled::CannotTell,
+            };
+            match settled {
+                Settled::NotTaken => {}
+                Settled::Taken(accepted) => {
+                    let now = self.clock.now();
+                    let mut attempt = Attempt::started(&unsettled.provider, Some(leg), now);
+                    attempt.provider_message_id = Some(accepted.provider_message_id);
+                    attempt.response = accepted.response;
+                    record.push_attempt(attempt.to_value());
+                    record.claimed_until = None;
+                    record.next_attempt_at = None;
+                    record.sent_via = Some(unsettled.provider.clone());
+                    record.version += 1;
+                    record.set_status(MessageStatus::Sent, now, None);
+                    self.log.replace(&record).await?;
+                    tracing::info!(account = %job.account_id, message = %job.message_id, provider = unsettled.provider, "unknown outcome settled: the provider had taken it");
+                    crate::status::publish_status(
+                        &self.events,
+                        &record,
+                        serde_json::Map::new(),
+                        now,
+                    )
+                    .await;
+                    return Ok(Outcome::Sent);
+                }
+                Settled::CannotTell => {
+                    let now = self.clock.now();
+                    record.claimed_until = None;
+                    record.version += 1;
+                    if receive_count < self.max_receives {
+                        record.next_attempt_at = super::next_attempt_at(&Outcome::Retry, now);
+                        self.log.replace(&record).await?;
+                        return Ok(Outcome::Retry);
+                    }
+                    // Never sent again: it may have been delivered.
+                    let reason = format!(
+                        "outcome unknown: {} did not answer in time and no receipt came; not sent again, so that it cannot arrive twice",
+                        unsettled.provider
+                    );
+                    record.next_attempt_at = None;
+                    record.set_status(MessageStatus::Failed, now, Some(reason.clone()));
+                    self.log.replace(&record).await?;
+                    crate::status::publish_status(
+                        &self.events,
+                        &record,
+                        super::failure_data(Some(reason)),
+                        now,
+                    )
+                    .await;
+                    return Ok(Outcome::Failed);
+                }
+            }
+        }
         let started = Instant::now();
         let at = self.clock.now();
         let sender = provider.and_then(|p| self.providers.get(&p));
@@ -114,6 +183,8 @@ impl SmsDispatcher {
             Err(failure) => {
                 let can_fail_over = leg == Leg::Primary && secondary.is_some();
                 match failure.kind {
+                    // Neither the secondary nor a resend until the outcome is settled.
+                    FailureKind::Unknown => Outcome::Retry,
                     FailureKind::Temporary if can_fail_over => {
                         record.failed_over = true;
                         Outcome::FailedOver
@@ -177,6 +248,8 @@ mod tests {
         provider: SmsProvider,
         script: Mutex<VecDeque<FailureKind>>,
         sent: Mutex<Vec<String>>,
+        /// What a lookup after an unknown outcome finds.
+        lookup: Mutex<Settled>,
     }
 
     impl Scripted {
@@ -185,7 +258,12 @@ mod tests {
                 provider,
                 script: Mutex::new(script.iter().copied().collect()),
                 sent: Mutex::new(Vec::new()),
+                lookup: Mutex::new(Settled::CannotTell),
             })
+        }
+
+        fn finds(&self, settled: Settled) {
+            *self.lookup.lock().expect("lock") = settled;
         }
 
         fn sends(&self) -> usize {
@@ -219,7 +297,15 @@ mod tests {
                     Some("21211".into()),
                     json!({"status": 400}),
                 )),
+                // It took the message, and the answer never came.
+                Some(FailureKind::Unknown) => {
+                    Err(Failure::unknown("no answer in time", json!(null)))
+                }
             }
+        }
+
+        async fn settle(&self, _: OutgoingSms<'_>, _: time::OffsetDateTime) -> Settled {
+            self.lookup.lock().expect("lock").clone()
         }
     }
 
@@ -334,6 +420,75 @@ mod tests {
         assert_eq!(r.attempts.len(), 1);
         assert_eq!(r.attempts[0]["providerMessageId"], "twilio-1");
         assert_eq!(f.twilio.sent.lock().expect("lock")[0], "Acme");
+    }
+
+    #[tokio::test]
+    async fn an_unknown_outcome_neither_fails_over_nor_resends_until_settled() {
+        let f = fixture(Some(SmsProvider::Vonage), &[FailureKind::Unknown], &[]).await;
+        let d = &f.dispatcher;
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 1).await.expect("ok"),
+            Outcome::Retry
+        );
+        assert!(
+            f.failover.jobs().is_empty(),
+            "no failover on an unknown outcome"
+        );
+        let r = record(&f).await;
+        assert_eq!(r.status, MessageStatus::Queued);
+        assert_eq!(r.attempts[0]["outcome"], "unknown");
+        assert!(!r.failed_over);
+
+        // The provider cannot tell: wait, then fail without sending again.
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 2).await.expect("ok"),
+            Outcome::Retry
+        );
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 3).await.expect("ok"),
+            Outcome::Failed
+        );
+        assert_eq!(f.twilio.sends(), 1, "sent once");
+        assert_eq!(f.vonage.sends(), 0);
+        let r = record(&f).await;
+        assert_eq!(r.status, MessageStatus::Failed);
+        let reason = r.status_history.last().and_then(|c| c.reason.clone());
+        assert!(reason.is_some_and(|r| r.starts_with("outcome unknown")));
+    }
+
+    #[tokio::test]
+    async fn an_unknown_outcome_is_settled_by_the_providers_records() {
+        let f = fixture(Some(SmsProvider::Vonage), &[FailureKind::Unknown], &[]).await;
+        let d = &f.dispatcher;
+        d.dispatch(&f.job, Leg::Primary, 1).await.expect("ok");
+        f.twilio.finds(Settled::Taken(Accepted {
+            provider_message_id: "SM-found".into(),
+            response: json!({"settledBy": "lookup"}),
+        }));
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 2).await.expect("ok"),
+            Outcome::Sent
+        );
+        assert_eq!(f.twilio.sends(), 1, "found, not sent again");
+        let r = record(&f).await;
+        assert_eq!(r.status, MessageStatus::Sent);
+        assert_eq!(r.provider_message_id(), Some("SM-found"));
+
+        // Not found: it never reached the provider, so it is sent (once more).
+        let g = fixture(None, &[FailureKind::Unknown], &[]).await;
+        g.dispatcher
+            .dispatch(&g.job, Leg::Primary, 1)
+            .await
+            .expect("ok");
+        g.twilio.finds(Settled::NotTaken);
+        assert_eq!(
+            g.dispatcher
+                .dispatch(&g.job, Leg::Primary, 2)
+                .await
+                .expect("ok"),
+            Outcome::Sent
+        );
+        assert_eq!(g.twilio.sends(), 2);
     }
 
     #[tokio::test]

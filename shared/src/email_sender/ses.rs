@@ -84,6 +84,11 @@ impl EmailSender for Ses {
                     provider_message_id: id,
                 })
             }
+            // Sent, and no answer in time: SNS/SES may have taken it.
+            Err(e @ aws_sdk_sesv2::error::SdkError::TimeoutError(_)) => Err(Failure::unknown(
+                format!("Amazon SES: no answer in time ({e})"),
+                json!(null),
+            )),
             Err(e) => {
                 let status = e.raw_response().map(|r| r.status().as_u16());
                 let code = e.code().map(str::to_owned);

@@ -252,6 +252,30 @@ impl MessageRecord {
         ids
     }
 
+    /// Settles an unknown outcome by a receipt that names this message: `provider` took it
+    /// under `provider_message_id`. Recorded as an accepted attempt, and the message is sent.
+    pub fn settle_by_receipt(
+        &mut self,
+        provider: &str,
+        provider_message_id: &str,
+        now: OffsetDateTime,
+    ) {
+        let at = rfc3339(now);
+        let leg = self.attempts.last().map(|a| a["leg"].clone());
+        let mut attempt = serde_json::json!({
+            "provider": provider, "at": at, "durationMs": 0, "outcome": "accepted",
+            "providerMessageId": provider_message_id,
+            "response": {"settledBy": "receipt"},
+        });
+        if let Some(leg) = leg.filter(|l| !l.is_null()) {
+            attempt["leg"] = leg;
+        }
+        self.push_attempt(attempt);
+        self.sent_via = Some(provider.to_owned());
+        self.next_attempt_at = None;
+        self.set_status(MessageStatus::Sent, now, None);
+    }
+
     /// The key a provider-id lookup finds this record by, when its provider is looked up so.
     pub fn provider_lookup_key(&self) -> Option<String> {
         let provider = self.sent_via.as_deref()?;
@@ -349,7 +373,6 @@ pub fn bounded(entry: serde_json::Value) -> serde_json::Value {
                 | "response"
         )
     });
-    map.insert("truncated".into(), Value::Bool(true));
     Value::Object(map)
 }
 

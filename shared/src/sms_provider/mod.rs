@@ -44,6 +44,10 @@ pub enum FailureKind {
     Temporary,
     /// An invalid or opted-out number, a rejected sender: will not succeed.
     Permanent,
+    /// The request went out and no answer came in time: the provider may have taken the
+    /// message. Sending it again (or through another provider) could send it twice, so the
+    /// outcome is settled first (a receipt, or the provider's own record of the message).
+    Unknown,
 }
 
 /// A provider did not take the message.
@@ -79,8 +83,25 @@ impl Failure {
         }
     }
 
-    /// A transport failure (timeout, refused connection, broken body): always temporary.
+    pub fn unknown(reason: impl Into<String>, response: Value) -> Self {
+        Self {
+            kind: FailureKind::Unknown,
+            reason: reason.into(),
+            code: None,
+            response,
+        }
+    }
+
+    /// A transport failure. A timeout once connected is an unknown outcome: the request may
+    /// have been read and acted on. Anything else (no connection, a connect timeout, a broken
+    /// body) is temporary.
     pub fn transport(e: &reqwest::Error) -> Self {
+        if e.is_timeout() && !e.is_connect() {
+            return Self::unknown(
+                format!("no answer in time; the provider may have taken it: {e}"),
+                Value::Null,
+            );
+        }
         let what = if e.is_timeout() {
             "timed out"
         } else if e.is_connect() {
@@ -101,10 +122,28 @@ impl Failure {
     }
 }
 
+/// What a provider's own records say about a message it may have taken (after an
+/// [`FailureKind::Unknown`] outcome).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Settled {
+    /// It took the message, under this id.
+    Taken(Accepted),
+    /// It has no such message: sending it is safe.
+    NotTaken,
+    /// The provider offers no way to tell, or did not answer.
+    CannotTell,
+}
+
 #[async_trait]
 pub trait SmsSender: Send + Sync {
     fn provider(&self) -> SmsProvider;
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure>;
+
+    /// Looks `sms` up in the provider's own records, among messages created since `since`.
+    /// Only providers with such a lookup override this.
+    async fn settle(&self, _sms: OutgoingSms<'_>, _since: time::OffsetDateTime) -> Settled {
+        Settled::CannotTell
+    }
 }
 
 /// The adapters of every provider the operator offers. Twilio's and Vonage's need their
@@ -241,7 +280,20 @@ impl SmsSender for WithSecrets {
     }
 
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure> {
-        let sender = self
+        self.sender().await?.send(sms).await
+    }
+
+    async fn settle(&self, sms: OutgoingSms<'_>, since: time::OffsetDateTime) -> Settled {
+        match self.sender().await {
+            Ok(sender) => sender.settle(sms, since).await,
+            Err(_) => Settled::CannotTell,
+        }
+    }
+}
+
+impl WithSecrets {
+    async fn sender(&self) -> Result<&std::sync::Arc<dyn SmsSender>, Failure> {
+        self
             .built
             .get_or_try_init(|| async {
                 let secrets = self.secrets.get().await.map_err(|e| {
@@ -257,8 +309,7 @@ impl SmsSender for WithSecrets {
                     Failure::temporary(why, None, Value::Null)
                 })
             })
-            .await?;
-        sender.send(sms).await
+            .await
     }
 }
 

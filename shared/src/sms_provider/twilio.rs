@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use super::{Accepted, Failure, OutgoingSms, SmsSender, response_json};
+use super::{Accepted, Failure, OutgoingSms, Settled, SmsSender, response_json};
 use crate::secret::Secret;
 use crate::sms::SmsProvider;
 
@@ -49,10 +49,63 @@ impl Twilio {
     }
 }
 
+/// Whether a Twilio message resource (from the Messages list) is `sms`, created at or after
+/// `since`: same recipient, sender and text.
+fn is_the_message(m: &Value, sms: &OutgoingSms<'_>, since: time::OffsetDateTime) -> bool {
+    let created = m.get("date_created").and_then(Value::as_str).and_then(|d| {
+        time::OffsetDateTime::parse(d, &time::format_description::well_known::Rfc2822).ok()
+    });
+    m.get("to").and_then(Value::as_str) == Some(sms.to.as_str())
+        && m.get("from").and_then(Value::as_str) == Some(sms.from.as_str())
+        && m.get("body").and_then(Value::as_str) == Some(sms.text.as_str())
+        // Twilio's dates are to the second.
+        && created.is_some_and(|c| c >= since - time::Duration::seconds(1))
+}
+
 #[async_trait]
 impl SmsSender for Twilio {
     fn provider(&self) -> SmsProvider {
         SmsProvider::Twilio
+    }
+
+    /// Twilio's Messages list, newest first, filtered by recipient and sender: the message is
+    /// there if Twilio took it.
+    async fn settle(&self, sms: OutgoingSms<'_>, since: time::OffsetDateTime) -> Settled {
+        let url = format!(
+            "{}/2010-04-01/Accounts/{}/Messages.json",
+            self.base_url.trim_end_matches('/'),
+            self.account_sid
+        );
+        let resp = self
+            .http
+            .get(&url)
+            .basic_auth(&self.account_sid, Some(self.auth_token.expose()))
+            .query(&[
+                ("To", sms.to.as_str()),
+                ("From", sms.from.as_str()),
+                ("PageSize", "50"),
+            ])
+            .send()
+            .await;
+        let Ok(resp) = resp else {
+            return Settled::CannotTell;
+        };
+        let Ok((200, body)) = response_json(resp).await else {
+            return Settled::CannotTell;
+        };
+        let Some(messages) = body.get("messages").and_then(Value::as_array) else {
+            return Settled::CannotTell;
+        };
+        match messages.iter().find(|m| is_the_message(m, &sms, since)) {
+            Some(m) => match m.get("sid").and_then(Value::as_str) {
+                Some(sid) => Settled::Taken(Accepted {
+                    provider_message_id: sid.to_owned(),
+                    response: json!({"settledBy": "lookup", "status": m.get("status")}),
+                }),
+                None => Settled::CannotTell,
+            },
+            None => Settled::NotTaken,
+        }
     }
 
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure> {

@@ -68,6 +68,9 @@ impl SmsSender for Vonage {
             ("to", to),
             ("text", sms.text.as_str()),
             ("type", "unicode"),
+            // Echoed in the delivery receipt, signed: what binds a receipt to this message
+            // when Vonage's answer (with its message-id) never came.
+            ("client-ref", sms.message_id),
         ];
         if let Some(cb) = &callback {
             form.extend([("callback", cb.as_str()), ("status-report-req", "1")]);

@@ -52,6 +52,10 @@ pub struct StatusUpdate {
     /// The id the provider gave the message, as the receipt names it: a receipt applies only
     /// to the message that provider took under that id.
     pub provider_message_id: String,
+    /// Whether the receipt itself proves it is about this message (Herald's ids in a signed
+    /// callback URL or reference, SES's tags). Such a receipt settles a send whose answer
+    /// never came: the provider took the message under the receipt's id.
+    pub names_message: bool,
     /// When the provider says it happened.
     pub at: Option<OffsetDateTime>,
     /// What the provider sent, for the log.
@@ -158,10 +162,15 @@ impl StatusTracker {
                 tracing::warn!(account = %update.account_id, message = %update.message_id, source = update.source, "receipt for an unknown message; dropped");
                 return Ok(Applied::Unknown);
             };
-            if !record
+            let known = record
                 .provider_message_ids(update.source)
-                .contains(&update.provider_message_id.as_str())
+                .contains(&update.provider_message_id.as_str());
+            let unsettled = crate::dispatch::unsettled_by(&record, update.source);
+            if !known && update.names_message && record.status == MessageStatus::Queued && unsettled
             {
+                record.settle_by_receipt(update.source, &update.provider_message_id, now);
+                tracing::info!(account = %record.account_id, message = %record.id, source = update.source, "unknown outcome settled by a receipt: the provider had taken it");
+            } else if !known {
                 if record.status == MessageStatus::Queued {
                     return Ok(Applied::NotYet);
                 }
@@ -380,6 +389,7 @@ pub async fn handle_sns_logs(
             receipt: status.receipt,
             source: "sns",
             provider_message_id: status.sns_message_id.clone(),
+            names_message: false,
             at: status.at,
             raw: status.raw,
         };

@@ -117,6 +117,8 @@ pub fn parse(body: &str) -> Result<Option<StatusUpdate>, String> {
         receipt,
         source: "ses",
         provider_message_id: ses_id,
+        // Herald's own tags name the message.
+        names_message: true,
         at,
         raw: event,
     }))

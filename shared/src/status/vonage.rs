@@ -135,6 +135,12 @@ pub fn message_id(params: &[(String, String)]) -> Option<&str> {
     param(params, "messageId").filter(|id| !id.is_empty())
 }
 
+/// Whether a receipt names Herald's message `message_id` itself, in the `client-ref` Herald
+/// sent (and the signature covers).
+pub fn names_message(params: &[(String, String)], message_id: &str) -> bool {
+    param(params, "client-ref") == Some(message_id)
+}
+
 /// How old a signed receipt may be. Vonage retries a callback that was not answered 2xx for up
 /// to 24 hours (5 s at first, backing off to 15 minutes), and its signed `timestamp` is when
 /// the request was signed; an hour more allows for clocks apart. Anything older is a replay.

@@ -38,6 +38,7 @@ async fn apply(
     source: &'static str,
     receipt: Option<Receipt>,
     provider_message_id: Option<String>,
+    names_message: bool,
     params: Params,
 ) -> Result<StatusCode, ApiError> {
     let ids = path
@@ -75,6 +76,7 @@ async fn apply(
             receipt,
             source,
             provider_message_id,
+            names_message,
             at: None,
             raw: Value::Object(raw),
         })
@@ -124,7 +126,8 @@ pub async fn twilio(
     }
     let receipt = twilio::receipt(&params);
     let sid = twilio::message_id(&params).map(str::to_owned);
-    apply(&state, &path, "twilio", receipt, sid, params).await
+    // The signature covers the URL, which names the message.
+    apply(&state, &path, "twilio", receipt, sid, true, params).await
 }
 
 /// A Vonage receipt's parameters, wherever the dashboard's HTTP method put them: the query
@@ -180,5 +183,8 @@ pub async fn vonage(
     }
     let receipt = vonage::receipt(&params);
     let id = vonage::message_id(&params).map(str::to_owned);
-    apply(&state, &path, "vonage", receipt, id, params).await
+    let names_message = path
+        .get("message_id")
+        .is_some_and(|m| vonage::names_message(&params, m));
+    apply(&state, &path, "vonage", receipt, id, names_message, params).await
 }
