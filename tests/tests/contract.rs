@@ -169,7 +169,8 @@ async fn null_only_where_documented_and_empty_cursors_start_over() {
         ),
         (
             format!("/accounts/{account}/domains"),
-            json!({"domain": "null-selector.example", "dkimSelector": null}),
+            json!({"domain": format!("null-{}.com", uuid::Uuid::new_v4().simple()),
+                   "dkimSelector": null}),
             "dkimSelector",
         ),
     ];
