@@ -250,6 +250,10 @@ impl SmtpHost {
     }
 
     pub fn parse(s: &str) -> Result<Self, InvalidSmtpHost> {
+        // ASCII only, as the contract says: an international name comes in its xn-- form.
+        if !s.is_ascii() {
+            return Err(InvalidSmtpHost::Form);
+        }
         if let Ok(ip) = IpAddr::from_str(s) {
             return Ok(Self(ip.to_string()));
         }
@@ -695,6 +699,8 @@ mod tests {
             "smtp.example.com:25",
             "smtp.example.com\r\n",
             "a/b",
+            "×",
+            "bücher.example",
         ] {
             assert!(SmtpHost::parse(bad).is_err(), "{bad:?}");
         }

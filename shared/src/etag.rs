@@ -51,19 +51,18 @@ pub enum Precondition {
     OneOf(Vec<ETag>),
 }
 
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("If-Match must be * or a list of quoted entity tags")]
-pub struct InvalidIfMatch;
-
 impl Precondition {
     /// Parses an `If-Match` header (RFC 9110 §13.1.1). Weak tags never match, as the RFC's
-    /// strong comparison requires, so they are kept only to fail the comparison.
-    pub fn from_if_match(header: Option<&str>) -> Result<Self, InvalidIfMatch> {
+    /// strong comparison requires, so they are kept only to fail the comparison. An item that
+    /// is not a quoted entity tag names no version either: the write fails its precondition
+    /// (412) rather than being refused as malformed (400), since any text is a string the
+    /// document allows, and a write is never let through on a precondition Herald cannot read.
+    pub fn from_if_match(header: Option<&str>) -> Self {
         let Some(header) = header.map(str::trim) else {
-            return Ok(Self::Any);
+            return Self::Any;
         };
         if header == "*" {
-            return Ok(Self::Any);
+            return Self::Any;
         }
         let mut tags = Vec::new();
         for item in header.split(',').map(str::trim) {
@@ -74,13 +73,12 @@ impl Precondition {
             let inner = quoted
                 .strip_prefix('"')
                 .and_then(|s| s.strip_suffix('"'))
-                .filter(|s| !s.contains('"'))
-                .ok_or(InvalidIfMatch)?;
-            if !weak {
+                .filter(|s| !s.contains('"'));
+            if let (Some(inner), false) = (inner, weak) {
                 tags.push(ETag(inner.to_owned()));
             }
         }
-        Ok(Self::OneOf(tags))
+        Self::OneOf(tags)
     }
 
     /// Whether a resource whose current tag is `current` satisfies this precondition.
@@ -108,19 +106,23 @@ mod tests {
 
     #[test]
     fn if_match_parsing() {
-        assert_eq!(Precondition::from_if_match(None), Ok(Precondition::Any));
-        assert_eq!(
-            Precondition::from_if_match(Some("*")),
-            Ok(Precondition::Any)
-        );
-        let p = Precondition::from_if_match(Some("\"abc\", W/\"def\", \"ghi\"")).expect("valid");
+        assert_eq!(Precondition::from_if_match(None), Precondition::Any);
+        assert_eq!(Precondition::from_if_match(Some("*")), Precondition::Any);
+        let p = Precondition::from_if_match(Some("\"abc\", W/\"def\", \"ghi\""));
         assert!(p.allows(&ETag::from_stored("abc".into())));
         assert!(p.allows(&ETag::from_stored("ghi".into())));
         assert!(
             !p.allows(&ETag::from_stored("def".into())),
             "weak tags never match"
         );
-        assert!(Precondition::from_if_match(Some("abc")).is_err());
-        assert!(Precondition::from_if_match(Some("\"a\"b\"")).is_err());
+        // Not quoted tags: they name no version, so nothing satisfies them.
+        let abc = ETag::from_stored("abc".into());
+        for unreadable in ["abc", "\"a\"b\"", "0", ""] {
+            let p = Precondition::from_if_match(Some(unreadable));
+            assert_eq!(p, Precondition::OneOf(Vec::new()), "{unreadable:?}");
+            assert!(!p.allows(&abc));
+        }
+        // A readable tag beside an unreadable one still counts.
+        assert!(Precondition::from_if_match(Some("abc, \"abc\"")).allows(&abc));
     }
 }

@@ -60,9 +60,29 @@ impl<'e> ObjectReader<'e> {
         }
     }
 
-    /// Takes a field that may be absent or null (`Some(None)`), and parses it when present.
-    /// Returns `None` only when the field is present and invalid.
+    /// Takes a field that may be left out (`Some(None)`), and parses it when present. `null`
+    /// is refused: the contract gives such fields a type without null, and treating null as
+    /// "left out" would accept what a client reading the contract never sends, so a client
+    /// that sends it has a bug worth hearing about. Returns `None` only when the field is
+    /// present and invalid.
     pub fn optional<T>(
+        &mut self,
+        name: &str,
+        parse: impl FnOnce(Value) -> Result<T, String>,
+    ) -> Option<Option<T>> {
+        match self.fields.remove(name) {
+            None => Some(None),
+            Some(Value::Null) => {
+                self.null_refused(name);
+                None
+            }
+            Some(value) => self.parse(name, value, parse).map(Some),
+        }
+    }
+
+    /// Takes a field that may be left out or null (both `Some(None)`: the contract's nullable
+    /// fields, where null means "none"), and parses it otherwise.
+    pub fn nullable<T>(
         &mut self,
         name: &str,
         parse: impl FnOnce(Value) -> Result<T, String>,
@@ -73,8 +93,26 @@ impl<'e> ObjectReader<'e> {
         }
     }
 
-    /// Takes a nested object field and hands a reader for it to `read`.
+    /// Takes a nested object field that may be left out, and hands a reader for it to `read`;
+    /// null is refused, as by [`ObjectReader::optional`].
     pub fn nested<T>(
+        &mut self,
+        name: &str,
+        read: impl FnOnce(ObjectReader<'_>) -> Option<T>,
+    ) -> Option<Option<T>> {
+        match self.fields.get(name) {
+            Some(Value::Null) => {
+                self.fields.remove(name);
+                self.null_refused(name);
+                None
+            }
+            _ => self.nullable_nested(name, read),
+        }
+    }
+
+    /// Takes a nested object field that may be left out or null (both `Some(None)`), and
+    /// hands a reader for it to `read`.
+    pub fn nullable_nested<T>(
         &mut self,
         name: &str,
         read: impl FnOnce(ObjectReader<'_>) -> Option<T>,
@@ -87,6 +125,12 @@ impl<'e> ObjectReader<'e> {
                 read(reader).map(Some)
             }
         }
+    }
+
+    fn null_refused(&mut self, name: &str) {
+        let path = self.path(name);
+        self.errors
+            .push(path, "must not be null (leave it out for the default)");
     }
 
     fn parse<T>(
@@ -190,6 +234,27 @@ mod tests {
         r.finish();
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["a", "missing", "n.c", "n.d", "typo"]);
+    }
+
+    #[test]
+    fn null_only_where_the_field_is_nullable() {
+        let mut errors = FieldErrors::new();
+        let mut r = ObjectReader::new(
+            json!({"o": null, "n": null, "nested": null, "nn": null, "v": "x"}),
+            "",
+            &mut errors,
+        )
+        .expect("object");
+        assert_eq!(r.optional("o", string), None, "null refused");
+        assert_eq!(r.nullable("n", string), Some(None), "null is none");
+        assert_eq!(r.nested("nested", |_| Some(())), None, "null refused");
+        assert_eq!(r.nullable_nested("nn", |_| Some(())), Some(None));
+        assert_eq!(r.nullable("v", string), Some(Some("x".to_owned())));
+        assert_eq!(r.optional("absent", string), Some(None));
+        assert_eq!(r.nullable("absent", string), Some(None));
+        r.finish();
+        let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["o", "nested"]);
     }
 
     #[test]

@@ -99,6 +99,11 @@ impl TestDns {
         assert!(self.zone.upsert(record, 1).await, "published {at}");
     }
 
+    async fn publish_txt_bytes(&self, at: &str, strings: Vec<&[u8]>) {
+        let record = Record::from_rdata(name(at), TTL, RData::TXT(TXT::from_bytes(strings)));
+        assert!(self.zone.upsert(record, 1).await, "published {at}");
+    }
+
     async fn publish_mx(&self, at: &str, preference: u16, host: &str) {
         let record = Record::from_rdata(name(at), TTL, RData::MX(MX::new(preference, name(host))));
         assert!(self.zone.upsert(record, 1).await, "published {at}");
@@ -169,6 +174,25 @@ async fn correct_records_verify_the_domain() {
     assert_eq!(
         v.records[1].found,
         ["10 feedback-smtp.eu-west-1.amazonses.com"]
+    );
+}
+
+#[tokio::test]
+async fn multi_string_txt_records_are_joined_before_decoding() {
+    let dns = TestDns::start("example.com").await;
+    // A DNS host cuts a long value every 255 bytes, here in the middle of a two-byte "é".
+    let value = format!("v=DMARC1; p=none; {}", "é".repeat(200));
+    let bytes = value.as_bytes();
+    assert!(
+        !value.is_char_boundary(255),
+        "the cut falls inside a character"
+    );
+    dns.publish_txt_bytes("_dmarc.example.com", bytes.chunks(255).collect())
+        .await;
+    assert_eq!(
+        dns.lookup().txt("_dmarc.example.com").await,
+        Ok(vec![value]),
+        "one record, its strings joined whole"
     );
 }
 

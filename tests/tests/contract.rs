@@ -118,3 +118,106 @@ async fn undocumented_routes_and_methods_are_problems() {
     assert_eq!(reply.status(), 405);
     assert_eq!(reply.headers()["content-type"], "application/problem+json");
 }
+
+/// Null where the document's type has no null is refused, on every body that has optional
+/// fields, while the fields it declares nullable take it; an empty `cursor` (a string, as the
+/// document types it) is the first page of every listing that pages.
+#[tokio::test]
+async fn null_only_where_documented_and_empty_cursors_start_over() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let receiver = Receiver::start([]).await;
+    let subscriptions = format!("/accounts/{account}/subscriptions");
+    for field in ["events", "tagFilter", "secret", "active"] {
+        let mut body = json!({"name": "n", "type": "webhook", "url": receiver.url});
+        body[field] = json!(null);
+        let reply = api.post(&subscriptions, body.clone()).await;
+        assert_eq!(reply.status, 400, "{field}: {:?}", reply.body);
+        assert_eq!(reply.error_fields(), [field], "{:?}", reply.body);
+    }
+    let created = api
+        .post(
+            &subscriptions,
+            json!({"name": "n", "type": "webhook", "url": receiver.url}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let id = created.body["id"].as_str().expect("id");
+    let replaced = api
+        .put(
+            &format!("{subscriptions}/{id}"),
+            json!({"name": "n", "type": "webhook", "url": receiver.url, "events": null}),
+        )
+        .await;
+    assert_eq!(replaced.error_fields(), ["events"], "{:?}", replaced.body);
+
+    let refused = [
+        (
+            format!("/accounts/{account}/messages/sms"),
+            json!({"to": "+4712345678", "text": "x", "tags": null}),
+            "tags",
+        ),
+        (
+            format!("/accounts/{account}/messages/email"),
+            json!({"to": "a@example.com", "subject": "s", "text": "t", "html": null}),
+            "html",
+        ),
+        (
+            format!("/accounts/{account}/events"),
+            json!({"sender": "s", "eventName": "order.completed", "eventData": null}),
+            "eventData",
+        ),
+        (
+            format!("/accounts/{account}/domains"),
+            json!({"domain": format!("null-{}.com", uuid::Uuid::new_v4().simple()),
+                   "dkimSelector": null}),
+            "dkimSelector",
+        ),
+    ];
+    for (path, body, field) in refused {
+        let reply = api.post(&path, body).await;
+        assert_eq!(reply.status, 400, "{path}: {:?}", reply.body);
+        assert_eq!(reply.error_fields(), [field], "{path}: {:?}", reply.body);
+    }
+    let email = format!("/accounts/{account}/email-settings");
+    let reply = api
+        .put(
+            &email,
+            json!({"fromAddressPrefix": "x", "senderName": "X",
+                   "smtp": {"host": "smtp.example.com", "senderAddress": "a@example.com", "auth": null}}),
+        )
+        .await;
+    assert_eq!(reply.error_fields(), ["smtp.auth"], "{:?}", reply.body);
+
+    // The nullable ones take null.
+    let reply = api
+        .put(
+            &email,
+            json!({"fromAddressPrefix": "x", "senderName": "X", "smtp": null}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let reply = api
+        .put(
+            &format!("/accounts/{account}/sms-settings"),
+            json!({"senderName": "Acme", "primaryProvider": "sns", "secondaryProvider": null}),
+        )
+        .await;
+    assert_eq!(reply.status, 200, "{:?}", reply.body);
+    let reply = api
+        .post(
+            &format!("/accounts/{account}/events"),
+            json!({"sender": "s", "eventName": "order.completed", "organizationId": null}),
+        )
+        .await;
+    assert_eq!(reply.status, 202, "{:?}", reply.body);
+
+    for listing in [
+        format!("/accounts/{account}/logs/sms?cursor="),
+        format!("/accounts/{account}/logs/email?cursor=&limit=5"),
+        format!("/accounts/{account}/deliveries?cursor="),
+    ] {
+        let page = api.get(&listing).await;
+        assert_eq!(page.status, 200, "{listing}: {:?}", page.body);
+    }
+}

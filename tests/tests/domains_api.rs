@@ -44,6 +44,12 @@ fn publish(domain: &str, records: &[Value]) {
             }
         })
         .collect();
+    write_zone(domain, &zone);
+}
+
+/// Serves `zone` for `domain` from the local DNS server, replaced whole (never read half
+/// written).
+fn write_zone(domain: &str, zone: &[Value]) {
     let dir = std::path::PathBuf::from(stack_var("HERALD_TEST_DNS_ZONES"));
     let tmp = dir.join(format!(".{domain}.tmp"));
     std::fs::write(&tmp, json!({"records": zone}).to_string()).expect("written");
@@ -264,6 +270,107 @@ async fn a_domain_is_added_verified_put_in_use_and_sends_email() {
     assert_eq!(refused.status, 409);
 }
 
+/// The strings of a TXT value in the quoted form of zone files (`"abc" "def"`, `\\` escaping
+/// the next character), read as Route 53 or a zone file reads it.
+fn unquote(quoted: &str) -> Vec<String> {
+    let mut strings = Vec::new();
+    let mut chars = quoted.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => {
+                let mut s = String::new();
+                loop {
+                    match chars.next().expect("a closing quote") {
+                        '"' => break,
+                        '\\' => s.push(chars.next().expect("an escaped character")),
+                        other => s.push(other),
+                    }
+                }
+                strings.push(s);
+            }
+            ' ' => {}
+            other => panic!("{other:?} outside quotes in {quoted}"),
+        }
+    }
+    strings
+}
+
+#[tokio::test]
+async fn a_digit_selector_and_a_dkim_key_published_as_quoted_strings_verify() {
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let domain = fresh_domain();
+    // Microsoft 365's default selector: lowercase letters and digits.
+    let added = add(
+        &api,
+        &account,
+        json!({"domain": domain, "dkimSelector": "selector1"}),
+    )
+    .await;
+    assert_eq!(added.status, 201, "{:?}", added.body);
+    let published = records(&added);
+    let dkim = &published[0];
+    assert_eq!(dkim["name"], format!("selector1._domainkey.{domain}"));
+    let value = dkim["value"].as_str().expect("value");
+    assert!(value.len() > 255, "a 2048-bit key: {value}");
+
+    // The long value in the forms DNS hosts take, and a note saying which to use where.
+    let strings: Vec<String> =
+        serde_json::from_value(dkim["txtStrings"].clone()).expect("txtStrings");
+    assert_eq!(strings.len(), 2, "{dkim}");
+    assert!(strings.iter().all(|s| s.len() <= 255));
+    assert_eq!(strings.concat(), value);
+    let quoted = dkim["quotedValue"].as_str().expect("quotedValue");
+    assert_eq!(unquote(quoted), strings);
+    let note = dkim["note"].as_str().expect("a note on the long record");
+    assert!(note.contains("quotedValue"), "{note}");
+    // A short TXT record has its quoted form too, and needs no note.
+    assert_eq!(
+        published[2]["quotedValue"],
+        format!("\"{}\"", published[2]["value"].as_str().expect("SPF"))
+    );
+    assert!(published[2].get("note").is_none(), "{:?}", published[2]);
+    assert!(
+        published[1].get("quotedValue").is_none(),
+        "MX: {:?}",
+        published[1]
+    );
+
+    // Pasted in quoted form, as Route 53 takes it: DNS serves the strings, verification joins them.
+    let zone: Vec<Value> = published
+        .iter()
+        .map(|r| {
+            if r["type"] == "MX" {
+                let (preference, host) = r["value"]
+                    .as_str()
+                    .expect("MX")
+                    .split_once(' ')
+                    .expect("MX value");
+                json!({"name": r["name"], "type": "MX",
+                       "preference": preference.parse::<u16>().expect("preference"), "host": host})
+            } else {
+                json!({"name": r["name"], "type": "TXT",
+                       "strings": unquote(r["quotedValue"].as_str().expect("quotedValue"))})
+            }
+        })
+        .collect();
+    write_zone(&domain, &zone);
+    let checked = api
+        .post(
+            &format!("/accounts/{account}/domains/{domain}/verify"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(checked.status, 200, "{:?}", checked.body);
+    assert_eq!(
+        checked.body["status"],
+        "verified",
+        "{:?}",
+        statuses(&checked)
+    );
+    assert_eq!(records(&checked)[0]["found"], json!([value]));
+}
+
 #[tokio::test]
 async fn domains_are_validated_owned_by_one_account_and_deleted_with_confirmation() {
     let account = new_account();
@@ -278,7 +385,7 @@ async fn domains_are_validated_owned_by_one_account_and_deleted_with_confirmatio
     let mut fields = bad.error_fields();
     fields.sort();
     assert_eq!(fields, ["dkimSelector", "domain", "extra"]);
-    for selector in ["a", "abcdefghijkl", "UPPER"] {
+    for selector in ["a", "abcdefghijkl", "UPPER", "Selector1", "s-1"] {
         let reply = add(
             &api,
             &account,

@@ -84,6 +84,14 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
             return Ok(ExitCode::FAILURE);
         }
     }
+    // With a filter, only when it names this step: `cargo xtask test schemathesis`.
+    let wanted = test_args.is_empty()
+        || test_args
+            .iter()
+            .any(|a| "schemathesis".contains(a.as_str()));
+    if wanted && !schemathesis(&root, &venv, &stack, &log_dir)? {
+        return Ok(ExitCode::FAILURE);
+    }
     step("cargo test");
     let status = stack
         .test_command(cargo(&root), &venv)
@@ -101,4 +109,50 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
         );
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Schemathesis against the running API: requests generated from `docs/openapi.yaml` (valid
+/// ones, which must be accepted, and invalid ones, which must be refused), every response
+/// checked against the document, with the settings of `xtask/schemathesis.toml`. Its report
+/// (JUnit) goes beside the stack's logs.
+fn schemathesis(
+    root: &std::path::Path,
+    venv: &venv::Venv,
+    stack: &stack::Stack,
+    log_dir: &std::path::Path,
+) -> Result<bool> {
+    step("schemathesis docs/openapi.yaml against the running API");
+    // A fresh account, so that what earlier runs left behind changes nothing.
+    let account = format!("schemathesis-{}", std::process::id());
+    let token = stack
+        .issuer
+        .mint(&stack.audience, &account, true, Duration::from_secs(3600))?;
+    let started = std::time::Instant::now();
+    let status = Command::new(venv.tool("schemathesis"))
+        .current_dir(root)
+        .env("HERALD_SCHEMATHESIS_ACCOUNT", &account)
+        .env("HERALD_SCHEMATHESIS_TOKEN", &token)
+        .env(
+            "HERALD_SCHEMATHESIS_EXPIRES_AT",
+            herald::clock::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::days(1)),
+        )
+        .args([
+            "--config-file",
+            "xtask/schemathesis.toml",
+            "--no-color",
+            "run",
+        ])
+        .arg("docs/openapi.yaml")
+        .args(["--url", &stack.api_url])
+        .args(["--report", "junit", "--report-dir"])
+        .arg(log_dir.join("schemathesis"))
+        .status()?;
+    eprintln!("==> schemathesis took {:.0?}", started.elapsed());
+    if !status.success() {
+        eprintln!(
+            "==> schemathesis found disagreements between the API and docs/openapi.yaml (above); the stack's output is in {}",
+            log_dir.display()
+        );
+    }
+    Ok(status.success())
 }

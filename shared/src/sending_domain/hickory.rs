@@ -152,12 +152,11 @@ impl DnsLookup for HickoryLookup {
         Ok(found
             .into_iter()
             .filter_map(|data| match data {
-                RData::TXT(txt) => Some(
-                    txt.txt_data
-                        .iter()
-                        .map(|s| String::from_utf8_lossy(s))
-                        .collect::<String>(),
-                ),
+                // The strings' bytes are joined before decoding: DNS hosts cut long values
+                // every 255 bytes, also in the middle of a multi-byte character.
+                RData::TXT(txt) => {
+                    Some(String::from_utf8_lossy(&txt.txt_data.concat()).into_owned())
+                }
                 _ => None,
             })
             .collect())

@@ -3,7 +3,7 @@
 //! they are found the account sends from that domain, signed by SES with Herald's key.
 //!
 //! - [`name`]: [`SendingDomain`], the domain (punycode, public, short enough for its records).
-//! - [`selector`]: [`DkimSelector`], 2 to 11 lowercase letters, chosen or generated.
+//! - [`selector`]: [`DkimSelector`], 2 to 11 lowercase letters and digits, chosen or generated.
 //! - [`dkim`]: [`DkimKeyPair`], the RSA-2048 key pair: the private key for SES, as a
 //!   [`crate::secret::Secret`] to seal, and the [`DkimPublicKey`] for DNS.
 //! - [`records`]: [`dns_records`], the DKIM, MAIL FROM MX and SPF, and DMARC records to publish.

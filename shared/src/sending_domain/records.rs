@@ -132,6 +132,39 @@ impl DnsRecord {
         }
         out
     }
+
+    /// The value in the quoted form of zone files (RFC 1035 §5.1), each of
+    /// [`DnsRecord::txt_strings`] in double quotes, separated by a space, `"` and `\\` escaped:
+    /// `"v=DKIM1; k=rsa; p=MIIB..." "...IDAQAB"`. Route 53, BIND and the DNS hosts whose forms
+    /// refuse a string over 255 characters take it so; DNS joins the strings back.
+    pub fn quoted_txt(&self) -> String {
+        let quoted: Vec<String> = self
+            .txt_strings()
+            .iter()
+            .map(|s| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect();
+        if quoted.is_empty() {
+            "\"\"".to_owned()
+        } else {
+            quoted.join(" ")
+        }
+    }
+
+    /// For a TXT value too long for one DNS string: how to publish it, shown beside the record.
+    pub fn publishing_note(&self) -> Option<String> {
+        let strings = self.txt_strings().len();
+        (self.record_type == RecordType::Txt && strings > 1).then(|| {
+            format!(
+                "This value is {} characters long; one DNS TXT string holds at most \
+                 {TXT_STRING_MAX}, so it is published as {strings} strings, which DNS joins back \
+                 into one value. Where your DNS host takes the value as one text and splits it \
+                 itself (most web forms), paste `value`. Where it wants the \
+                 strings (Route 53, BIND zone files, forms that refuse over {TXT_STRING_MAX} \
+                 characters), paste `quotedValue`, quotes included.",
+                self.value.len()
+            )
+        })
+    }
 }
 
 /// The name of the DKIM record: `<selector>._domainkey.<domain>`.
@@ -335,6 +368,45 @@ mod tests {
             .txt_strings()
             .is_empty()
         );
+    }
+
+    #[test]
+    fn long_txt_values_come_quoted_with_a_note() {
+        let key = test_key_pair().public_key();
+        let records = dns_records(
+            &domain("example.com"),
+            &selector("selector1"),
+            key,
+            &region(),
+        );
+        let dkim = &records[0];
+        let value = dkim.value.as_str();
+        assert!(value.len() > 255);
+        assert_eq!(
+            dkim.quoted_txt(),
+            format!("\"{}\" \"{}\"", &value[..255], &value[255..])
+        );
+        let note = dkim
+            .publishing_note()
+            .expect("a note for a two-string value");
+        assert!(
+            note.contains("2 strings") && note.contains("quotedValue"),
+            "{note}"
+        );
+
+        assert_eq!(records[2].quoted_txt(), format!("\"{MAIL_FROM_SPF}\""));
+        assert_eq!(
+            records[2].publishing_note(),
+            None,
+            "one string: nothing to say"
+        );
+        assert_eq!(records[1].publishing_note(), None, "MX");
+
+        let escaped = DnsRecord {
+            value: r#"say "hi" \o/"#.to_owned(),
+            ..records[2].clone()
+        };
+        assert_eq!(escaped.quoted_txt(), r#""say \"hi\" \\o/""#);
     }
 
     #[test]

@@ -224,7 +224,7 @@ impl NewEvent {
         let event_data = r
             .optional("eventData", Ok)
             .map(|v| v.unwrap_or(Value::Null));
-        let organization_id = r.optional("organizationId", string);
+        let organization_id = r.nullable("organizationId", string);
         let expires_at = r.optional("expiresAt", string);
         let tags = r.optional("tags", Ok).and_then(|v| {
             let items = match v {

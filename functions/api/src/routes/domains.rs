@@ -15,7 +15,7 @@ use herald::email::LocalPart;
 use herald::json_fields::{ObjectReader, parsed, string};
 use herald::sending_domain::store::DomainRecord;
 use herald::sending_domain::{
-    CheckedRecord, DkimKeyPair, DkimSelector, DomainStatus, SendingDomain, dns_records,
+    CheckedRecord, DkimKeyPair, DkimSelector, DomainStatus, RecordType, SendingDomain, dns_records,
 };
 use herald::store::StoreError;
 use herald::validation::FieldErrors;
@@ -37,7 +37,7 @@ pub struct View {
     unicode: Option<String>,
     status: DomainStatus,
     dkim_selector: String,
-    dns_records: Vec<CheckedRecord>,
+    dns_records: Vec<RecordView>,
     in_use: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     from_address_prefix: Option<String>,
@@ -48,6 +48,37 @@ pub struct View {
     verified_at: Option<String>,
 }
 
+/// A record to publish, with its value also in the forms DNS hosts take (TXT records): the
+/// stored record stays as it is, these are derived from its value each time it is shown.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RecordView {
+    #[serde(flatten)]
+    checked: CheckedRecord,
+    /// The strings of at most 255 bytes DNS carries.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    txt_strings: Option<Vec<String>>,
+    /// `"..." "..."`, as zone files and Route 53 take it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quoted_value: Option<String>,
+    /// How to publish a value longer than one string.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    note: Option<String>,
+}
+
+impl From<CheckedRecord> for RecordView {
+    fn from(checked: CheckedRecord) -> Self {
+        let record = &checked.record;
+        let txt = record.record_type == RecordType::Txt;
+        Self {
+            txt_strings: txt.then(|| record.txt_strings()),
+            quoted_value: txt.then(|| record.quoted_txt()),
+            note: record.publishing_note(),
+            checked,
+        }
+    }
+}
+
 impl From<DomainRecord> for View {
     fn from(d: DomainRecord) -> Self {
         let unicode = d.domain.to_unicode();
@@ -56,7 +87,7 @@ impl From<DomainRecord> for View {
             domain: d.domain.as_str().to_owned(),
             status: d.status,
             dkim_selector: d.selector.as_str().to_owned(),
-            dns_records: d.records,
+            dns_records: d.records.into_iter().map(RecordView::from).collect(),
             in_use: d.in_use,
             from_address_prefix: d.from_address_prefix.map(|p| p.as_str().to_owned()),
             added_at: d.added_at,

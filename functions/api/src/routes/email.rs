@@ -134,7 +134,7 @@ pub fn parse(
     let settings = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
         let prefix = r.required("fromAddressPrefix", parsed(LocalPart::parse));
         let sender = r.required("senderName", parsed(DisplayName::parse));
-        let smtp = r.nested("smtp", |s| smtp(s, policy));
+        let smtp = r.nullable_nested("smtp", |s| smtp(s, policy));
         // Read-only: what GET shows is accepted back, and ignored.
         let _ = r.optional("defaultSender", |_| Ok::<(), String>(()));
         r.finish();

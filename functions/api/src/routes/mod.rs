@@ -62,7 +62,9 @@ pub fn paging(
             }
         },
     };
-    let cursor = params.remove("cursor");
+    // An empty cursor is the first page: the document types it as a string, and a form or a
+    // template that fills in "no cursor yet" as `cursor=` means exactly that.
+    let cursor = params.remove("cursor").filter(|c| !c.is_empty());
     for unknown in params.keys() {
         errors.push(unknown.clone(), "is not a known parameter");
     }
@@ -78,7 +80,7 @@ pub fn precondition(headers: &HeaderMap) -> Result<Precondition, ApiError> {
                 .map_err(|_| ApiError::BadRequest("If-Match is not valid text".into()))
         })
         .transpose()?;
-    Precondition::from_if_match(raw).map_err(|e| ApiError::BadRequest(e.to_string()))
+    Ok(Precondition::from_if_match(raw))
 }
 
 /// The `ETag` header for a response.

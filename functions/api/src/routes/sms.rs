@@ -70,7 +70,7 @@ pub fn parse(body: Value, platform: &PlatformConfig) -> Result<SmsSettings, Fiel
     let fields = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
         let sender = r.required("senderName", parsed(SenderName::parse));
         let primary = r.required("primaryProvider", offered(platform));
-        let secondary = r.optional("secondaryProvider", offered(platform));
+        let secondary = r.nullable("secondaryProvider", offered(platform));
         r.finish();
         Some((sender?, primary?, secondary?))
     });
