@@ -37,6 +37,19 @@ fn smtp_received(subject: &str) -> Vec<Value> {
         .collect()
 }
 
+/// The local SMTP server on 465 (implicit TLS, self-signed) with XOAUTH2 tokens from the local
+/// token endpoint for `client_id`.
+fn xoauth2_on_465(client_id: &str) -> Value {
+    json!({
+        "host": "localhost", "port": 465, "senderAddress": "hello@acme.example",
+        "disableCertificateValidation": true,
+        "auth": {"type": "xoauth2", "clientId": client_id,
+                 "clientSecret": stack_var("HERALD_TEST_OAUTH_SECRET"),
+                 "scopes": ["https://outlook.office.com/.default"],
+                 "tokenEndpoint": format!("{}/oauth/token", stack_var("HERALD_TEST_FAKES_URL"))}
+    })
+}
+
 fn subject() -> String {
     format!("Please sign {}", uuid::Uuid::new_v4().simple())
 }
@@ -128,19 +141,7 @@ async fn implicit_tls_with_xoauth2_tokens_cached() {
     let account = new_account();
     let api = Api::internal(account.as_str());
     let client_id = format!("client-{}", uuid::Uuid::new_v4().simple());
-    smtp_settings(
-        &api,
-        &account,
-        json!({
-            "host": "localhost", "port": 465, "senderAddress": "hello@acme.example",
-            "disableCertificateValidation": true,
-            "auth": {"type": "xoauth2", "clientId": client_id,
-                     "clientSecret": stack_var("HERALD_TEST_OAUTH_SECRET"),
-                     "scopes": ["https://outlook.office.com/.default"],
-                     "tokenEndpoint": format!("{}/oauth/token", stack_var("HERALD_TEST_FAKES_URL"))}
-        }),
-    )
-    .await;
+    smtp_settings(&api, &account, xoauth2_on_465(&client_id)).await;
     for _ in 0..2 {
         let subject = subject();
         let id = send(
@@ -267,19 +268,7 @@ async fn a_huge_token_error_fails_the_email_once_with_a_short_reason() {
     let api = Api::internal(account.as_str());
     let client_id = format!("client-{}", uuid::Uuid::new_v4().simple());
     herald_tests::fakes::script("oauth", &client_id, &["huge-error"]).await;
-    smtp_settings(
-        &api,
-        &account,
-        json!({
-            "host": "localhost", "port": 465, "senderAddress": "hello@acme.example",
-            "disableCertificateValidation": true,
-            "auth": {"type": "xoauth2", "clientId": client_id,
-                     "clientSecret": stack_var("HERALD_TEST_OAUTH_SECRET"),
-                     "scopes": ["https://outlook.office.com/.default"],
-                     "tokenEndpoint": format!("{}/oauth/token", stack_var("HERALD_TEST_FAKES_URL"))}
-        }),
-    )
-    .await;
+    smtp_settings(&api, &account, xoauth2_on_465(&client_id)).await;
     let id = send(
         &api,
         &account,

@@ -14,6 +14,41 @@ use herald_tests::verify::{twilio_signature, vonage_signature};
 use herald_tests::{fakes, new_account, stack_var};
 use serde_json::json;
 
+/// The Twilio auth token the local stack put in Secrets Manager.
+async fn twilio_token() -> String {
+    herald_tests::provider_secrets()
+        .await
+        .twilio_auth_token
+        .expect("the local stack sets Twilio's auth token")
+        .expose()
+        .to_owned()
+}
+
+/// Vonage's API key, signature secret and method, as the local stack configured them.
+async fn vonage_signing() -> (String, String, String) {
+    let secret = herald_tests::provider_secrets()
+        .await
+        .vonage_signature_secret
+        .expect("the local stack sets Vonage's signature secret")
+        .expose()
+        .to_owned();
+    (
+        stack_var("HERALD_VONAGE_API_KEY"),
+        secret,
+        stack_var("HERALD_VONAGE_SIGNATURE_METHOD"),
+    )
+}
+
+/// A receipt's parameters with its `sig`.
+fn with_sig(params: &[(&str, &str)], sig: &str) -> Vec<(String, String)> {
+    let mut all: Vec<(String, String)> = params
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
+    all.push(("sig".into(), sig.to_owned()));
+    all
+}
+
 async fn callback(url: &str, params: &[(&str, &str)], signature: &str) -> u16 {
     reqwest::Client::new()
         .post(url)
@@ -50,12 +85,7 @@ async fn twilio_status_callbacks_are_verified_and_applied() {
         )
     );
 
-    let secrets = herald_tests::provider_secrets().await;
-    let token = secrets
-        .twilio_auth_token
-        .expect("the local stack sets Twilio's auth token")
-        .expose()
-        .to_owned();
+    let token = twilio_token().await;
     let account_sid = stack_var("HERALD_TWILIO_ACCOUNT_SID");
     let delivered = [
         ("AccountSid", account_sid.as_str()),
@@ -161,14 +191,7 @@ async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
     );
     assert_eq!(request["statusReportReq"], "1");
 
-    let api_key = stack_var("HERALD_VONAGE_API_KEY");
-    let secret = herald_tests::provider_secrets()
-        .await
-        .vonage_signature_secret
-        .expect("the local stack sets Vonage's signature secret")
-        .expose()
-        .to_owned();
-    let method = stack_var("HERALD_VONAGE_SIGNATURE_METHOD");
+    let (api_key, secret, method) = vonage_signing().await;
     let to = request["to"]
         .as_str()
         .expect("to")
@@ -190,14 +213,6 @@ async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
         ("to", "Acme"),
     ];
     let sig = vonage_signature(&api_key, &secret, &method, &failed);
-    let signed = |params: &[(&str, &str)], sig: &str| {
-        let mut all: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        all.push(("sig".into(), sig.to_owned()));
-        all
-    };
     let client = reqwest::Client::new();
 
     // Tampered (signed as a failure, sent as a delivery) and unsigned: refused, nothing changes.
@@ -205,7 +220,7 @@ async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
     tampered[9] = ("status", "delivered");
     let refused = client
         .get(&url)
-        .query(&signed(&tampered, &sig))
+        .query(&with_sig(&tampered, &sig))
         .send()
         .await
         .expect("sent");
@@ -220,12 +235,12 @@ async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
     // POST JSON), and applied once.
     let by_get = client
         .get(&url)
-        .query(&signed(&failed, &sig))
+        .query(&with_sig(&failed, &sig))
         .send()
         .await
         .expect("sent");
     assert_eq!(by_get.status(), 204);
-    let body: serde_json::Map<String, serde_json::Value> = signed(&failed, &sig)
+    let body: serde_json::Map<String, serde_json::Value> = with_sig(&failed, &sig)
         .into_iter()
         .map(|(k, v)| (k, json!(v)))
         .collect();
@@ -253,7 +268,7 @@ async fn vonage_signed_delivery_receipts_are_verified_and_applied() {
     );
     let forgotten = client
         .post(&unknown)
-        .form(&signed(&failed, &sig))
+        .form(&with_sig(&failed, &sig))
         .send()
         .await
         .expect("sent");
@@ -276,14 +291,7 @@ async fn a_vonage_receipt_applies_only_to_its_own_message_and_only_while_fresh()
         .as_str()
         .expect("a callback")
         .to_owned();
-    let api_key = stack_var("HERALD_VONAGE_API_KEY");
-    let secret = herald_tests::provider_secrets()
-        .await
-        .vonage_signature_secret
-        .expect("the local stack sets Vonage's signature secret")
-        .expose()
-        .to_owned();
-    let method = stack_var("HERALD_VONAGE_SIGNATURE_METHOD");
+    let (api_key, secret, method) = vonage_signing().await;
     let receipt = |timestamp: i64| {
         let timestamp = timestamp.to_string();
         let params = [
@@ -296,13 +304,10 @@ async fn a_vonage_receipt_applies_only_to_its_own_message_and_only_while_fresh()
             ("timestamp", timestamp.as_str()),
             ("to", "Acme"),
         ];
-        let sig = vonage_signature(&api_key, &secret, &method, &params);
-        let mut all: Vec<(String, String)> = params
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect();
-        all.push(("sig".into(), sig));
-        all
+        with_sig(
+            &params,
+            &vonage_signature(&api_key, &secret, &method, &params),
+        )
     };
     let client = reqwest::Client::new();
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
@@ -363,12 +368,7 @@ async fn a_twilio_callback_naming_another_message_sid_is_refused() {
         .as_str()
         .expect("a StatusCallback")
         .to_owned();
-    let token = herald_tests::provider_secrets()
-        .await
-        .twilio_auth_token
-        .expect("the local stack sets Twilio's auth token")
-        .expose()
-        .to_owned();
+    let token = twilio_token().await;
     let params = [
         ("MessageSid", sid.as_str()),
         ("MessageStatus", "undelivered"),
