@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use super::policy::{AddressPolicy, check_addr};
+use super::policy::{AddressPolicy, check_addr, unbracketed};
 
 /// Resolves a host name to addresses (the system resolver by default; tests substitute one).
 pub type Lookup = dyn Fn(String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> + Send + Sync;
@@ -52,10 +52,7 @@ pub async fn resolve(
     policy: &AddressPolicy,
     lookup: &Lookup,
 ) -> Result<Vec<IpAddr>, ResolveError> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = unbracketed(host);
     let (found, trusted) = match bare.parse::<IpAddr>() {
         Ok(ip) => (vec![ip], false),
         Err(_) => {

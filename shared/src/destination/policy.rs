@@ -182,10 +182,7 @@ pub fn check_url(url: &Url, policy: &AddressPolicy) -> Result<(), Refusal> {
 /// Checks a bare host an account gives (an SMTP server): an address, bracketed or not, or a
 /// name, under the same rules as a URL's host.
 pub fn check_host(host: &str, policy: &AddressPolicy) -> Result<(), Refusal> {
-    let bare = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
+    let bare = unbracketed(host);
     match bare.parse::<IpAddr>() {
         Ok(ip) => check_addr(ip, policy),
         // The URL parser's reading of the name, so that `0x7f.1` is judged as 127.0.0.1 here
@@ -197,6 +194,13 @@ pub fn check_host(host: &str, policy: &AddressPolicy) -> Result<(), Refusal> {
             Err(e) => Err(Refusal::Malformed(e.to_string())),
         },
     }
+}
+
+/// A host without the brackets an IPv6 address may come in (`[::1]`).
+pub(crate) fn unbracketed(host: &str) -> &str {
+    host.strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host)
 }
 
 /// Checks one address, given or resolved: refused when it is in one of the [`AddressKind`]

@@ -322,7 +322,7 @@ fn push_bounded(list: &mut Vec<serde_json::Value>, entry: serde_json::Value, kee
 pub fn bounded(entry: serde_json::Value) -> serde_json::Value {
     use crate::destination::excerpt::excerpt;
     use serde_json::Value;
-    fn size(v: &Value) -> usize {
+    fn size<T: serde::Serialize>(v: &T) -> usize {
         serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())
     }
     fn cut_strings(v: Value) -> Value {
@@ -350,29 +350,24 @@ pub fn bounded(entry: serde_json::Value) -> serde_json::Value {
             *v = serde_json::json!({"excerpt": excerpt(&v.to_string()), "truncated": true});
         }
     }
-    let entry = Value::Object(map);
-    if size(&entry) <= MAX_ENTRY_BYTES {
-        return entry;
+    if size(&map) > MAX_ENTRY_BYTES {
+        // Anything else that is large: keep only the fields a reader needs.
+        map.retain(|k, _| {
+            matches!(
+                k.as_str(),
+                "provider"
+                    | "leg"
+                    | "at"
+                    | "durationMs"
+                    | "outcome"
+                    | "providerMessageId"
+                    | "reason"
+                    | "code"
+                    | "status"
+                    | "response"
+            )
+        });
     }
-    let Value::Object(mut map) = entry else {
-        unreachable!("an object above")
-    };
-    // Anything else that is large: keep only the fields a reader needs.
-    map.retain(|k, _| {
-        matches!(
-            k.as_str(),
-            "provider"
-                | "leg"
-                | "at"
-                | "durationMs"
-                | "outcome"
-                | "providerMessageId"
-                | "reason"
-                | "code"
-                | "status"
-                | "response"
-        )
-    });
     Value::Object(map)
 }
 
