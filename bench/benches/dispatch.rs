@@ -13,24 +13,27 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use herald::account::AccountId;
-use herald::clock::SystemClock;
-use herald::config::{EnvReader, PlatformConfig};
-use herald::dispatch::email::EmailDispatcher;
-use herald::dispatch::handler::send_batch;
-use herald::dispatch::sms::SmsDispatcher;
-use herald::email_sender::{Accepted, EmailSender, Failure, OutgoingEmail, SmtpMailer};
-use herald::etag::Precondition;
-use herald::message::{Channel, PhoneNumber, SmsMessage, SmsText};
-use herald::message_log::memory::MemoryMessageLog;
-use herald::message_log::{Content, MessageId, MessageLog, MessageRecord};
-use herald::queue::{MemoryQueue, SendJob};
-use herald::seal::local::LocalSealer;
-use herald::secret::Secret;
-use herald::settings::Settings;
-use herald::settings::memory::MemorySettingsStore;
-use herald::sms::{SenderName, SmsProvider, SmsSettings};
-use herald::sms_provider::{SmsSender, http_client, twilio::Twilio};
+use herald::adapters::twilio::Twilio;
+use herald::common::account::AccountId;
+use herald::common::clock::SystemClock;
+use herald::common::config::{EnvReader, PlatformConfig};
+use herald::common::etag::Precondition;
+use herald::common::queue::{MemoryQueue, SendJob};
+use herald::common::seal::local::LocalSealer;
+use herald::common::secret::Secret;
+use herald::lambda::dispatch::handler::send_batch;
+use herald::messaging::dispatch::email::EmailDispatcher;
+use herald::messaging::dispatch::sms::SmsDispatcher;
+use herald::messaging::log::memory::MemoryMessageLog;
+use herald::messaging::log::{Content, MessageId, MessageLog, MessageRecord};
+use herald::messaging::message::{Channel, PhoneNumber, SmsMessage, SmsText};
+use herald::messaging::senders::email::{
+    Accepted, EmailSender, Failure, OutgoingEmail, SmtpMailer,
+};
+use herald::messaging::senders::sms::{SmsSender, http_client};
+use herald::messaging::settings::Settings;
+use herald::messaging::settings::memory::MemorySettingsStore;
+use herald::messaging::sms::{SenderName, SmsProvider, SmsSettings};
 use serde_json::json;
 use time::OffsetDateTime;
 
@@ -103,12 +106,12 @@ async fn bench_setup(provider_latency: Duration) -> Bench {
         smtp: Arc::new(
             SmtpMailer::new(
                 platform.destinations.clone(),
-                herald::destination::connect::system_lookup(),
+                herald::adapters::connect::system_lookup(),
                 Vec::new(),
             )
             .expect("client"),
         ),
-        domains: Arc::new(herald::sending_domain::store::MemoryDomainStore::new()),
+        domains: Arc::new(herald::domains::store::MemoryDomainStore::new()),
         events: herald::events::publish::EventPublisher::new(Arc::new(MemoryQueue::default())),
         clock: Arc::new(SystemClock),
         platform,

@@ -17,21 +17,23 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
 use futures::future::join_all;
-use herald::account::AccountId;
-use herald::clock::{SystemClock, rfc3339};
-use herald::delivery::DeliveryJob;
-use herald::delivery::deliverer::{Deliverer, Handled};
-use herald::delivery::fanout::{Fanout, first_job};
-use herald::delivery::http::{ReqwestWebhookClient, system_lookup};
-use herald::delivery::memory::MemoryDeliveryStore;
+use herald::adapters::webhook_http::{ReqwestWebhookClient, system_lookup};
+use herald::common::account::AccountId;
+use herald::common::clock::{SystemClock, rfc3339};
+use herald::common::queue::{JobQueue, MemoryQueue, QueueError};
+use herald::common::seal::SecretSealer;
+use herald::common::seal::local::LocalSealer;
+use herald::common::secret::Secret;
+use herald::events::delivery::DeliveryJob;
+use herald::events::delivery::deliverer::{Deliverer, Handled};
+use herald::events::delivery::fanout::{Fanout, first_job};
+use herald::events::delivery::memory::MemoryDeliveryStore;
 use herald::events::publish::EventPublisher;
-use herald::queue::{JobQueue, MemoryQueue, QueueError};
-use herald::seal::SecretSealer;
-use herald::seal::local::LocalSealer;
-use herald::secret::Secret;
-use herald::subscription::memory::MemorySubscriptionStore;
-use herald::subscription::{Subscription, SubscriptionId, SubscriptionName, SubscriptionStore};
-use herald::webhook::{AddressPolicy, Event, EventId, NewEvent, TagFilter, WebhookSecret};
+use herald::events::subscription::memory::MemorySubscriptionStore;
+use herald::events::subscription::{
+    Subscription, SubscriptionId, SubscriptionName, SubscriptionStore,
+};
+use herald::events::webhook::{AddressPolicy, Event, EventId, NewEvent, TagFilter, WebhookSecret};
 use serde_json::json;
 use time::OffsetDateTime;
 

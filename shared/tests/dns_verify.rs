@@ -17,8 +17,8 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use tokio::net::{TcpListener, UdpSocket};
 
-use herald::sending_domain::records::DnsRecord;
-use herald::sending_domain::{
+use herald::domains::records::DnsRecord;
+use herald::domains::{
     DkimKeyPair, DkimSelector, DnsLookup, DomainEvent, DomainStatus, HickoryLookup, LookupError,
     RecordStatus, SendingDomain, SesRegion, dns_records, verify_domain,
 };
@@ -120,10 +120,10 @@ impl TestDns {
     /// Publishes `record` as the customer would: TXT values cut into 255-byte strings.
     async fn publish(&self, record: &DnsRecord) {
         match record.record_type {
-            herald::sending_domain::RecordType::Txt => {
+            herald::domains::RecordType::Txt => {
                 self.publish_txt(&record.name, record.txt_strings()).await;
             }
-            herald::sending_domain::RecordType::Mx => {
+            herald::domains::RecordType::Mx => {
                 let (pref, host) = record.value.split_once(' ').expect("`pref host`");
                 self.publish_mx(&record.name, pref.parse().expect("a preference"), host)
                     .await;
@@ -148,7 +148,7 @@ async fn bind_udp_and_tcp() -> (UdpSocket, TcpListener) {
     panic!("no loopback port free for both UDP and TCP");
 }
 
-fn statuses(v: &herald::sending_domain::Verification) -> Vec<RecordStatus> {
+fn statuses(v: &herald::domains::Verification) -> Vec<RecordStatus> {
     v.records.iter().map(|r| r.status).collect()
 }
 

@@ -30,7 +30,7 @@ pub async fn aws() -> aws_config::SdkConfig {
 
 /// Twilio's and Vonage's secrets as the functions read them: from the Secrets Manager secret
 /// the template names in `HERALD_PROVIDER_SECRETS`, which the local stack creates in moto.
-pub async fn provider_secrets() -> herald::provider_secrets::ProviderSecrets {
+pub async fn provider_secrets() -> herald::messaging::provider_secrets::ProviderSecrets {
     let id = stack_var("HERALD_PROVIDER_SECRETS");
     let client = aws_sdk_secretsmanager::Client::new(&aws().await);
     let out = client
@@ -40,13 +40,14 @@ pub async fn provider_secrets() -> herald::provider_secrets::ProviderSecrets {
         .await
         .unwrap_or_else(|e| panic!("reading {id}: {}", aws_sdk_secretsmanager::Error::from(e)));
     let text = out.secret_string().expect("a string secret");
-    herald::provider_secrets::ProviderSecrets::parse(text).unwrap_or_else(|e| panic!("{id}: {e}"))
+    herald::messaging::provider_secrets::ProviderSecrets::parse(text)
+        .unwrap_or_else(|e| panic!("{id}: {e}"))
 }
 
 /// A fresh account id, so tests never see each other's data.
-pub fn new_account() -> herald::account::AccountId {
+pub fn new_account() -> herald::common::account::AccountId {
     let id = format!("t-{}", uuid::Uuid::new_v4().simple());
-    herald::account::AccountId::parse(&id).unwrap_or_else(|e| panic!("{id}: {e}"))
+    herald::common::account::AccountId::parse(&id).unwrap_or_else(|e| panic!("{id}: {e}"))
 }
 
 pub const HTTP_TIMEOUT: Duration = Duration::from_secs(30);

@@ -9,7 +9,7 @@
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
-use herald::account::AccountId;
+use herald::common::account::AccountId;
 use herald_tests::api::Api;
 use herald_tests::receiver::{Receiver, Reply};
 use herald_tests::{new_account, stack_var};

@@ -2,9 +2,9 @@
 //! the local stack: the queue found as the send queue's redrive target, the job put there as
 //! SQS would move it, and the outcome read through the API.
 
-use herald::message::{PhoneNumber, SmsMessage, SmsText};
-use herald::message_log::dynamo::DynamoMessageLog;
-use herald::message_log::{Content, MessageId, MessageLog, MessageRecord};
+use herald::adapters::dynamo::message_log::DynamoMessageLog;
+use herald::messaging::log::{Content, MessageId, MessageLog, MessageRecord};
+use herald::messaging::message::{PhoneNumber, SmsMessage, SmsText};
 use herald_tests::api::Api;
 use herald_tests::{aws, new_account, stack_var};
 use serde_json::json;
@@ -60,7 +60,7 @@ async fn a_dead_lettered_job_fails_its_message_with_the_last_reason() {
     );
     record.push_attempt(
         json!({"provider": "twilio", "leg": "primary", "outcome": "temporaryFailure",
-        "at": herald::clock::rfc3339(now), "durationMs": 10000, "response": null,
+        "at": herald::common::clock::rfc3339(now), "durationMs": 10000, "response": null,
         "reason": "timed out: provider took too long"}),
     );
     log.create(&record, None).await.expect("created");

@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use herald::account::AccountId;
+use herald::common::account::AccountId;
 use herald_tests::api::Api;
 use herald_tests::receiver::Receiver;
 use herald_tests::{aws, new_account};

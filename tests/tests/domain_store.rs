@@ -4,15 +4,15 @@
 
 use std::sync::{Arc, OnceLock};
 
-use herald::account::AccountId;
-use herald::clock::rfc3339;
-use herald::email::LocalPart;
-use herald::secret::SealedSecret;
-use herald::sending_domain::dynamo::DynamoDomainStore;
-use herald::sending_domain::store::{DomainRecord, DomainStore, MemoryDomainStore, StoreError};
-use herald::sending_domain::{
+use herald::adapters::dynamo::domains::DynamoDomainStore;
+use herald::common::account::AccountId;
+use herald::common::clock::rfc3339;
+use herald::common::secret::SealedSecret;
+use herald::domains::store::{DomainRecord, DomainStore, MemoryDomainStore, StoreError};
+use herald::domains::{
     CheckedRecord, DkimKeyPair, DkimSelector, DomainStatus, SendingDomain, SesRegion, dns_records,
 };
+use herald::messaging::email::LocalPart;
 use herald_tests::{aws, new_account, stack_var};
 
 fn key() -> &'static DkimKeyPair {

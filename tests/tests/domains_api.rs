@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use herald::account::AccountId;
+use herald::common::account::AccountId;
 use herald_tests::api::{Api, Reply};
 use herald_tests::receiver::Receiver;
 use herald_tests::{new_account, stack_var};

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use reqwest::Method;
 
-use herald::account::AccountId;
+use herald::common::account::AccountId;
 use herald_tests::api::{Api, Body, Reply};
 use herald_tests::new_account;
 use herald_tests::receiver::{Receiver, Reply as Script};

@@ -3,15 +3,15 @@
 
 use std::sync::Arc;
 
-use herald::account::AccountId;
-use herald::message::Channel;
-use herald::message::{MessageStatus, PhoneNumber, SmsMessage, SmsText, Tag};
-use herald::message_log::dynamo::DynamoMessageLog;
-use herald::message_log::memory::MemoryMessageLog;
-use herald::message_log::{
+use herald::adapters::dynamo::message_log::DynamoMessageLog;
+use herald::common::account::AccountId;
+use herald::messaging::log::memory::MemoryMessageLog;
+use herald::messaging::log::{
     Content, Created, IdempotencyClaim, IdempotencyKey, ListQuery, MessageId, MessageLog,
     MessageRecord, Order,
 };
+use herald::messaging::message::Channel;
+use herald::messaging::message::{MessageStatus, PhoneNumber, SmsMessage, SmsText, Tag};
 use herald_tests::{aws, new_account, stack_var};
 use time::OffsetDateTime;
 use time::macros::datetime;

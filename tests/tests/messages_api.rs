@@ -1,7 +1,7 @@
 //! End to end: internal services hand messages to the `api` function (under `cargo lambda
 //! watch`, on moto): validated, logged as queued, queued once for dispatch, readable in the log.
 
-use herald::account::AccountId;
+use herald::common::account::AccountId;
 use herald_tests::api::Api;
 use herald_tests::fakes::{fresh_number, received};
 use herald_tests::new_account;

@@ -1,11 +1,11 @@
 //! Secret sealing with KMS envelope encryption, against moto's KMS and the key template.yaml
 //! declares.
 
-use herald::account::AccountId;
-use herald::seal::SecretSealer;
-use herald::seal::kms::KmsSealer;
-use herald::seal::local::LocalSealer;
-use herald::secret::Secret;
+use herald::adapters::kms::KmsSealer;
+use herald::common::account::AccountId;
+use herald::common::seal::SecretSealer;
+use herald::common::seal::local::LocalSealer;
+use herald::common::secret::Secret;
 use herald_tests::{aws, new_account, stack_var};
 
 async fn sealer() -> KmsSealer {

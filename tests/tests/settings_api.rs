@@ -1,10 +1,10 @@
 //! End to end: the `api` function under `cargo lambda watch`, on moto, exactly as
 //! `cargo xtask dev` runs it. Every response is also checked against docs/openapi.yaml.
 
-use herald::account::AccountId;
-use herald::seal::SecretSealer;
-use herald::seal::kms::KmsSealer;
-use herald::secret::SealedSecret;
+use herald::adapters::kms::KmsSealer;
+use herald::common::account::AccountId;
+use herald::common::seal::SecretSealer;
+use herald::common::secret::SealedSecret;
 use herald_tests::api::{Api, Body, Claims, token};
 use herald_tests::{aws, new_account, stack_var};
 use reqwest::Method;

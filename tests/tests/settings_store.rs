@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use herald::etag::{ETag, Precondition};
-use herald::settings::dynamo::DynamoSettingsStore;
-use herald::settings::memory::MemorySettingsStore;
-use herald::settings::{Settings, SettingsKind, SettingsStore, StoreError};
-use herald::sms::{SenderName, SmsProvider, SmsSettings};
+use herald::adapters::dynamo::settings::DynamoSettingsStore;
+use herald::common::etag::{ETag, Precondition};
+use herald::messaging::settings::memory::MemorySettingsStore;
+use herald::messaging::settings::{Settings, SettingsKind, SettingsStore, StoreError};
+use herald::messaging::sms::{SenderName, SmsProvider, SmsSettings};
 use herald_tests::{aws, new_account, stack_var};
 
 fn sms(name: &str, primary: SmsProvider, secondary: Option<SmsProvider>) -> SmsSettings {

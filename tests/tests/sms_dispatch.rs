@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use herald::account::AccountId;
+use herald::common::account::AccountId;
 use herald_tests::api::Api;
 use herald_tests::fakes::{fresh_number, received, script};
 use herald_tests::{aws, new_account, stack_var};

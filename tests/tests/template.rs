@@ -18,7 +18,7 @@ fn send_retries_come_back_when_the_log_says() {
             .unwrap_or_else(|| panic!("{queue} has a VisibilityTimeout"));
         assert_eq!(
             timeout,
-            herald::dispatch::RETRY_AFTER.whole_seconds(),
+            herald::messaging::dispatch::RETRY_AFTER.whole_seconds(),
             "{queue}"
         );
     }

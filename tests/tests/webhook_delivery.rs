@@ -7,22 +7,24 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use herald::account::AccountId;
-use herald::clock::{Clock, ManualClock, rfc3339};
-use herald::delivery::deliverer::{Deliverer, Handled};
-use herald::delivery::fanout::{Fanout, first_job};
-use herald::delivery::http::{Lookup, ReqwestWebhookClient, system_lookup};
-use herald::delivery::memory::MemoryDeliveryStore;
-use herald::delivery::{DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore};
+use herald::adapters::webhook_http::{Lookup, ReqwestWebhookClient, system_lookup};
+use herald::common::account::AccountId;
+use herald::common::clock::{Clock, ManualClock, rfc3339};
+use herald::common::queue::MemoryQueue;
+use herald::common::seal::SecretSealer;
+use herald::common::seal::local::LocalSealer;
+use herald::common::secret::Secret;
+use herald::events::delivery::deliverer::{Deliverer, Handled};
+use herald::events::delivery::fanout::{Fanout, first_job};
+use herald::events::delivery::memory::MemoryDeliveryStore;
+use herald::events::delivery::{DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore};
 use herald::events::publish::EventPublisher;
-use herald::queue::MemoryQueue;
-use herald::seal::SecretSealer;
-use herald::seal::local::LocalSealer;
-use herald::secret::Secret;
-use herald::subscription::memory::MemorySubscriptionStore;
-use herald::subscription::{Subscription, SubscriptionId, SubscriptionName, SubscriptionStore};
-use herald::webhook::signature::verify_standard;
-use herald::webhook::{AddressPolicy, Event, EventId, NewEvent, TagFilter, WebhookSecret};
+use herald::events::subscription::memory::MemorySubscriptionStore;
+use herald::events::subscription::{
+    Subscription, SubscriptionId, SubscriptionName, SubscriptionStore,
+};
+use herald::events::webhook::signature::verify_standard;
+use herald::events::webhook::{AddressPolicy, Event, EventId, NewEvent, TagFilter, WebhookSecret};
 use herald_tests::receiver::{Receiver, Reply};
 use rand::SeedableRng;
 use serde_json::json;
@@ -202,7 +204,9 @@ async fn a_200_is_delivered_once_signed_both_ways() {
     ));
     assert_eq!(
         r.header("x-herald-signature"),
-        Some(herald::webhook::herald_signature(secret.expose().as_bytes(), &r.body).as_str())
+        Some(
+            herald::events::webhook::herald_signature(secret.expose().as_bytes(), &r.body).as_str()
+        )
     );
 
     let record = f.record(&job).await;

@@ -12,11 +12,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, Uri};
 use axum::routing::post;
 use base64::Engine;
-use herald::account::AccountId;
-use herald::seal::SecretSealer;
-use herald::seal::kms::KmsSealer;
-use herald::subscription::dynamo::DynamoSubscriptionStore;
-use herald::subscription::{SubscriptionId, SubscriptionStore};
+use herald::adapters::dynamo::subscriptions::DynamoSubscriptionStore;
+use herald::adapters::kms::KmsSealer;
+use herald::common::account::AccountId;
+use herald::common::seal::SecretSealer;
+use herald::events::subscription::{SubscriptionId, SubscriptionStore};
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
 

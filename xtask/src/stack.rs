@@ -441,13 +441,13 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
 
     let sdk = runtime.block_on(crate::provision::sdk_config(&aws_endpoint));
     let _ = inbox_secrets.set(crate::inbox::Secrets {
-        store: herald::subscription::dynamo::DynamoSubscriptionStore::new(
+        store: herald::adapters::dynamo::subscriptions::DynamoSubscriptionStore::new(
             aws_sdk_dynamodb::Client::new(&sdk),
             env.get("HERALD_SUBSCRIPTIONS_TABLE")
                 .cloned()
                 .unwrap_or_default(),
         ),
-        sealer: herald::seal::kms::KmsSealer::new(
+        sealer: herald::adapters::kms::KmsSealer::new(
             aws_sdk_kms::Client::new(&sdk),
             env.get("HERALD_KMS_KEY_ID").cloned().unwrap_or_default(),
         ),

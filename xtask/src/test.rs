@@ -134,7 +134,9 @@ fn schemathesis(
         .env("HERALD_SCHEMATHESIS_TOKEN", &token)
         .env(
             "HERALD_SCHEMATHESIS_EXPIRES_AT",
-            herald::clock::rfc3339(time::OffsetDateTime::now_utc() + time::Duration::days(1)),
+            herald::common::clock::rfc3339(
+                time::OffsetDateTime::now_utc() + time::Duration::days(1),
+            ),
         )
         .args([
             "--config-file",

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use herald::account::AccountId;
+use herald::common::account::AccountId;
 use lambda_http::request::RequestContext;
 
 use crate::problem::ApiError;

@@ -7,7 +7,7 @@ use serde_json::Value;
 
 use crate::problem::ApiError;
 
-/// A request body parsed as JSON (not yet validated: see `herald::json_fields`).
+/// A request body parsed as JSON (not yet validated: see `herald::common::json_fields`).
 pub struct JsonBody(pub Value);
 
 impl<S: Send + Sync> FromRequest<S> for JsonBody {

@@ -1,9 +1,9 @@
 //! The api function's configuration, read from the environment once at cold start.
 
-use herald::config::{ConfigError, EnvReader, PlatformConfig};
-use herald::delivery::setup::WebhookConfig;
-use herald::sending_domain::setup::DomainConfig;
-use herald::status::vonage::SignatureMethod;
+use herald::common::config::{ConfigError, EnvReader, PlatformConfig};
+use herald::lambda::domains::DomainConfig;
+use herald::lambda::webhooks::WebhookConfig;
+use herald::messaging::receipts::vonage::SignatureMethod;
 
 #[derive(Debug, Clone)]
 pub struct ApiConfig {

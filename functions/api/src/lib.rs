@@ -13,21 +13,21 @@ use std::sync::Arc;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
-use herald::clock::Clock;
-use herald::delivery::{DeliveryJob, DeliveryStore};
+use herald::common::clock::Clock;
+use herald::common::idempotency::IdempotencyStore;
+use herald::common::queue::{JobQueue, SendJob};
+use herald::common::seal::SecretSealer;
+use herald::domains::DnsLookup;
+use herald::domains::checker::DomainChecker;
+use herald::domains::identity::EmailIdentities;
+use herald::domains::store::DomainStore;
+use herald::events::delivery::{DeliveryJob, DeliveryStore};
 use herald::events::publish::EventPublisher;
-use herald::idempotency::IdempotencyStore;
-use herald::message_log::MessageLog;
-use herald::provider_secrets::ProviderSecretsSource;
-use herald::queue::{JobQueue, SendJob};
-use herald::seal::SecretSealer;
-use herald::sending_domain::DnsLookup;
-use herald::sending_domain::checker::DomainChecker;
-use herald::sending_domain::identity::EmailIdentities;
-use herald::sending_domain::store::DomainStore;
-use herald::settings::{Settings, SettingsStore};
-use herald::subscription::SubscriptionStore;
-use herald::webhook::Event;
+use herald::events::subscription::SubscriptionStore;
+use herald::events::webhook::Event;
+use herald::messaging::log::MessageLog;
+use herald::messaging::provider_secrets::ProviderSecretsSource;
+use herald::messaging::settings::{Settings, SettingsStore};
 
 pub use auth::Caller;
 pub use config::ApiConfig;
@@ -57,20 +57,20 @@ pub struct Adapters {
 }
 
 /// The adapters of the deployed function: DynamoDB, SQS, KMS and SES through `aws`'s clients,
-/// which carry Herald's timeouts (`herald::aws::timeouts`).
-pub fn aws_adapters(config: &ApiConfig, aws: Arc<herald::aws::Clients>) -> Adapters {
-    use herald::aws::first_use::OnFirstUse;
-    use herald::clock::SystemClock;
-    use herald::delivery::dynamo::DynamoDeliveryStore;
-    use herald::idempotency::dynamo::DynamoIdempotencyStore;
-    use herald::message_log::dynamo::DynamoMessageLog;
-    use herald::queue::SqsQueue;
-    use herald::seal::kms::KmsSealer;
-    use herald::sending_domain::dynamo::DynamoDomainStore;
-    use herald::sending_domain::identity::SesIdentities;
-    use herald::sending_domain::{HickoryLookup, LazyHickoryLookup};
-    use herald::settings::dynamo::DynamoSettingsStore;
-    use herald::subscription::dynamo::DynamoSubscriptionStore;
+/// which carry Herald's timeouts (`herald::adapters::aws::timeouts`).
+pub fn aws_adapters(config: &ApiConfig, aws: Arc<herald::adapters::aws::Clients>) -> Adapters {
+    use herald::adapters::aws::first_use::OnFirstUse;
+    use herald::adapters::dynamo::deliveries::DynamoDeliveryStore;
+    use herald::adapters::dynamo::domains::DynamoDomainStore;
+    use herald::adapters::dynamo::idempotency::DynamoIdempotencyStore;
+    use herald::adapters::dynamo::message_log::DynamoMessageLog;
+    use herald::adapters::dynamo::settings::DynamoSettingsStore;
+    use herald::adapters::dynamo::subscriptions::DynamoSubscriptionStore;
+    use herald::adapters::kms::KmsSealer;
+    use herald::common::clock::SystemClock;
+    use herald::common::queue::SqsQueue;
+    use herald::domains::identity::SesIdentities;
+    use herald::domains::{HickoryLookup, LazyHickoryLookup};
 
     let dynamo = aws.dynamo();
     let kms_key_id = config.kms_key_id.clone();

@@ -3,11 +3,11 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use herald::provider_secrets::SecretsError;
-use herald::queue::QueueError;
-use herald::seal::SealError;
-use herald::settings::StoreError;
-use herald::validation::{FieldError, FieldErrors};
+use herald::common::queue::QueueError;
+use herald::common::seal::SealError;
+use herald::common::validation::{FieldError, FieldErrors};
+use herald::messaging::provider_secrets::SecretsError;
+use herald::messaging::settings::StoreError;
 use serde::Serialize;
 
 #[derive(Debug, thiserror::Error)]
@@ -41,7 +41,7 @@ pub enum ApiError {
 }
 
 /// What a client reads when AWS failed or did not answer within the SDK's timeouts
-/// (`herald::aws::timeouts`): the request may or may not have taken effect, and is safe to
+/// (`herald::adapters::aws::timeouts`): the request may or may not have taken effect, and is safe to
 /// repeat, as every write of the API is (sends by their `Idempotency-Key`).
 const AWS_UNAVAILABLE: &str = "Herald could not reach the services it depends on in time; \
      retry the request (a send with the same Idempotency-Key)";

@@ -10,7 +10,7 @@ use api::{ApiConfig, AppState};
 use aws_sdk_dynamodb::config::Credentials;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use herald::config::EnvReader;
+use herald::common::config::EnvReader;
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
     ApiGatewayV2httpRequestContext,
@@ -75,14 +75,14 @@ fn authorized(method: &str, uri: &str, body: &str) -> Request<Body> {
 
 #[tokio::test]
 async fn the_api_answers_503_when_aws_does_not_answer() {
-    let sdk = herald::aws::loader()
+    let sdk = herald::adapters::aws::loader()
         .endpoint_url(black_hole())
         .region(aws_config::Region::new("eu-west-1"))
         .credentials_provider(Credentials::new("test", "test", None, None, "test"))
         .load()
         .await;
     let config = config();
-    let adapters = api::aws_adapters(&config, Arc::new(herald::aws::Clients::new(sdk)));
+    let adapters = api::aws_adapters(&config, Arc::new(herald::adapters::aws::Clients::new(sdk)));
     let router = api::router(AppState::new(config, adapters));
 
     // A read (DynamoDB) and a send (DynamoDB, then SQS): each hangs on its first AWS call.
@@ -115,7 +115,7 @@ async fn the_api_answers_503_when_aws_does_not_answer() {
         );
         // The SDK's operation timeout, and a margin for a loaded machine.
         assert!(
-            took < herald::aws::OPERATION_TIMEOUT + Duration::from_secs(2),
+            took < herald::adapters::aws::OPERATION_TIMEOUT + Duration::from_secs(2),
             "{what} took {took:?}"
         );
     }

@@ -2,7 +2,7 @@
 //! and Amazon SNS's SMS delivery status logs (through a subscription filter) move message logs
 //! to delivered, opened or failed, and publish the matching events.
 
-use herald::status::{StatusConfig, handle_invocation};
+use herald::messaging::receipts::{StatusConfig, handle_invocation};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 
@@ -10,7 +10,7 @@ use serde_json::Value;
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = StatusConfig::from_env()?;
-    let aws = herald::aws::clients().await;
+    let aws = herald::adapters::aws::clients().await;
     let tracker = config.tracker(&aws);
     let tracker = &tracker;
     lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| async move {

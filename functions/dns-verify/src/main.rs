@@ -1,7 +1,7 @@
 //! The `dns-verify` Lambda: on its schedule, checks the DNS records of every pending sending
 //! domain, records what it found, and publishes `domain.verified` / `domain.failed`.
 
-use herald::sending_domain::setup::VerifyConfig;
+use herald::lambda::domains::VerifyConfig;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::{Value, json};
 
@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = VerifyConfig::from_env()?;
-    let aws = herald::aws::clients().await;
+    let aws = herald::adapters::aws::clients().await;
     let checker = config.checker(&aws)?;
     let checker = &checker;
     // The payload is EventBridge's scheduled event; nothing in it changes what a run does.

@@ -2,17 +2,17 @@
 //! queues the next attempt when a failure may be retried.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use herald::delivery::DeliveryJob;
-use herald::delivery::deliverer::Handled;
-use herald::delivery::setup::WebhookConfig;
-use herald::sqs_batch::{Delivery, run_batch};
+use herald::events::delivery::DeliveryJob;
+use herald::events::delivery::deliverer::Handled;
+use herald::lambda::sqs_batch::{Delivery, run_batch};
+use herald::lambda::webhooks::WebhookConfig;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = WebhookConfig::from_env()?;
-    let aws = std::sync::Arc::new(herald::aws::clients().await);
+    let aws = std::sync::Arc::new(herald::adapters::aws::clients().await);
     let deliverer = config.deliverer(&aws)?;
     let deliverer = &deliverer;
     lambda_runtime::run(service_fn(

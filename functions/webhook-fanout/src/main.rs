@@ -3,16 +3,16 @@
 //! batch.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
-use herald::delivery::setup::WebhookConfig;
-use herald::sqs_batch::{Delivery, run_batch};
-use herald::webhook::Event;
+use herald::events::webhook::Event;
+use herald::lambda::sqs_batch::{Delivery, run_batch};
+use herald::lambda::webhooks::WebhookConfig;
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
     lambda_runtime::tracing::init_default_subscriber();
     let config = WebhookConfig::from_env()?;
-    let aws = herald::aws::clients().await;
+    let aws = herald::adapters::aws::clients().await;
     let fanout = config.fanout(&aws);
     let fanout = &fanout;
     lambda_runtime::run(service_fn(

@@ -105,7 +105,7 @@ pub fn find(name: &str) -> Option<EventType> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::webhook::EventName;
+    use crate::events::webhook::EventName;
 
     #[test]
     fn every_name_is_valid_and_unique() {

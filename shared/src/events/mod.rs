@@ -1,6 +1,13 @@
-//! Publishing events: [`publish::EventPublisher`] puts an event on the events queue, where
+//! Publishing events: [`crate::events::publish::EventPublisher`] puts an event on the events queue, where
 //! `webhook-fanout` matches it against the account's subscriptions; [`catalog`] lists every
 //! event Herald itself emits, with a sample payload for each.
 
 pub mod catalog;
+pub mod delivery;
+pub mod envelope;
+pub mod ids;
+pub mod name;
 pub mod publish;
+pub mod subscription;
+pub mod tag_filter;
+pub mod webhook;

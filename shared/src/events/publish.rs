@@ -6,10 +6,10 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use crate::account::AccountId;
-use crate::queue::{JobQueue, QueueError};
-use crate::validation::FieldErrors;
-use crate::webhook::{Event, EventId, NewEvent, Sender};
+use crate::common::account::AccountId;
+use crate::common::queue::{JobQueue, QueueError};
+use crate::common::validation::FieldErrors;
+use crate::events::webhook::{Event, EventId, NewEvent, Sender};
 
 #[derive(Clone)]
 pub struct EventPublisher {

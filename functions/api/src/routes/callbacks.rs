@@ -13,10 +13,10 @@ use std::collections::HashMap;
 use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
-use herald::account::AccountId;
-use herald::message::Channel;
-use herald::message_log::MessageId;
-use herald::status::{Applied, Receipt, StatusTracker, StatusUpdate, twilio, vonage};
+use herald::common::account::AccountId;
+use herald::messaging::log::MessageId;
+use herald::messaging::message::Channel;
+use herald::messaging::receipts::{Applied, Receipt, StatusTracker, StatusUpdate, twilio, vonage};
 use serde_json::{Map, Value};
 
 use crate::AppState;

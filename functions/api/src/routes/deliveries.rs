@@ -7,10 +7,10 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use herald::cursor;
-use herald::delivery::{DeliveryId, DeliveryRecord, DeliveryStatus, ListQuery};
-use herald::subscription::SubscriptionId;
-use herald::validation::FieldErrors;
+use herald::common::cursor;
+use herald::common::validation::FieldErrors;
+use herald::events::delivery::{DeliveryId, DeliveryRecord, DeliveryStatus, ListQuery};
+use herald::events::subscription::SubscriptionId;
 use serde::Serialize;
 use serde_json::json;
 
@@ -122,7 +122,7 @@ pub async fn list(
 
 async fn find(
     state: &AppState,
-    account: &herald::account::AccountId,
+    account: &herald::common::account::AccountId,
     path: &HashMap<String, String>,
 ) -> Result<DeliveryRecord, ApiError> {
     let id = path
@@ -190,7 +190,7 @@ pub async fn retry(
         .replace(&record)
         .await
         .map_err(|e| match e {
-            herald::store::StoreError::PreconditionFailed => {
+            herald::common::store::StoreError::PreconditionFailed => {
                 ApiError::Conflict("the delivery changed meanwhile; try again".into())
             }
             other => other.into(),

@@ -9,16 +9,16 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use herald::account::AccountId;
-use herald::clock::rfc3339;
-use herald::email::LocalPart;
-use herald::json_fields::{ObjectReader, parsed, string};
-use herald::sending_domain::store::DomainRecord;
-use herald::sending_domain::{
+use herald::common::account::AccountId;
+use herald::common::clock::rfc3339;
+use herald::common::json_fields::{ObjectReader, parsed, string};
+use herald::common::store::StoreError;
+use herald::common::validation::FieldErrors;
+use herald::domains::store::DomainRecord;
+use herald::domains::{
     CheckedRecord, DkimKeyPair, DkimSelector, DomainStatus, RecordType, SendingDomain, dns_records,
 };
-use herald::store::StoreError;
-use herald::validation::FieldErrors;
+use herald::messaging::email::LocalPart;
 use serde::Serialize;
 use serde_json::Value;
 

@@ -6,17 +6,17 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
-use herald::account::AccountId;
-use herald::config::PlatformConfig;
-use herald::destination::AddressPolicy;
-use herald::email::{
+use herald::common::account::AccountId;
+use herald::common::config::PlatformConfig;
+use herald::common::destination::AddressPolicy;
+use herald::common::json_fields::{ObjectReader, boolean, integer, kind, parsed, string};
+use herald::common::secret::{Redacted, SecretInput};
+use herald::common::validation::FieldErrors;
+use herald::messaging::email::{
     Credential, DisplayName, EmailAddress, EmailSettings, LocalPart, OAuthScope, SmtpAuth,
     SmtpHost, SmtpPort, SmtpSettings, TokenEndpoint,
 };
-use herald::json_fields::{ObjectReader, boolean, integer, kind, parsed, string};
-use herald::secret::{Redacted, SecretInput};
-use herald::settings::{SettingsKind, Versioned};
-use herald::validation::FieldErrors;
+use herald::messaging::settings::{SettingsKind, Versioned};
 use serde_json::Value;
 
 use super::{Account, etag_header, precondition};
@@ -301,8 +301,8 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use herald::email::DomainName;
-    use herald::sms::{SenderName, SmsProvider};
+    use herald::messaging::email::DomainName;
+    use herald::messaging::sms::{SenderName, SmsProvider};
     use serde_json::json;
 
     /// The strict policy, or the local one: http and loopback allowed.

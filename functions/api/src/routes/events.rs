@@ -7,9 +7,9 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
+use herald::common::idempotency::{Claimed, IdempotencyClaim};
 use herald::events::catalog;
-use herald::idempotency::{Claimed, IdempotencyClaim};
-use herald::webhook::{Event, EventId, NewEvent, Sender};
+use herald::events::webhook::{Event, EventId, NewEvent, Sender};
 use serde_json::{Value, json};
 
 use super::{Account, idempotency_key, idempotency_mismatch, mark_replayed};
@@ -21,8 +21,8 @@ use crate::problem::ApiError;
 /// Each event type with a whole sample envelope, as a subscriber would receive it.
 pub async fn types(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let now = state.clock.now();
-    let account =
-        herald::account::AccountId::parse("acme").map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let account = herald::common::account::AccountId::parse("acme")
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
     let mut items = Vec::new();
     for t in catalog::catalog() {
         let sample = NewEvent {

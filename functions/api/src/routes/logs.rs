@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
-use herald::account::AccountId;
-use herald::message::{Channel, MessageStatus};
-use herald::message_log::{
+use herald::common::account::AccountId;
+use herald::common::validation::FieldErrors;
+use herald::messaging::log::{
     Content, ListQuery, MessageId, MessageRecord, Order, decode_cursor, encode_cursor,
 };
-use herald::validation::FieldErrors;
+use herald::messaging::message::{Channel, MessageStatus};
 use serde::Serialize;
 use serde_json::{Value, json};
 

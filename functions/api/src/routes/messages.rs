@@ -6,13 +6,15 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
-use herald::email::EmailAddress;
-use herald::idempotency::IdempotencyClaim;
-use herald::json_fields::{ObjectReader, kind, parsed, string};
-use herald::message::{BodyPart, EmailMessage, PhoneNumber, SmsMessage, SmsText, Subject, Tag};
-use herald::message_log::{Content, Created, MessageId, MessageRecord};
-use herald::queue::SendJob;
-use herald::validation::FieldErrors;
+use herald::common::idempotency::IdempotencyClaim;
+use herald::common::json_fields::{ObjectReader, kind, parsed, string};
+use herald::common::queue::SendJob;
+use herald::common::validation::FieldErrors;
+use herald::messaging::email::EmailAddress;
+use herald::messaging::log::{Content, Created, MessageId, MessageRecord};
+use herald::messaging::message::{
+    BodyPart, EmailMessage, PhoneNumber, SmsMessage, SmsText, Subject, Tag,
+};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -130,7 +132,7 @@ pub fn parse_email(body: Value) -> Result<(Content, Vec<Tag>), FieldErrors> {
 
 async fn accept(
     state: &AppState,
-    account: herald::account::AccountId,
+    account: herald::common::account::AccountId,
     caller: &Caller,
     headers: &HeaderMap,
     (content, tags): (Content, Vec<Tag>),

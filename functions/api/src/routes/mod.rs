@@ -16,9 +16,9 @@ use std::collections::HashMap;
 use axum::extract::{FromRequestParts, Path};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use herald::account::AccountId;
-use herald::etag::{ETag, Precondition};
-use herald::idempotency::IdempotencyKey;
+use herald::common::account::AccountId;
+use herald::common::etag::{ETag, Precondition};
+use herald::common::idempotency::IdempotencyKey;
 
 use crate::auth::Caller;
 use crate::problem::ApiError;
@@ -50,7 +50,7 @@ pub fn paging(
     mut params: HashMap<String, String>,
     default: usize,
     max: usize,
-    errors: &mut herald::validation::FieldErrors,
+    errors: &mut herald::common::validation::FieldErrors,
 ) -> (usize, Option<String>) {
     let limit = match params.remove("limit") {
         None => default,

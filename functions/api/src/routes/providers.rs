@@ -2,7 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use herald::sms::{SenderNameRules, SmsProvider};
+use herald::messaging::sms::{SenderNameRules, SmsProvider};
 use serde::Serialize;
 
 use crate::AppState;

@@ -4,11 +4,11 @@ use axum::Json;
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::IntoResponse;
-use herald::config::PlatformConfig;
-use herald::json_fields::{ObjectReader, parsed, string};
-use herald::settings::SettingsKind;
-use herald::sms::{SenderName, SmsProvider, SmsSettings};
-use herald::validation::FieldErrors;
+use herald::common::config::PlatformConfig;
+use herald::common::json_fields::{ObjectReader, parsed, string};
+use herald::common::validation::FieldErrors;
+use herald::messaging::settings::SettingsKind;
+use herald::messaging::sms::{SenderName, SmsProvider, SmsSettings};
 use serde::Serialize;
 use serde_json::Value;
 
@@ -129,7 +129,7 @@ pub async fn delete(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use herald::email::{DisplayName, DomainName, LocalPart};
+    use herald::messaging::email::{DisplayName, DomainName, LocalPart};
     use serde_json::json;
 
     fn platform(providers: &[SmsProvider]) -> PlatformConfig {

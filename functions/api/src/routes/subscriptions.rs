@@ -7,17 +7,17 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use herald::account::AccountId;
-use herald::clock::rfc3339;
-use herald::delivery::fanout::first_job;
+use herald::common::account::AccountId;
+use herald::common::clock::rfc3339;
+use herald::common::json_fields::{ObjectReader, boolean, string};
+use herald::common::secret::Secret;
+use herald::common::validation::FieldErrors;
 use herald::events::catalog;
-use herald::json_fields::{ObjectReader, boolean, string};
-use herald::secret::Secret;
-use herald::subscription::{
+use herald::events::delivery::fanout::first_job;
+use herald::events::subscription::{
     MAX_PER_ACCOUNT, StoredSecret, Subscription, SubscriptionId, SubscriptionName,
 };
-use herald::validation::FieldErrors;
-use herald::webhook::{
+use herald::events::webhook::{
     Event, EventId, EventSelection, NewEvent, Sender, TagFilter, WebhookSecret, WebhookUrl,
 };
 use serde::Serialize;
@@ -148,7 +148,7 @@ fn input(state: &AppState, body: Value) -> Result<Input, ApiError> {
                 "tagFilter",
                 format!(
                     "must be an array of tags, not {}",
-                    herald::json_fields::kind(&other)
+                    herald::common::json_fields::kind(&other)
                 ),
             );
             None
@@ -308,7 +308,7 @@ pub async fn put(
     s.updated_at = rfc3339(now);
     s.version += 1;
     state.subscriptions.replace(&s).await.map_err(|e| match e {
-        herald::store::StoreError::PreconditionFailed => {
+        herald::common::store::StoreError::PreconditionFailed => {
             ApiError::Conflict("the subscription changed meanwhile; read it and try again".into())
         }
         other => other.into(),
@@ -345,7 +345,7 @@ pub async fn rotate_secret(
     s.updated_at = rfc3339(now);
     s.version += 1;
     state.subscriptions.replace(&s).await.map_err(|e| match e {
-        herald::store::StoreError::PreconditionFailed => {
+        herald::common::store::StoreError::PreconditionFailed => {
             ApiError::Conflict("the subscription changed meanwhile; try again".into())
         }
         other => other.into(),

@@ -1,0 +1,11 @@
+pub mod aws;
+pub mod connect;
+pub mod dns;
+pub mod dynamo;
+pub mod kms;
+pub mod ses;
+pub mod smtp;
+pub mod sns;
+pub mod twilio;
+pub mod vonage;
+pub mod webhook_http;

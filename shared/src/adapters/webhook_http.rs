@@ -1,0 +1,130 @@
+//! POSTing a webhook. The port is [`WebhookClient`]; [`ReqwestWebhookClient`] sends with
+//! reqwest (rustls, no redirects, a 15 s limit on the whole exchange) through the address
+//! policy's resolver ([`crate::adapters::connect`]), so a public name that resolves to a
+//! private or metadata address (DNS rebinding) is never connected to.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+
+use crate::adapters::connect;
+use crate::common::destination::AddressPolicy;
+use crate::events::delivery::MAX_RESPONSE_BODY;
+use crate::events::delivery::outcome::ATTEMPT_TIMEOUT;
+use crate::events::webhook::RetryAfter;
+
+/// What the receiver answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookResponse {
+    pub status: u16,
+    pub headers: BTreeMap<String, String>,
+    /// The first [`MAX_RESPONSE_BODY`] bytes, as text.
+    pub body: String,
+    pub truncated: bool,
+    pub retry_after: Option<RetryAfter>,
+}
+
+/// Why there was no answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    #[error("timed out after {0:?}")]
+    TimedOut(std::time::Duration),
+    #[error("{0}")]
+    Network(String),
+    /// Every address of the host is refused by the URL policy.
+    #[error("{0}")]
+    Blocked(String),
+}
+
+#[async_trait]
+pub trait WebhookClient: Send + Sync {
+    async fn post(
+        &self,
+        url: &url::Url,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Result<WebhookResponse, SendError>;
+}
+
+pub use crate::adapters::connect::{Lookup, system_lookup};
+
+pub struct ReqwestWebhookClient {
+    client: reqwest::Client,
+}
+
+impl ReqwestWebhookClient {
+    pub fn new(policy: AddressPolicy, lookup: Arc<Lookup>) -> Result<Self, reqwest::Error> {
+        let client = connect::http_client(
+            policy,
+            lookup,
+            ATTEMPT_TIMEOUT,
+            concat!("Herald-Webhooks/", env!("CARGO_PKG_VERSION")),
+        )?;
+        Ok(Self { client })
+    }
+}
+
+fn send_error(e: &reqwest::Error) -> SendError {
+    if let Some(blocked) = connect::blocked_in(e) {
+        return SendError::Blocked(blocked.to_string());
+    }
+    if e.is_timeout() {
+        return SendError::TimedOut(ATTEMPT_TIMEOUT);
+    }
+    SendError::Network(crate::error_chain(e))
+}
+
+#[async_trait]
+impl WebhookClient for ReqwestWebhookClient {
+    async fn post(
+        &self,
+        url: &url::Url,
+        headers: &[(String, String)],
+        body: &str,
+    ) -> Result<WebhookResponse, SendError> {
+        let mut request = self
+            .client
+            .post(url.clone())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_owned());
+        for (name, value) in headers {
+            request = request.header(name, value);
+        }
+        let mut response = request.send().await.map_err(|e| send_error(&e))?;
+        let status = response.status().as_u16();
+        let headers: BTreeMap<String, String> = response
+            .headers()
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_owned(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect();
+        let retry_after = headers
+            .get("retry-after")
+            .and_then(|v| RetryAfter::parse(v));
+        // Read no more of the body than is kept: a receiver cannot make Herald buffer a
+        // gigabyte.
+        let mut bytes = Vec::new();
+        let mut truncated = false;
+        while let Some(chunk) = response.chunk().await.map_err(|e| send_error(&e))? {
+            let room = MAX_RESPONSE_BODY - bytes.len();
+            if chunk.len() > room {
+                bytes.extend_from_slice(&chunk[..room]);
+                truncated = true;
+                break;
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        Ok(WebhookResponse {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+            truncated,
+            retry_after,
+        })
+    }
+}

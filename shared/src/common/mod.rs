@@ -1,0 +1,13 @@
+pub mod account;
+pub mod clock;
+pub mod config;
+pub mod cursor;
+pub mod destination;
+pub mod etag;
+pub mod idempotency;
+pub mod json_fields;
+pub mod queue;
+pub mod seal;
+pub mod secret;
+pub mod store;
+pub mod validation;

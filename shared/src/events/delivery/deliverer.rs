@@ -1,0 +1,548 @@
+//! `webhook-deliver`: one attempt per queue job.
+//!
+//! 1. A job whose time has not come (`notBefore`) goes back on the queue for the next hop.
+//! 2. The delivery is claimed with a conditional write (created and claimed in one write on
+//!    its first attempt). A job whose attempt number is not the delivery's next is stale and
+//!    does nothing, so an event fanned out twice, or a job SQS delivers twice, sends once.
+//! 3. The request is signed and POSTed; the answer decides: delivered, retried later (the next
+//!    job is queued with its delay), failed, or failed with the subscription disabled (410).
+//! 4. The outcome is written, conditional on the claim, then the retry queued. If queueing
+//!    fails, the job comes back and queues the retry again without sending.
+//!
+//! The one window left is a crash after the receiver answered and before the outcome is
+//! written: the claim lapses and the attempt is made again, with the same `webhook-id`, which
+//! receivers use to drop the repeat.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
+
+use rand::rngs::StdRng;
+use serde_json::{Map, Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::adapters::webhook_http::{SendError, WebhookClient, WebhookResponse};
+use crate::common::clock::{Clock, rfc3339};
+use crate::common::queue::{JobQueue, QueueError};
+use crate::common::seal::{SealError, SecretSealer};
+use crate::common::secret::SealedSecret;
+use crate::events::delivery::sqs_hop::remaining_until;
+use crate::events::delivery::{
+    DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore, StoreError,
+};
+use crate::events::publish::EventPublisher;
+use crate::events::subscription::{Subscription, SubscriptionStore};
+use crate::events::webhook::{
+    AddressPolicy, AttemptOutcome, RetryState, Verdict, WebhookSecret, WebhookUrl, next_attempt_at,
+    next_hop, sign,
+};
+
+/// How long a claim holds: longer than an attempt may take (15 s), shorter than the queue's
+/// visibility timeout, so that a crashed deliverer's job is taken up again.
+pub const CLAIM: time::Duration = time::Duration::seconds(60);
+
+/// A scheduled attempt is aimed at least this long before the give-up time.
+const LAST_ATTEMPT_MARGIN: time::Duration = time::Duration::seconds(2);
+
+/// What a receiver's response keeps of its headers: enough to debug, bounded so that a
+/// delivery's record always fits DynamoDB's item limit.
+const MAX_HEADERS_KEPT: usize = 40;
+const MAX_HEADER_VALUE: usize = 256;
+
+/// What became of a job; the Lambda reports `Retry` as a batch item failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Handled {
+    Delivered,
+    /// The attempt failed and the next one is queued.
+    Scheduled,
+    Failed,
+    /// Not due yet: queued again for the next hop of its wait.
+    Deferred,
+    /// Nothing to do: stale, unknown, or already settled.
+    Skipped,
+    /// Not done: the queue should deliver the job again later.
+    Retry,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+}
+
+pub struct Deliverer {
+    pub deliveries: Arc<dyn DeliveryStore>,
+    /// Read afresh for every attempt (no cache): a subscription deactivated, deleted or moved
+    /// to another URL gets nothing more the moment the API has saved it.
+    pub subscriptions: Arc<dyn SubscriptionStore>,
+    pub sealer: Arc<dyn SecretSealer>,
+    pub client: Arc<dyn WebhookClient>,
+    pub queue: Arc<dyn JobQueue<DeliveryJob>>,
+    pub events: EventPublisher,
+    pub clock: Arc<dyn Clock>,
+    pub rng: Mutex<StdRng>,
+    pub policy: AddressPolicy,
+    /// The name of the reference-scheme signature header (`X-Herald-Signature`).
+    pub signature_header: String,
+    /// How long delivery records are kept.
+    pub retention: time::Duration,
+    /// Secrets opened once per warm instance: opening costs a KMS call.
+    pub opened: Mutex<BTreeMap<Vec<u8>, Arc<WebhookSecret>>>,
+}
+
+/// What [`Deliverer::claim`] found.
+enum Claim {
+    /// Claimed for this job's attempt.
+    Ours(Box<DeliveryRecord>),
+    /// Another deliverer holds it: the queue should bring the job back later.
+    Busy,
+    /// Nothing to do: unknown, settled, or a stale job.
+    Nothing,
+}
+
+fn parse_time(t: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(t, &Rfc3339).ok()
+}
+
+impl Deliverer {
+    pub async fn handle(&self, job: &DeliveryJob) -> Result<Handled, DeliverError> {
+        let now = self.clock.now();
+        if let Some(not_before) = job.not_before.as_deref().and_then(parse_time) {
+            let remaining = remaining_until(not_before, now);
+            if !remaining.is_zero() {
+                let (delay, _) = next_hop(remaining);
+                self.queue.enqueue_after(job, delay).await?;
+                return Ok(Handled::Deferred);
+            }
+        }
+        match self.claim(job, now).await? {
+            Claim::Ours(mut record) => self.attempt(job, &mut record).await,
+            Claim::Busy => Ok(Handled::Retry),
+            Claim::Nothing => Ok(Handled::Skipped),
+        }
+    }
+
+    /// Claims the delivery for this job's attempt (creating it on a first attempt).
+    async fn claim(&self, job: &DeliveryJob, now: OffsetDateTime) -> Result<Claim, DeliverError> {
+        let claimed_until = Some(rfc3339(now + CLAIM));
+        if let (Some(first), 1) = (&job.first, job.attempt) {
+            let record = DeliveryRecord {
+                id: job.delivery_id.clone(),
+                account_id: job.account_id.clone(),
+                subscription_id: job.subscription_id.clone(),
+                event_id: first.event_id.clone(),
+                event_name: first.event_name.clone(),
+                test: first.test,
+                status: DeliveryStatus::Pending,
+                body: first.body.clone(),
+                event_expires_at: first.event_expires_at.clone(),
+                attempts: Vec::new(),
+                attempt_count: 0,
+                next_attempt: 1,
+                job_ticket: job.attempt,
+                next_attempt_at: Some(rfc3339(now)),
+                window_start: Some(rfc3339(now)),
+                claimed_until: claimed_until.clone(),
+                reason: None,
+                created_at: rfc3339(now),
+                updated_at: rfc3339(now),
+                expires_at: rfc3339(now + self.retention),
+                version: 1,
+            };
+            match self.deliveries.create(&record).await {
+                Ok(()) => return Ok(Claim::Ours(Box::new(record))),
+                // Fanned out before: the record decides below.
+                Err(StoreError::PreconditionFailed) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let Some(mut record) = self
+            .deliveries
+            .get(&job.account_id, &job.delivery_id, now)
+            .await?
+        else {
+            tracing::warn!(account = %job.account_id, delivery = %job.delivery_id, "no such delivery (expired or never created); job dropped");
+            return Ok(Claim::Nothing);
+        };
+        if record.status != DeliveryStatus::Pending {
+            return Ok(Claim::Nothing);
+        }
+        if record.ticket() != job.attempt {
+            // The last attempt scheduled the pending one (an administrator's retry sets
+            // another time), under the ticket after this job's.
+            let scheduled_by_last = record.attempts.last().is_some_and(|a| {
+                a.next_attempt_at.is_some() && a.next_attempt_at == record.next_attempt_at
+            });
+            if record.ticket() == job.attempt + 1 && scheduled_by_last {
+                // This job's attempt was made and its retry recorded, but perhaps never
+                // queued: queue it (again). The retry's own claim keeps a second copy idle.
+                self.queue_retry(&record).await?;
+            }
+            return Ok(Claim::Nothing);
+        }
+        if record.claimed_at(now) {
+            return Ok(Claim::Busy);
+        }
+        record.claimed_until = claimed_until;
+        record.version += 1;
+        match self.deliveries.replace(&record).await {
+            Ok(()) => Ok(Claim::Ours(Box::new(record))),
+            Err(StoreError::PreconditionFailed) => Ok(Claim::Busy),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn attempt(
+        &self,
+        job: &DeliveryJob,
+        record: &mut DeliveryRecord,
+    ) -> Result<Handled, DeliverError> {
+        let subscription = self
+            .subscriptions
+            .get(&job.account_id, &job.subscription_id)
+            .await?;
+        let started_at = self.clock.now();
+        let give_up_at = self.give_up_at(record, started_at);
+        let number = record.next_attempt;
+        // Made from here on, whatever its outcome: what is scheduled next counts past it.
+        record.attempt_count = record.attempt_count.max(number);
+        let mut attempt = DeliveryAttempt {
+            number,
+            at: rfc3339(started_at),
+            url: subscription
+                .as_ref()
+                .map(|s| s.url.clone())
+                .unwrap_or_default(),
+            request_headers: BTreeMap::new(),
+            response_status: None,
+            response_headers: BTreeMap::new(),
+            response_body: String::new(),
+            response_body_truncated: false,
+            duration_ms: 0,
+            outcome: String::new(),
+            error: None,
+            next_attempt_at: None,
+        };
+        let outcome = match &subscription {
+            // Late (a job that waited in the queue, a last hop that landed after the limit):
+            // never sent after the event's expiresAt or the five-day window.
+            _ if started_at > give_up_at => {
+                Err("expired before it could be delivered: never sent after the event's expiresAt or five days".to_owned())
+            }
+            None => Err("the subscription was deleted".to_owned()),
+            Some(s) if !s.active && !record.test => Err("the subscription is inactive".to_owned()),
+            Some(s) => Ok(s),
+        };
+        let (verdict, response) = match outcome {
+            Err(why) => {
+                attempt.error = Some(why);
+                (Verdict::Fail, None)
+            }
+            Ok(subscription) => match self.post(subscription, record, &mut attempt).await {
+                Ok((outcome, response)) => (outcome.verdict(), response),
+                // A secret that no longer opens will not open on a retry either.
+                Err(DeliverError::Seal(SealError::Unreadable)) => {
+                    attempt.error = Some(
+                        "the subscription's signing secret cannot be opened; rotate it".into(),
+                    );
+                    (Verdict::Fail, None)
+                }
+                Err(e) => return Err(e),
+            },
+        };
+
+        let now = self.clock.now();
+        record.claimed_until = None;
+        record.version += 1;
+        record.updated_at = rfc3339(now);
+        let handled = match verdict {
+            Verdict::Delivered => {
+                record.status = DeliveryStatus::Delivered;
+                record.next_attempt_at = None;
+                attempt.outcome = "delivered".into();
+                Handled::Delivered
+            }
+            Verdict::Retry => {
+                let next = self.next_attempt(record, now, give_up_at, response.as_ref());
+                match next {
+                    Some(at) => {
+                        record.schedule(at);
+                        attempt.outcome = "retry".into();
+                        attempt.next_attempt_at = Some(rfc3339(at));
+                        Handled::Scheduled
+                    }
+                    None => {
+                        self.fail(record, format!("gave up after {number} attempts"));
+                        attempt.outcome = "failed".into();
+                        Handled::Failed
+                    }
+                }
+            }
+            Verdict::Fail => {
+                let why = attempt
+                    .error
+                    .clone()
+                    .or_else(|| {
+                        attempt
+                            .response_status
+                            .map(|s| format!("the endpoint answered {s}"))
+                    })
+                    .unwrap_or_else(|| "failed".into());
+                self.fail(record, why);
+                attempt.outcome = "failed".into();
+                Handled::Failed
+            }
+            Verdict::DisableSubscription => {
+                self.fail(
+                    record,
+                    "the endpoint answered 410 Gone: the subscription is disabled".into(),
+                );
+                attempt.outcome = "disabled".into();
+                Handled::Failed
+            }
+        };
+        record.push_attempt(attempt);
+        if verdict == Verdict::DisableSubscription {
+            // Before the delivery is settled, so that a failure here brings the job back.
+            self.disable(&job.account_id, &job.subscription_id, now)
+                .await?;
+        }
+        self.deliveries.replace(record).await?;
+        tracing::info!(
+            account = %record.account_id,
+            delivery = %record.id,
+            attempt = number,
+            outcome = ?handled,
+            "webhook attempt"
+        );
+        if handled == Handled::Scheduled {
+            self.queue_retry(record).await?;
+        }
+        Ok(handled)
+    }
+
+    fn fail(&self, record: &mut DeliveryRecord, why: String) {
+        record.status = DeliveryStatus::Failed;
+        record.next_attempt_at = None;
+        record.reason = Some(why);
+    }
+
+    /// The last moment an attempt may be made: the event's `expiresAt`, or five days after
+    /// the window opened (the first attempt, or the last manual retry).
+    fn give_up_at(&self, record: &DeliveryRecord, now: OffsetDateTime) -> OffsetDateTime {
+        let window = record
+            .window_start
+            .as_deref()
+            .and_then(parse_time)
+            .unwrap_or(now);
+        RetryState {
+            first_attempt_at: window,
+            failed_attempts: 0,
+            expires_at: parse_time(&record.event_expires_at).unwrap_or(now),
+        }
+        .give_up_at()
+    }
+
+    fn next_attempt(
+        &self,
+        record: &DeliveryRecord,
+        now: OffsetDateTime,
+        give_up_at: OffsetDateTime,
+        response: Option<&WebhookResponse>,
+    ) -> Option<OffsetDateTime> {
+        let state = RetryState {
+            first_attempt_at: record
+                .window_start
+                .as_deref()
+                .and_then(parse_time)
+                .unwrap_or(now),
+            // The attempts of this window (since the first, or the last manual retry), the
+            // one just made included.
+            failed_attempts: u32::try_from(
+                record
+                    .attempts
+                    .iter()
+                    .filter(|a| {
+                        let window = record.window_start.as_deref().and_then(parse_time);
+                        window.is_none_or(|w| parse_time(&a.at).is_some_and(|at| at >= w))
+                    })
+                    .count(),
+            )
+            .unwrap_or(u32::MAX)
+            .saturating_add(1),
+            expires_at: parse_time(&record.event_expires_at).unwrap_or(now),
+        };
+        let retry_after = response.and_then(|r| r.retry_after);
+        let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
+        let at = next_attempt_at(&state, now, retry_after, &mut *rng)?;
+        // SQS delays are whole seconds and a hop may land late: aim a little before the limit
+        // so that the last attempt is not refused as expired.
+        let latest = give_up_at - LAST_ATTEMPT_MARGIN;
+        Some(at.min(latest)).filter(|at| *at > now)
+    }
+
+    /// Queues the record's next attempt, delayed by the first hop of its wait.
+    async fn queue_retry(&self, record: &DeliveryRecord) -> Result<(), QueueError> {
+        let now = self.clock.now();
+        let at = record.next_attempt_at.as_deref().and_then(parse_time);
+        let delay = at.map_or(0, |at| next_hop(remaining_until(at, now)).0);
+        let job = DeliveryJob {
+            account_id: record.account_id.clone(),
+            subscription_id: record.subscription_id.clone(),
+            delivery_id: record.id.clone(),
+            attempt: record.ticket(),
+            not_before: record.next_attempt_at.clone(),
+            first: None,
+        };
+        self.queue.enqueue_after(&job, delay).await
+    }
+
+    /// Signs and POSTs; fills the attempt with what was sent and what came back.
+    async fn post(
+        &self,
+        subscription: &Subscription,
+        record: &DeliveryRecord,
+        attempt: &mut DeliveryAttempt,
+    ) -> Result<(AttemptOutcome, Option<WebhookResponse>), DeliverError> {
+        let url = match WebhookUrl::parse(&subscription.url, &self.policy) {
+            Ok(url) => url,
+            Err(refusal) => {
+                attempt.error = Some(format!("the URL is refused: {refusal}"));
+                return Ok((AttemptOutcome::Blocked, None));
+            }
+        };
+        let now = self.clock.now();
+        let mut secrets = Vec::new();
+        for stored in subscription.signing_secrets(now) {
+            secrets.push(self.open(subscription, &stored.sealed).await?);
+        }
+        let secrets: Vec<&WebhookSecret> = secrets.iter().map(AsRef::as_ref).collect();
+        let signed = sign(
+            &secrets,
+            record.id.as_str(),
+            now.unix_timestamp(),
+            record.body.as_bytes(),
+        );
+        let headers: Vec<(String, String)> = signed
+            .pairs(&self.signature_header)
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+            .collect();
+        attempt.request_headers = headers.iter().cloned().collect();
+        attempt
+            .request_headers
+            .insert("content-type".into(), "application/json".into());
+        let started = Instant::now();
+        let result = self.client.post(url.url(), &headers, &record.body).await;
+        attempt.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        Ok(match result {
+            Ok(response) => {
+                attempt.response_status = Some(response.status);
+                attempt.response_headers = response
+                    .headers
+                    .iter()
+                    .take(MAX_HEADERS_KEPT)
+                    .map(|(k, v)| {
+                        let mut v = v.clone();
+                        if v.len() > MAX_HEADER_VALUE {
+                            let mut end = MAX_HEADER_VALUE;
+                            while !v.is_char_boundary(end) {
+                                end -= 1;
+                            }
+                            v.truncate(end);
+                        }
+                        (k.clone(), v)
+                    })
+                    .collect();
+                attempt.response_body = response.body.clone();
+                attempt.response_body_truncated = response.truncated;
+                (AttemptOutcome::Status(response.status), Some(response))
+            }
+            Err(e) => {
+                attempt.error = Some(e.to_string());
+                let outcome = match e {
+                    SendError::TimedOut(_) => AttemptOutcome::TimedOut,
+                    SendError::Network(_) => AttemptOutcome::NetworkError,
+                    SendError::Blocked(_) => AttemptOutcome::Blocked,
+                };
+                (outcome, None)
+            }
+        })
+    }
+
+    async fn open(
+        &self,
+        subscription: &Subscription,
+        sealed: &SealedSecret,
+    ) -> Result<Arc<WebhookSecret>, DeliverError> {
+        let key = sealed.as_bytes().to_vec();
+        if let Some(s) = self
+            .opened
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&key)
+        {
+            return Ok(s.clone());
+        }
+        let secret = self.sealer.open(&subscription.account_id, sealed).await?;
+        let secret =
+            Arc::new(WebhookSecret::parse(secret.expose()).map_err(|_| SealError::Unreadable)?);
+        let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
+        if opened.len() >= 10_000 {
+            opened.clear();
+        }
+        opened.insert(key, secret.clone());
+        Ok(secret)
+    }
+
+    /// The endpoint answered 410 Gone: no further events go to it. Read afresh and written
+    /// conditionally (retried when a concurrent edit wins); `subscription.disabled` is published
+    /// only by the write that disabled it.
+    async fn disable(
+        &self,
+        account: &crate::common::account::AccountId,
+        id: &crate::events::subscription::SubscriptionId,
+        now: OffsetDateTime,
+    ) -> Result<(), DeliverError> {
+        for _ in 0..3 {
+            let Some(mut subscription) = self.subscriptions.get(account, id).await? else {
+                return Ok(());
+            };
+            if !subscription.active {
+                return Ok(());
+            }
+            subscription.active = false;
+            subscription.disabled_reason = Some("the endpoint answered 410 Gone".into());
+            subscription.updated_at = rfc3339(now);
+            subscription.version += 1;
+            match self.subscriptions.replace(&subscription).await {
+                Ok(()) => {}
+                Err(StoreError::PreconditionFailed) => continue,
+                Err(e) => return Err(e.into()),
+            }
+            tracing::warn!(account = %account, subscription = %id, "endpoint answered 410 Gone: subscription disabled");
+            let mut data = Map::new();
+            data.insert("subscriptionId".into(), json!(id.as_str()));
+            data.insert("name".into(), json!(subscription.name.as_str()));
+            data.insert("url".into(), json!(subscription.url));
+            data.insert(
+                "reason".into(),
+                Value::String("the endpoint answered 410 Gone".into()),
+            );
+            if let Err(e) = self
+                .events
+                .herald_event(account, "subscription.disabled", data, vec![], now)
+                .await
+            {
+                tracing::error!(account = %account, error = %e, "subscription.disabled not published");
+            }
+            return Ok(());
+        }
+        Err(StoreError::PreconditionFailed.into())
+    }
+}

@@ -1,0 +1,465 @@
+//! Webhook deliveries: one per (event, subscription), with every attempt Herald made. The port
+//! is [`DeliveryStore`], with a DynamoDB and an in-memory adapter; [`deliverer`] makes the
+//! attempts and [`fanout`] creates the deliveries' first jobs.
+//!
+//! A delivery's id is derived from the event and the subscription, so an event that reaches
+//! fan-out twice yields the same ids, and the deliverer's conditional writes turn the second
+//! into nothing.
+
+pub mod deliverer;
+pub mod fanout;
+pub mod memory;
+pub mod outcome;
+pub mod retry;
+pub mod retry_after;
+pub mod sqs_hop;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::common::account::AccountId;
+use crate::common::clock::rfc3339;
+pub use crate::common::store::StoreError;
+use crate::events::subscription::SubscriptionId;
+use crate::events::webhook::{EventId, EventName};
+
+/// `{eventId}-{subscriptionId}`: both ULIDs, so an account's deliveries sort by event time.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct DeliveryId(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a delivery id")]
+pub struct InvalidDeliveryId;
+
+impl DeliveryId {
+    pub fn of(event: &EventId, subscription: &SubscriptionId) -> Self {
+        // Sized up front: fan-out makes one per subscription, and `format!` would grow the
+        // string several times on the way.
+        let (event, subscription) = (event.as_str(), subscription.as_str());
+        let mut id = String::with_capacity(event.len() + 1 + subscription.len());
+        id.push_str(event);
+        id.push('-');
+        id.push_str(subscription);
+        Self(id)
+    }
+
+    pub fn parse(s: &str) -> Result<Self, InvalidDeliveryId> {
+        let (event, subscription) = s.split_once('-').ok_or(InvalidDeliveryId)?;
+        let event = EventId::parse(event).map_err(|_| InvalidDeliveryId)?;
+        let subscription = SubscriptionId::parse(subscription).map_err(|_| InvalidDeliveryId)?;
+        Ok(Self::of(&event, &subscription))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for DeliveryId {
+    type Error = InvalidDeliveryId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<DeliveryId> for String {
+    fn from(v: DeliveryId) -> String {
+        v.0
+    }
+}
+
+impl std::fmt::Display for DeliveryId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DeliveryStatus {
+    /// Waiting for its first attempt or for a retry.
+    Pending,
+    Delivered,
+    /// Not delivered and not to be tried again (unless an administrator asks).
+    Failed,
+}
+
+impl DeliveryStatus {
+    pub const ALL: [Self; 3] = [Self::Pending, Self::Delivered, Self::Failed];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => "pending",
+            Self::Delivered => "delivered",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
+    }
+}
+
+/// One attempt, as the deliveries API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryAttempt {
+    /// 1 for the first attempt.
+    pub number: u32,
+    pub at: String,
+    pub url: String,
+    pub request_headers: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub response_status: Option<u16>,
+    #[serde(default)]
+    pub response_headers: BTreeMap<String, String>,
+    /// At most [`MAX_RESPONSE_BODY`] bytes of it.
+    #[serde(default)]
+    pub response_body: String,
+    #[serde(default)]
+    pub response_body_truncated: bool,
+    pub duration_ms: u64,
+    /// `delivered`, `retry`, `failed` or `disabled` (the endpoint answered 410 Gone).
+    pub outcome: String,
+    /// What went wrong, in words (a timeout, a refused address, a status).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+}
+
+/// A response body is kept up to this many bytes: enough to read an error, small enough that
+/// a delivery retried for five days stays far below DynamoDB's 400 KB item limit.
+pub const MAX_RESPONSE_BODY: usize = 2048;
+
+/// A delivery keeps its latest attempts, at most this many (the schedule makes 16 in five
+/// days; manual retries add more).
+pub const MAX_ATTEMPTS_KEPT: usize = 30;
+
+/// One (event, subscription) delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryRecord {
+    pub id: DeliveryId,
+    pub account_id: AccountId,
+    pub subscription_id: SubscriptionId,
+    pub event_id: EventId,
+    pub event_name: EventName,
+    /// A test event sent from the API: delivered even to an inactive subscription.
+    #[serde(default)]
+    pub test: bool,
+    pub status: DeliveryStatus,
+    /// The exact request body every attempt sends (and signs).
+    pub body: String,
+    pub event_expires_at: String,
+    pub attempts: Vec<DeliveryAttempt>,
+    /// How many attempts were ever made (older ones beyond [`MAX_ATTEMPTS_KEPT`] are dropped).
+    #[serde(default)]
+    pub attempt_count: u32,
+    /// The number the next attempt will have: one past every attempt made.
+    pub next_attempt: u32,
+    /// The ticket of the one queue job that may make the next attempt; a job with another
+    /// is stale and does nothing. Kept apart from `next_attempt` because a manual retry
+    /// supersedes a queued job without an attempt being made: it takes a new ticket, and the
+    /// attempt numbers stay consecutive. 0 in records written before tickets, whose jobs
+    /// carried the attempt number: then `next_attempt` is the ticket.
+    #[serde(default)]
+    pub job_ticket: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_attempt_at: Option<String>,
+    /// When the current retry window opened: the first attempt, or the last manual retry.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window_start: Option<String>,
+    /// While set and in the future, a deliverer is making an attempt: no other may.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub claimed_until: Option<String>,
+    /// Why it failed, when it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    /// Removed by DynamoDB's TTL after this; reads filter out what the sweep has not reached.
+    pub expires_at: String,
+    pub version: u64,
+}
+
+impl DeliveryRecord {
+    pub fn claimed_at(&self, now: OffsetDateTime) -> bool {
+        self.claimed_until
+            .as_deref()
+            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
+            .is_some_and(|t| t > now)
+    }
+
+    pub fn expired(&self, now: OffsetDateTime) -> bool {
+        OffsetDateTime::parse(&self.expires_at, &Rfc3339).is_ok_and(|t| t <= now)
+    }
+
+    /// Appends an attempt, dropping the oldest beyond [`MAX_ATTEMPTS_KEPT`].
+    pub fn push_attempt(&mut self, attempt: DeliveryAttempt) {
+        self.attempt_count = self.attempt_count.max(attempt.number);
+        self.attempts.push(attempt);
+        if self.attempts.len() > MAX_ATTEMPTS_KEPT {
+            let excess = self.attempts.len() - MAX_ATTEMPTS_KEPT;
+            self.attempts.drain(..excess);
+        }
+    }
+
+    /// The ticket the next queue job must carry.
+    pub fn ticket(&self) -> u32 {
+        if self.job_ticket == 0 {
+            self.next_attempt
+        } else {
+            self.job_ticket
+        }
+    }
+
+    /// Sets up the next attempt at `at` (an administrator's retry, or the schedule): numbered
+    /// one past the attempts made, under a new ticket, so that any job queued before is stale.
+    pub fn schedule(&mut self, at: OffsetDateTime) {
+        self.status = DeliveryStatus::Pending;
+        self.next_attempt = self.attempt_count + 1;
+        self.job_ticket = self.ticket() + 1;
+        self.next_attempt_at = Some(rfc3339(at));
+        self.reason = None;
+    }
+
+    /// An administrator's retry: the next attempt is due now, numbered after the attempts
+    /// made, with a fresh retry window; a retry the schedule had queued becomes stale, so
+    /// that it neither sends twice nor takes a number. Returns the job to queue once the
+    /// record is saved.
+    pub fn retry_now(&mut self, now: OffsetDateTime, retention: time::Duration) -> DeliveryJob {
+        self.schedule(now);
+        self.window_start = Some(rfc3339(now));
+        // Kept as long as a new delivery would be.
+        self.expires_at = rfc3339(now + retention);
+        self.updated_at = rfc3339(now);
+        self.version += 1;
+        DeliveryJob {
+            account_id: self.account_id.clone(),
+            subscription_id: self.subscription_id.clone(),
+            delivery_id: self.id.clone(),
+            attempt: self.ticket(),
+            not_before: None,
+            first: None,
+        }
+    }
+}
+
+/// What fan-out hands the deliverer for a delivery's first attempt: the event as it is sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FirstAttempt {
+    pub event_id: EventId,
+    pub event_name: EventName,
+    pub event_expires_at: String,
+    pub body: String,
+    #[serde(default)]
+    pub test: bool,
+}
+
+/// A job on the deliveries queue: make the next attempt of `delivery_id` if the record's
+/// ticket is still `attempt`, not before `not_before` (waits longer than SQS's 15-minute delay
+/// travel as several hops).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryJob {
+    pub account_id: AccountId,
+    pub subscription_id: SubscriptionId,
+    pub delivery_id: DeliveryId,
+    /// The record's [`DeliveryRecord::ticket`] when the job was queued (named for the attempt
+    /// number it carried before tickets, so that jobs already queued still read).
+    pub attempt: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub not_before: Option<String>,
+    /// Present on a delivery's first job only: the record does not exist yet. Shared: the
+    /// jobs fan-out makes for one event all carry the same one (body included), so it is
+    /// built once rather than copied for each subscription.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "shared_first"
+    )]
+    pub first: Option<Arc<FirstAttempt>>,
+}
+
+/// A job's [`FirstAttempt`] on the wire: the plain object, whoever else shares it.
+mod shared_first {
+    use std::sync::Arc;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    use super::FirstAttempt;
+
+    pub fn serialize<S: Serializer>(
+        first: &Option<Arc<FirstAttempt>>,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        first.as_deref().serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<Arc<FirstAttempt>>, D::Error> {
+        Ok(Option::<FirstAttempt>::deserialize(d)?.map(Arc::new))
+    }
+}
+
+/// A page of deliveries: the listing's filters, newest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListQuery {
+    pub subscription: Option<SubscriptionId>,
+    pub status: Option<DeliveryStatus>,
+    pub limit: usize,
+    /// Continue after this id.
+    pub after: Option<DeliveryId>,
+}
+
+impl ListQuery {
+    pub const DEFAULT_LIMIT: usize = 50;
+    pub const MAX_LIMIT: usize = 100;
+
+    /// What a cursor is bound to, so that it is not used with other filters.
+    pub fn fingerprint(&self) -> String {
+        format!(
+            "{}:{}",
+            self.subscription
+                .as_ref()
+                .map_or("all", SubscriptionId::as_str),
+            self.status.map_or("all", DeliveryStatus::as_str)
+        )
+    }
+}
+
+pub struct Page {
+    pub items: Vec<DeliveryRecord>,
+    /// The last key read, when there may be more.
+    pub last: Option<DeliveryId>,
+}
+
+#[async_trait]
+pub trait DeliveryStore: Send + Sync {
+    /// Stores a new delivery; `PreconditionFailed` when its id exists.
+    async fn create(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+    async fn get(
+        &self,
+        account: &AccountId,
+        id: &DeliveryId,
+        now: OffsetDateTime,
+    ) -> Result<Option<DeliveryRecord>, StoreError>;
+    /// Writes `record` if the stored one is at `record.version - 1`.
+    async fn replace(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+    async fn list(
+        &self,
+        account: &AccountId,
+        query: &ListQuery,
+        now: OffsetDateTime,
+    ) -> Result<Page, StoreError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+
+    fn record_after_one_failed_attempt() -> DeliveryRecord {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let event = EventId::new(now);
+        let subscription = SubscriptionId::new(now);
+        serde_json::from_value(serde_json::json!({
+            "id": DeliveryId::of(&event, &subscription),
+            "accountId": "acme",
+            "subscriptionId": subscription,
+            "eventId": event,
+            "eventName": "sms.sent",
+            "status": "pending",
+            "body": "{}",
+            "eventExpiresAt": "2030-01-02T00:00:00Z",
+            "attempts": [],
+            "attemptCount": 1,
+            // Written before tickets: the queued retry carries the attempt number, 2.
+            "nextAttempt": 2,
+            "nextAttemptAt": "2030-01-01T01:00:00Z",
+            "createdAt": "2030-01-01T00:00:00Z",
+            "updatedAt": "2030-01-01T00:00:00Z",
+            "expiresAt": "2030-04-01T00:00:00Z",
+            "version": 2
+        }))
+        .expect("a record")
+    }
+
+    #[test]
+    fn a_manual_retry_takes_the_next_number_and_a_new_ticket() {
+        let mut record = record_after_one_failed_attempt();
+        assert_eq!(record.ticket(), 2);
+        let now = datetime!(2030-01-01 00:10:00 UTC);
+        let job = record.retry_now(now, time::Duration::days(90));
+        // Attempt 2 is still to be made: the retry makes it, not a third.
+        assert_eq!(record.next_attempt, 2);
+        // The queued job (ticket 2) is superseded.
+        assert_eq!((job.attempt, record.ticket()), (3, 3));
+        assert_eq!(record.window_start.as_deref(), Some("2030-01-01T00:10:00Z"));
+        assert_eq!(record.version, 3);
+        // A second retry before any attempt: still number 2, another ticket.
+        let job = record.retry_now(now, time::Duration::days(90));
+        assert_eq!((record.next_attempt, job.attempt), (2, 4));
+    }
+
+    #[test]
+    fn delivery_ids_are_derived_and_parsed_back() {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let event = EventId::new(now);
+        let subscription = SubscriptionId::new(now);
+        let id = DeliveryId::of(&event, &subscription);
+        assert_eq!(
+            id.as_str(),
+            format!("{}-{}", event.as_str(), subscription.as_str())
+        );
+        assert_eq!(DeliveryId::parse(id.as_str()), Ok(id.clone()));
+        assert!(DeliveryId::parse("x-y").is_err());
+        assert!(DeliveryId::parse(event.as_str()).is_err());
+    }
+
+    #[test]
+    fn a_shared_first_attempt_travels_as_a_plain_object() {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let event = EventId::new(now);
+        let subscription = SubscriptionId::new(now);
+        let first = FirstAttempt {
+            event_id: event.clone(),
+            event_name: EventName::parse("sms.sent").expect("valid"),
+            event_expires_at: rfc3339(now),
+            body: r#"{"id":"x"}"#.into(),
+            test: false,
+        };
+        let mut job = DeliveryJob {
+            account_id: AccountId::parse("acme").expect("valid"),
+            subscription_id: subscription.clone(),
+            delivery_id: DeliveryId::of(&event, &subscription),
+            attempt: 1,
+            not_before: None,
+            first: Some(Arc::new(first.clone())),
+        };
+        let json = serde_json::to_value(&job).expect("serializes");
+        assert_eq!(
+            json["first"],
+            serde_json::to_value(&first).expect("serializes")
+        );
+        let back: DeliveryJob = serde_json::from_value(json).expect("reads");
+        assert_eq!(back, job);
+
+        job.first = None;
+        let json = serde_json::to_value(&job).expect("serializes");
+        assert!(json.get("first").is_none(), "{json}");
+        assert_eq!(
+            serde_json::from_value::<DeliveryJob>(json).expect("reads"),
+            job
+        );
+    }
+}

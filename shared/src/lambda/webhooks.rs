@@ -1,0 +1,194 @@
+//! What the webhook functions (`webhook-fanout`, `webhook-deliver`) and the API's subscription
+//! routes read from the environment at cold start, and the parts built from it.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use rand::SeedableRng;
+
+use crate::adapters::aws::first_use::OnFirstUse;
+use crate::adapters::dynamo::deliveries::DynamoDeliveryStore;
+use crate::adapters::dynamo::subscriptions::DynamoSubscriptionStore;
+use crate::adapters::kms::KmsSealer;
+use crate::adapters::webhook_http::{ReqwestWebhookClient, system_lookup};
+use crate::common::clock::SystemClock;
+use crate::common::config::{ConfigError, EnvReader};
+use crate::common::destination::AddressPolicy;
+use crate::common::queue::SqsQueue;
+use crate::events::delivery::deliverer::Deliverer;
+use crate::events::delivery::fanout::Fanout;
+use crate::events::publish::EventPublisher;
+use crate::events::webhook::HERALD_SIGNATURE_HEADER;
+
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    pub subscriptions_table: String,
+    pub deliveries_table: String,
+    pub deliveries_queue_url: String,
+    pub events_queue_url: String,
+    pub kms_key_id: String,
+    pub policy: AddressPolicy,
+    pub signature_header: String,
+    pub retention: time::Duration,
+}
+
+impl WebhookConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(EnvReader::from_process())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(mut env: EnvReader<F>) -> Result<Self, ConfigError> {
+        let config = Self::read_into(&mut env);
+        env.finish(config)
+    }
+
+    /// Reads the variables into `env`, for a function that reads others too.
+    pub fn read_into<F: Fn(&str) -> Option<String>>(env: &mut EnvReader<F>) -> Option<Self> {
+        let subscriptions_table = env.required("HERALD_SUBSCRIPTIONS_TABLE");
+        let deliveries_table = env.required("HERALD_DELIVERIES_TABLE");
+        let deliveries_queue_url = env.required("HERALD_DELIVERIES_QUEUE_URL");
+        let events_queue_url = env.required("HERALD_EVENTS_QUEUE_URL");
+        let kms_key_id = env.required("HERALD_KMS_KEY_ID");
+        let policy = AddressPolicy::read(env);
+        let signature_header = env.parsed(
+            "HERALD_WEBHOOK_SIGNATURE_HEADER",
+            HERALD_SIGNATURE_HEADER,
+            |s| {
+                reqwest::header::HeaderName::from_bytes(s.as_bytes())
+                    .map(|_| s.to_owned())
+                    .map_err(|_| "is not a valid HTTP header name")
+            },
+        );
+        // Longer than the five days a delivery may be retried, or scheduled retries would
+        // find their record gone.
+        let retention = env.parsed("HERALD_DELIVERY_RETENTION_DAYS", "90", |s| {
+            s.parse::<i64>()
+                .ok()
+                .filter(|d| (6..=3650).contains(d))
+                .map(time::Duration::days)
+                .ok_or("must be a number of days from 6 to 3650")
+        });
+        Some(Self {
+            subscriptions_table,
+            deliveries_table,
+            deliveries_queue_url,
+            events_queue_url,
+            kms_key_id,
+            policy: policy?,
+            signature_header: signature_header?,
+            retention: retention?,
+        })
+    }
+
+    pub fn fanout(&self, aws: &crate::adapters::aws::Clients) -> Fanout {
+        Fanout {
+            subscriptions: Arc::new(DynamoSubscriptionStore::new(
+                aws.dynamo(),
+                &self.subscriptions_table,
+            )),
+            queue: Arc::new(SqsQueue::new(aws.sqs(), &self.deliveries_queue_url)),
+        }
+    }
+
+    pub fn deliverer(
+        &self,
+        aws: &Arc<crate::adapters::aws::Clients>,
+    ) -> Result<Deliverer, reqwest::Error> {
+        let dynamo = aws.dynamo();
+        let sqs = aws.sqs();
+        let kms_key_id = self.kms_key_id.clone();
+        let store = Arc::new(DynamoSubscriptionStore::new(
+            dynamo.clone(),
+            &self.subscriptions_table,
+        ));
+        Ok(Deliverer {
+            deliveries: Arc::new(DynamoDeliveryStore::new(dynamo, &self.deliveries_table)),
+            subscriptions: store,
+            // Secrets are opened once per warm instance and subscription: KMS is built when
+            // the first one is.
+            sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+                KmsSealer::new(aws.kms(), &kms_key_id)
+            })),
+            client: Arc::new(ReqwestWebhookClient::new(
+                self.policy.clone(),
+                system_lookup(),
+            )?),
+            queue: Arc::new(SqsQueue::new(sqs.clone(), &self.deliveries_queue_url)),
+            events: EventPublisher::new(Arc::new(SqsQueue::new(sqs, &self.events_queue_url))),
+            clock: Arc::new(SystemClock),
+            rng: Mutex::new(rand::rngs::StdRng::from_os_rng()),
+            policy: self.policy.clone(),
+            signature_header: self.signature_header.clone(),
+            retention: self.retention,
+            opened: Mutex::new(BTreeMap::new()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(
+        vars: &'static [(&'static str, &'static str)],
+    ) -> EnvReader<impl Fn(&str) -> Option<String>> {
+        EnvReader::new(move |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
+    const BASE: [(&str, &str); 5] = [
+        ("HERALD_SUBSCRIPTIONS_TABLE", "subs"),
+        ("HERALD_DELIVERIES_TABLE", "deliveries"),
+        ("HERALD_DELIVERIES_QUEUE_URL", "http://q/deliveries"),
+        ("HERALD_EVENTS_QUEUE_URL", "http://q/events"),
+        ("HERALD_KMS_KEY_ID", "alias/k"),
+    ];
+
+    #[test]
+    fn strict_by_default() {
+        let config = WebhookConfig::read(env(&BASE)).expect("valid");
+        assert_eq!(config.policy, AddressPolicy::default());
+        assert_eq!(config.signature_header, "X-Herald-Signature");
+        assert_eq!(config.retention, time::Duration::days(90));
+    }
+
+    #[test]
+    fn every_bad_variable_is_named() {
+        static VARS: [(&str, &str); 3] = [
+            ("HERALD_DESTINATION_ALLOWED_NETWORKS", "127.0.0.0/8, nope"),
+            ("HERALD_WEBHOOK_SIGNATURE_HEADER", "bad header"),
+            ("HERALD_DELIVERY_RETENTION_DAYS", "0"),
+        ];
+        let e = WebhookConfig::read(env(&VARS)).expect_err("invalid");
+        let names: Vec<&str> = e.0.iter().map(|(n, _)| n.as_str()).collect();
+        for expected in [
+            "HERALD_SUBSCRIPTIONS_TABLE",
+            "HERALD_DESTINATION_ALLOWED_NETWORKS",
+            "HERALD_WEBHOOK_SIGNATURE_HEADER",
+            "HERALD_DELIVERY_RETENTION_DAYS",
+        ] {
+            assert!(names.contains(&expected), "{names:?}");
+        }
+    }
+
+    #[test]
+    fn allow_lists() {
+        static VARS: [(&str, &str); 8] = [
+            BASE[0],
+            BASE[1],
+            BASE[2],
+            BASE[3],
+            BASE[4],
+            ("HERALD_DESTINATION_ALLOW_HTTP", "true"),
+            ("HERALD_DESTINATION_ALLOWED_NETWORKS", "127.0.0.0/8,::1"),
+            ("HERALD_DESTINATION_ALLOWED_HOSTS", "receiver.internal"),
+        ];
+        let config = WebhookConfig::read(env(&VARS)).expect("valid");
+        assert!(config.policy.allow_http);
+        assert_eq!(config.policy.allowed.len(), 2);
+        assert_eq!(config.policy.allowed_hosts, ["receiver.internal"]);
+    }
+}

@@ -1,0 +1,253 @@
+//! Sending what the send queue holds, and recording every attempt in the delivery log.
+//!
+//! At least once without double sends: a dispatcher first *claims* the queued message (a
+//! conditional write), sends, then records the outcome (another conditional write). A
+//! redelivered queue record finds the message claimed or no longer queued and sends nothing.
+//! The one window left is a crash after the provider took the message and before the outcome
+//! is written: the claim then lapses and the message is sent again.
+
+pub mod email;
+pub mod sms;
+
+use serde::Serialize;
+use serde_json::Value;
+use time::OffsetDateTime;
+
+use crate::common::clock::rfc3339;
+use crate::common::queue::SendJob;
+use crate::messaging::log::{MessageLog, MessageRecord};
+use crate::messaging::message::MessageStatus;
+use crate::messaging::senders::sms::{Accepted, Failure, FailureKind};
+
+/// How long a claim holds: longer than a provider call may take, shorter than the queue's
+/// visibility timeout, so a crashed dispatcher's message is retried on redelivery.
+pub const CLAIM: time::Duration = time::Duration::seconds(45);
+
+/// What became of a queue record; the Lambda reports `Retry` as a batch item failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Sent,
+    Failed,
+    /// The primary failed temporarily; the secondary provider's turn is queued.
+    FailedOver,
+    /// Not done: the queue should deliver the record again later.
+    Retry,
+    /// Nothing to do: unknown, expired, already sent or failed, or claimed by another.
+    Skipped,
+}
+
+/// Which provider of the account's pair an attempt used.
+/// How long a job whose send failed temporarily waits before it comes back: the visibility
+/// timeout of the send and failover queues in `template.yaml` (a test holds the two equal).
+pub const RETRY_AFTER: time::Duration = time::Duration::seconds(180);
+
+/// When the next attempt of a job that will come back is due, as the log shows it.
+pub(crate) fn next_attempt_at(outcome: &Outcome, now: time::OffsetDateTime) -> Option<String> {
+    (*outcome == Outcome::Retry)
+        .then(|| {
+            (now + RETRY_AFTER)
+                .format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .flatten()
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Leg {
+    Primary,
+    Secondary,
+}
+
+/// One try at handing the message to a provider, as the log shows it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub provider: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub leg: Option<Leg>,
+    pub at: String,
+    pub duration_ms: u64,
+    /// `accepted`, `temporaryFailure` or `permanentFailure`.
+    pub outcome: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub provider_message_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    pub response: Value,
+}
+
+impl Attempt {
+    pub fn started(provider: &str, leg: Option<Leg>, at: OffsetDateTime) -> Self {
+        Self {
+            provider: provider.to_owned(),
+            leg,
+            at: rfc3339(at),
+            duration_ms: 0,
+            outcome: "accepted",
+            provider_message_id: None,
+            reason: None,
+            code: None,
+            response: Value::Null,
+        }
+    }
+
+    pub fn to_value(&self) -> Value {
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+}
+
+/// A queued message ready for a dispatcher, or what to report instead.
+pub(crate) enum Loaded {
+    Ready(Box<MessageRecord>),
+    Done(Outcome),
+}
+
+/// Reads the job's record and says whether it still needs sending.
+pub(crate) async fn load(
+    log: &dyn MessageLog,
+    job: &SendJob,
+    now: OffsetDateTime,
+) -> Result<Loaded, DispatchError> {
+    let Some(record) = log
+        .get(&job.account_id, job.channel, &job.message_id, now)
+        .await?
+    else {
+        tracing::warn!(account = %job.account_id, message = %job.message_id, "no such message (expired or never logged); dropped");
+        return Ok(Loaded::Done(Outcome::Skipped));
+    };
+    if record.status != MessageStatus::Queued {
+        tracing::info!(account = %job.account_id, message = %job.message_id, status = record.status.as_str(), "already handled; nothing sent");
+        return Ok(Loaded::Done(Outcome::Skipped));
+    }
+    if record.claimed_at(now) {
+        // Another dispatcher is sending it now; look again when the queue redelivers.
+        return Ok(Loaded::Done(Outcome::Retry));
+    }
+    Ok(Loaded::Ready(Box::new(record)))
+}
+
+/// Claims the record: until the claim lapses no other dispatcher sends it. `false` when
+/// another dispatcher changed it first.
+pub(crate) async fn claim(
+    log: &dyn MessageLog,
+    record: &mut MessageRecord,
+    now: OffsetDateTime,
+) -> Result<bool, DispatchError> {
+    record.claimed_until = Some(rfc3339(now + CLAIM));
+    record.enqueued = true;
+    record.version += 1;
+    match log.replace(record).await {
+        Ok(()) => Ok(true),
+        Err(crate::common::store::StoreError::PreconditionFailed) => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Ends a message whose job reached its dead-letter queue: every delivery of the job ended
+/// without an outcome (the dispatcher errored, crashed or ran out of time), and a message must
+/// not stay `queued` for ever. It ends `failed` with the last attempt's reason, and its
+/// `{channel}.failed` event is published.
+///
+/// A message still claimed is left for now (`Retry`): its last dispatcher may yet record an
+/// outcome, and the dead-letter record comes back after the claim lapses.
+pub async fn give_up(
+    log: &dyn MessageLog,
+    events: &crate::events::publish::EventPublisher,
+    now: OffsetDateTime,
+    job: &SendJob,
+) -> Result<Outcome, DispatchError> {
+    let mut record = match load(log, job, now).await? {
+        Loaded::Ready(record) => *record,
+        Loaded::Done(outcome) => return Ok(outcome),
+    };
+    let last = record
+        .attempts
+        .last()
+        .and_then(|a| a["reason"].as_str())
+        .map(str::to_owned);
+    let reason = match last {
+        Some(last) => format!("not sent: every try of this message failed; the last: {last}"),
+        None => "not sent: every try of this message failed before a provider was reached".into(),
+    };
+    record.claimed_until = None;
+    record.next_attempt_at = None;
+    record.version += 1;
+    record.set_status(MessageStatus::Failed, now, Some(reason.clone()));
+    match log.replace(&record).await {
+        Ok(()) => {}
+        // Another dispatcher moved it first: look again on the next delivery.
+        Err(crate::common::store::StoreError::PreconditionFailed) => return Ok(Outcome::Retry),
+        Err(e) => return Err(e.into()),
+    }
+    tracing::error!(account = %job.account_id, message = %job.message_id, reason, "job dead-lettered; message failed");
+    crate::messaging::receipts::publish_status(events, &record, failure_data(Some(reason)), now)
+        .await;
+    Ok(Outcome::Failed)
+}
+
+/// The last attempt, when its outcome is unknown: sent, and no answer came in time.
+pub(crate) struct Unsettled {
+    pub provider: String,
+    /// When that attempt started: the provider's record of the message is no older.
+    pub at: OffsetDateTime,
+}
+
+/// Whether the last attempt went to `provider` with an unknown outcome.
+pub fn unsettled_by(record: &MessageRecord, provider: &str) -> bool {
+    unsettled(record).is_some_and(|u| u.provider == provider)
+}
+
+pub(crate) fn unsettled(record: &MessageRecord) -> Option<Unsettled> {
+    let last = record.attempts.last()?;
+    (last["outcome"] == "unknown").then(|| Unsettled {
+        provider: last["provider"].as_str().unwrap_or_default().to_owned(),
+        at: last["at"]
+            .as_str()
+            .and_then(|t| {
+                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
+            })
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+    })
+}
+
+/// The `reason` of a `failed` event, when there is one.
+pub(crate) fn failure_data(reason: Option<String>) -> serde_json::Map<String, Value> {
+    let mut data = serde_json::Map::new();
+    if let Some(reason) = reason {
+        data.insert("reason".into(), Value::String(reason));
+    }
+    data
+}
+
+/// Fills an attempt from a provider's answer.
+pub(crate) fn settle(attempt: &mut Attempt, result: &Result<Accepted, Failure>) {
+    match result {
+        Ok(accepted) => {
+            attempt.provider_message_id = Some(accepted.provider_message_id.clone());
+            attempt.response = accepted.response.clone();
+        }
+        Err(failure) => {
+            attempt.outcome = match failure.kind {
+                FailureKind::Temporary => "temporaryFailure",
+                FailureKind::Permanent => "permanentFailure",
+                FailureKind::Unknown => "unknown",
+            };
+            attempt.reason = Some(failure.reason.clone());
+            attempt.code = failure.code.clone();
+            attempt.response = failure.response.clone();
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum DispatchError {
+    #[error(transparent)]
+    Store(#[from] crate::common::store::StoreError),
+    #[error(transparent)]
+    Queue(#[from] crate::common::queue::QueueError),
+    #[error(transparent)]
+    Seal(#[from] crate::common::seal::SealError),
+}

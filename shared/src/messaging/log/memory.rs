@@ -1,0 +1,188 @@
+//! The delivery log in memory, for unit tests and in-process runs.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use async_trait::async_trait;
+use time::OffsetDateTime;
+
+use crate::common::account::AccountId;
+use crate::messaging::log::{
+    Created, IdempotencyClaim, IdempotencyKey, ListQuery, MessageId, MessageKey, MessageLog,
+    MessageRecord, Order, Page, StoreError,
+};
+use crate::messaging::message::Channel;
+
+struct Claim {
+    id: MessageId,
+    request_hash: String,
+    expires_at: OffsetDateTime,
+}
+
+#[derive(Default)]
+struct Inner {
+    logs: HashMap<(AccountId, Channel), BTreeMap<MessageId, MessageRecord>>,
+    claims: HashMap<(AccountId, IdempotencyKey), Claim>,
+}
+
+#[derive(Default)]
+pub struct MemoryMessageLog {
+    inner: Mutex<Inner>,
+}
+
+impl MemoryMessageLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl MessageLog for MemoryMessageLog {
+    async fn create(
+        &self,
+        record: &MessageRecord,
+        idempotency: Option<&IdempotencyClaim>,
+    ) -> Result<Created, StoreError> {
+        let mut inner = self.lock();
+        if let Some(claim) = idempotency {
+            let key = (record.account_id.clone(), claim.key.clone());
+            if let Some(c) = inner.claims.get(&key)
+                && c.expires_at > claim.now
+            {
+                return Ok(Created::Replay {
+                    id: c.id.clone(),
+                    request_hash: c.request_hash.clone(),
+                });
+            }
+            inner.claims.insert(
+                key,
+                Claim {
+                    id: record.id.clone(),
+                    request_hash: claim.request_hash.clone(),
+                    expires_at: claim.expires_at,
+                },
+            );
+        }
+        let log = inner
+            .logs
+            .entry((record.account_id.clone(), record.channel()))
+            .or_default();
+        if log.contains_key(&record.id) {
+            return Err(StoreError::PreconditionFailed);
+        }
+        log.insert(record.id.clone(), record.clone());
+        Ok(Created::New)
+    }
+
+    async fn get(
+        &self,
+        account: &AccountId,
+        channel: Channel,
+        id: &MessageId,
+        now: OffsetDateTime,
+    ) -> Result<Option<MessageRecord>, StoreError> {
+        Ok(self
+            .lock()
+            .logs
+            .get(&(account.clone(), channel))
+            .and_then(|log| log.get(id))
+            .filter(|r| !r.expired(now))
+            .cloned())
+    }
+
+    async fn list(
+        &self,
+        account: &AccountId,
+        channel: Channel,
+        query: &ListQuery,
+        now: OffsetDateTime,
+    ) -> Result<Page, StoreError> {
+        let inner = self.lock();
+        let Some(log) = inner.logs.get(&(account.clone(), channel)) else {
+            return Ok(Page {
+                items: Vec::new(),
+                last: None,
+            });
+        };
+        let matches =
+            |r: &&MessageRecord| !r.expired(now) && query.status.is_none_or(|s| r.status == s);
+        let mut items: Vec<MessageRecord> = match (query.order, &query.after) {
+            (Order::Asc, None) => log
+                .values()
+                .filter(matches)
+                .take(query.limit + 1)
+                .cloned()
+                .collect(),
+            (Order::Asc, Some(after)) => log
+                .range::<MessageId, _>((
+                    std::ops::Bound::Excluded(after),
+                    std::ops::Bound::Unbounded,
+                ))
+                .map(|(_, r)| r)
+                .filter(matches)
+                .take(query.limit + 1)
+                .cloned()
+                .collect(),
+            (Order::Desc, None) => log
+                .values()
+                .rev()
+                .filter(matches)
+                .take(query.limit + 1)
+                .cloned()
+                .collect(),
+            (Order::Desc, Some(after)) => log
+                .range::<MessageId, _>(..after.clone())
+                .rev()
+                .map(|(_, r)| r)
+                .filter(matches)
+                .take(query.limit + 1)
+                .cloned()
+                .collect(),
+        };
+        let more = items.len() > query.limit;
+        items.truncate(query.limit);
+        let last = if more {
+            items.last().map(|r| r.id.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, last })
+    }
+
+    async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError> {
+        let mut inner = self.lock();
+        let stored = inner
+            .logs
+            .get_mut(&(record.account_id.clone(), record.channel()))
+            .and_then(|log| log.get_mut(&record.id))
+            .ok_or(StoreError::PreconditionFailed)?;
+        if stored.version + 1 != record.version {
+            return Err(StoreError::PreconditionFailed);
+        }
+        *stored = record.clone();
+        Ok(())
+    }
+
+    async fn find_by_provider_id(
+        &self,
+        provider: &str,
+        provider_message_id: &str,
+    ) -> Result<Option<MessageKey>, StoreError> {
+        let wanted = format!("{provider}#{provider_message_id}");
+        let inner = self.lock();
+        Ok(inner
+            .logs
+            .values()
+            .flat_map(|log| log.values())
+            .find(|r| r.provider_lookup_key().as_deref() == Some(wanted.as_str()))
+            .map(|r| MessageKey {
+                account_id: r.account_id.clone(),
+                channel: r.channel(),
+                message_id: r.id.clone(),
+            }))
+    }
+}

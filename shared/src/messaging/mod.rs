@@ -1,0 +1,9 @@
+pub mod dispatch;
+pub mod email;
+pub mod log;
+pub mod message;
+pub mod provider_secrets;
+pub mod receipts;
+pub mod senders;
+pub mod settings;
+pub mod sms;
