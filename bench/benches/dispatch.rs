@@ -13,24 +13,26 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
+use herald::adapters::sms_providers::http_client;
+use herald::adapters::smtp::SmtpMailer;
 use herald::adapters::twilio::Twilio;
 use herald::common::account::AccountId;
 use herald::common::clock::SystemClock;
 use herald::common::config::{EnvReader, PlatformConfig};
 use herald::common::etag::Precondition;
-use herald::common::queue::{MemoryQueue, SendJob};
+use herald::common::queue::MemoryQueue;
 use herald::common::seal::local::LocalSealer;
 use herald::common::secret::Secret;
 use herald::lambda::dispatch::handler::send_batch;
+use herald::messaging::dispatch::SendJob;
 use herald::messaging::dispatch::email::EmailDispatcher;
 use herald::messaging::dispatch::sms::SmsDispatcher;
 use herald::messaging::log::memory::MemoryMessageLog;
 use herald::messaging::log::{Content, MessageId, MessageLog, MessageRecord};
 use herald::messaging::message::{Channel, PhoneNumber, SmsMessage, SmsText};
-use herald::messaging::senders::email::{
-    Accepted, EmailSender, Failure, OutgoingEmail, SmtpMailer,
-};
-use herald::messaging::senders::sms::{SmsSender, http_client};
+use herald::messaging::senders::email::{EmailSender, OutgoingEmail};
+use herald::messaging::senders::sms::SmsSender;
+use herald::messaging::senders::{Accepted, Failure};
 use herald::messaging::settings::Settings;
 use herald::messaging::settings::memory::MemorySettingsStore;
 use herald::messaging::sms::{SenderName, SmsProvider, SmsSettings};

@@ -3,10 +3,12 @@
 //!
 //! Nothing here knows about HTTP or Lambda events; the functions in `functions/` do.
 
+#[cfg(feature = "aws")]
 pub mod adapters;
 pub mod common;
 pub mod domains;
 pub mod events;
+#[cfg(feature = "aws")]
 pub mod lambda;
 pub mod messaging;
 

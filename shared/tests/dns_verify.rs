@@ -17,10 +17,11 @@ use time::OffsetDateTime;
 use time::macros::datetime;
 use tokio::net::{TcpListener, UdpSocket};
 
+use herald::adapters::dns::HickoryLookup;
 use herald::domains::records::DnsRecord;
 use herald::domains::{
-    DkimKeyPair, DkimSelector, DnsLookup, DomainEvent, DomainStatus, HickoryLookup, LookupError,
-    RecordStatus, SendingDomain, SesRegion, dns_records, verify_domain,
+    DkimKeyPair, DkimSelector, DnsLookup, DomainEvent, DomainStatus, LookupError, RecordStatus,
+    SendingDomain, SesRegion, dns_records, verify_domain,
 };
 
 const ADDED: OffsetDateTime = datetime!(2025-03-01 12:00 UTC);

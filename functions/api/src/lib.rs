@@ -15,7 +15,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use herald::common::clock::Clock;
 use herald::common::idempotency::IdempotencyStore;
-use herald::common::queue::{JobQueue, SendJob};
+use herald::common::queue::JobQueue;
 use herald::common::seal::SecretSealer;
 use herald::domains::DnsLookup;
 use herald::domains::checker::DomainChecker;
@@ -25,6 +25,7 @@ use herald::events::delivery::{DeliveryJob, DeliveryStore};
 use herald::events::publish::EventPublisher;
 use herald::events::subscription::SubscriptionStore;
 use herald::events::webhook::Event;
+use herald::messaging::dispatch::SendJob;
 use herald::messaging::log::MessageLog;
 use herald::messaging::provider_secrets::ProviderSecretsSource;
 use herald::messaging::settings::{Settings, SettingsStore};
@@ -53,13 +54,14 @@ pub struct Adapters {
     pub dns: Arc<dyn DnsLookup>,
     pub clock: Arc<dyn Clock>,
     /// Twilio's and Vonage's secrets, which check their receipts; none: the routes are off.
-    pub provider_secrets: Option<Arc<ProviderSecretsSource>>,
+    pub provider_secrets: Option<Arc<dyn ProviderSecretsSource>>,
 }
 
 /// The adapters of the deployed function: DynamoDB, SQS, KMS and SES through `aws`'s clients,
 /// which carry Herald's timeouts (`herald::adapters::aws::timeouts`).
 pub fn aws_adapters(config: &ApiConfig, aws: Arc<herald::adapters::aws::Clients>) -> Adapters {
     use herald::adapters::aws::first_use::OnFirstUse;
+    use herald::adapters::dns::{HickoryLookup, LazyHickoryLookup};
     use herald::adapters::dynamo::deliveries::DynamoDeliveryStore;
     use herald::adapters::dynamo::domains::DynamoDomainStore;
     use herald::adapters::dynamo::idempotency::DynamoIdempotencyStore;
@@ -67,10 +69,10 @@ pub fn aws_adapters(config: &ApiConfig, aws: Arc<herald::adapters::aws::Clients>
     use herald::adapters::dynamo::settings::DynamoSettingsStore;
     use herald::adapters::dynamo::subscriptions::DynamoSubscriptionStore;
     use herald::adapters::kms::KmsSealer;
+    use herald::adapters::secrets_manager::SecretsManagerSource;
+    use herald::adapters::ses::identities::SesIdentities;
+    use herald::adapters::sqs::SqsQueue;
     use herald::common::clock::SystemClock;
-    use herald::common::queue::SqsQueue;
-    use herald::domains::identity::SesIdentities;
-    use herald::domains::{HickoryLookup, LazyHickoryLookup};
 
     let dynamo = aws.dynamo();
     let kms_key_id = config.kms_key_id.clone();
@@ -120,10 +122,9 @@ pub fn aws_adapters(config: &ApiConfig, aws: Arc<herald::adapters::aws::Clients>
         events_queue: Arc::new(SqsQueue::new(sqs, &config.webhooks.events_queue_url)),
         clock: Arc::new(SystemClock),
         // Read from Secrets Manager by the first receipt that needs them.
-        provider_secrets: config
-            .provider_secrets
-            .as_ref()
-            .map(|id| Arc::new(ProviderSecretsSource::secrets_manager(aws.clone(), id))),
+        provider_secrets: config.provider_secrets.as_ref().map(|id| {
+            Arc::new(SecretsManagerSource::new(aws.clone(), id)) as Arc<dyn ProviderSecretsSource>
+        }),
     }
 }
 
@@ -156,7 +157,7 @@ pub struct Services {
     /// Checks a domain's DNS records ("verify now").
     pub checker: Arc<DomainChecker>,
     pub clock: Arc<dyn Clock>,
-    pub provider_secrets: Option<Arc<ProviderSecretsSource>>,
+    pub provider_secrets: Option<Arc<dyn ProviderSecretsSource>>,
 }
 
 impl AppState {

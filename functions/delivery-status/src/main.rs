@@ -2,7 +2,7 @@
 //! and Amazon SNS's SMS delivery status logs (through a subscription filter) move message logs
 //! to delivered, opened or failed, and publish the matching events.
 
-use herald::messaging::receipts::{StatusConfig, handle_invocation};
+use herald::lambda::receipts::{StatusConfig, handle_invocation};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
 use serde_json::Value;
 

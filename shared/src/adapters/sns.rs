@@ -4,7 +4,8 @@ use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::json;
 
-use crate::messaging::senders::sms::{Accepted, Failure, OutgoingSms, SmsSender};
+use crate::messaging::senders::sms::{OutgoingSms, SmsSender};
+use crate::messaging::senders::{Accepted, Failure};
 use crate::messaging::sms::SmsProvider;
 
 pub struct Sns {

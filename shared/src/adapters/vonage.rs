@@ -6,8 +6,10 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
+use crate::adapters::sms_providers::{response_json, transport_failure};
 use crate::common::secret::Secret;
-use crate::messaging::senders::sms::{Accepted, Failure, OutgoingSms, SmsSender, response_json};
+use crate::messaging::senders::sms::{OutgoingSms, SmsSender};
+use crate::messaging::senders::{Accepted, Failure};
 use crate::messaging::sms::SmsProvider;
 
 /// Vonage status codes worth another try: throttled, internal error, partner quota.
@@ -81,7 +83,7 @@ impl SmsSender for Vonage {
             .form(&form)
             .send()
             .await
-            .map_err(|e| Failure::transport(&e))?;
+            .map_err(|e| transport_failure(&e))?;
         let (status, body) = response_json(resp).await?;
         let response = json!({"status": status, "body": body});
         if !(200..300).contains(&status) {

@@ -1,4 +1,4 @@
-//! POSTing a webhook. The port is [`WebhookClient`]; [`ReqwestWebhookClient`] sends with
+//! POSTing a webhook: [`ReqwestWebhookClient`] implements the deliverer's `WebhookClient` with
 //! reqwest (rustls, no redirects, a 15 s limit on the whole exchange) through the address
 //! policy's resolver ([`crate::adapters::connect`]), so a public name that resolves to a
 //! private or metadata address (DNS rebinding) is never connected to.
@@ -11,41 +11,9 @@ use async_trait::async_trait;
 use crate::adapters::connect;
 use crate::common::destination::AddressPolicy;
 use crate::events::delivery::MAX_RESPONSE_BODY;
+use crate::events::delivery::client::{SendError, WebhookClient, WebhookResponse};
 use crate::events::delivery::outcome::ATTEMPT_TIMEOUT;
 use crate::events::webhook::RetryAfter;
-
-/// What the receiver answered.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WebhookResponse {
-    pub status: u16,
-    pub headers: BTreeMap<String, String>,
-    /// The first [`MAX_RESPONSE_BODY`] bytes, as text.
-    pub body: String,
-    pub truncated: bool,
-    pub retry_after: Option<RetryAfter>,
-}
-
-/// Why there was no answer.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum SendError {
-    #[error("timed out after {0:?}")]
-    TimedOut(std::time::Duration),
-    #[error("{0}")]
-    Network(String),
-    /// Every address of the host is refused by the URL policy.
-    #[error("{0}")]
-    Blocked(String),
-}
-
-#[async_trait]
-pub trait WebhookClient: Send + Sync {
-    async fn post(
-        &self,
-        url: &url::Url,
-        headers: &[(String, String)],
-        body: &str,
-    ) -> Result<WebhookResponse, SendError>;
-}
 
 pub use crate::adapters::connect::{Lookup, system_lookup};
 

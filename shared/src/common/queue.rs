@@ -1,27 +1,12 @@
 //! Job queues. The port is [`JobQueue`]: the API enqueues send jobs, and later functions enqueue
-//! failovers, deliveries and events the same way. [`SqsQueue`] sends JSON bodies to an SQS queue;
-//! [`MemoryQueue`] keeps them for unit tests.
+//! failovers, deliveries and events the same way. `adapters::sqs` sends JSON bodies to an SQS
+//! queue; [`MemoryQueue`] keeps them for unit tests.
 
-use std::marker::PhantomData;
 use std::sync::{Mutex, PoisonError};
 
 use async_trait::async_trait;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-
-use crate::common::account::AccountId;
-use crate::messaging::log::MessageId;
-use crate::messaging::message::Channel;
-
-/// A message to send: what `send-dispatch` reads from the send queue. It names the log record,
-/// which holds the content, so a queued job never carries recipients or bodies.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct SendJob {
-    pub account_id: AccountId,
-    pub channel: Channel,
-    pub message_id: MessageId,
-}
 
 #[derive(Debug, thiserror::Error)]
 #[error("the queue refused the job")]
@@ -70,76 +55,6 @@ pub fn batches(bodies: &[String]) -> Vec<&[String]> {
         out.push(&bodies[start..]);
     }
     out
-}
-
-pub struct SqsQueue<J> {
-    client: aws_sdk_sqs::Client,
-    url: String,
-    _job: PhantomData<fn(J)>,
-}
-
-impl<J> SqsQueue<J> {
-    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
-        Self {
-            client,
-            url: url.into(),
-            _job: PhantomData,
-        }
-    }
-}
-
-#[async_trait]
-impl<J: Serialize + Send + Sync> JobQueue<J> for SqsQueue<J> {
-    async fn enqueue_after(&self, job: &J, delay_secs: i32) -> Result<(), QueueError> {
-        let body = serde_json::to_string(job).map_err(|e| QueueError(Box::new(e)))?;
-        self.client
-            .send_message()
-            .queue_url(&self.url)
-            .message_body(body)
-            .set_delay_seconds((delay_secs > 0).then_some(delay_secs.min(900)))
-            .send()
-            .await
-            .map_err(|e| QueueError(Box::new(aws_sdk_sqs::Error::from(e))))?;
-        Ok(())
-    }
-
-    async fn enqueue_all(&self, jobs: &[J]) -> Result<(), QueueError> {
-        let bodies = jobs
-            .iter()
-            .map(serde_json::to_string)
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(|e| QueueError(Box::new(e)))?;
-        for chunk in batches(&bodies) {
-            let mut request = self.client.send_message_batch().queue_url(&self.url);
-            for (i, body) in chunk.iter().enumerate() {
-                let entry = aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                    .id(i.to_string())
-                    .message_body(body.as_str())
-                    .build()
-                    .map_err(|e| QueueError(Box::new(e)))?;
-                request = request.entries(entry);
-            }
-            let out = request
-                .send()
-                .await
-                .map_err(|e| QueueError(Box::new(aws_sdk_sqs::Error::from(e))))?;
-            // A batch call succeeds as a whole even when some entries failed: those must be
-            // reported, or their jobs would be lost silently.
-            if let Some(failed) = out.failed.first() {
-                return Err(QueueError(
-                    format!(
-                        "{} of {} messages refused; first: {} {}",
-                        out.failed.len(),
-                        chunk.len(),
-                        failed.code,
-                        failed.message.as_deref().unwrap_or("")
-                    )
-                    .into(),
-                ));
-            }
-        }
-        Ok(())
-    }
 }
 
 /// Jobs kept in memory, in order, with the delay each was enqueued with, for tests.

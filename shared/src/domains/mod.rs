@@ -25,13 +25,12 @@ pub mod selector;
 pub mod store;
 pub mod verify;
 
-pub use crate::adapters::dns::{HickoryLookup, LazyHickoryLookup};
-pub use crate::domains::dkim::{DkimKeyPair, DkimPublicKey};
-pub use crate::domains::memory::MemoryDns;
-pub use crate::domains::name::SendingDomain;
-pub use crate::domains::records::{DnsRecord, RecordPurpose, RecordType, SesRegion, dns_records};
-pub use crate::domains::selector::DkimSelector;
-pub use crate::domains::verify::{
+pub use dkim::{DkimKeyPair, DkimPublicKey};
+pub use memory::MemoryDns;
+pub use name::SendingDomain;
+pub use records::{DnsRecord, RecordPurpose, RecordType, SesRegion, dns_records};
+pub use selector::DkimSelector;
+pub use verify::{
     CheckedRecord, DnsLookup, DomainEvent, DomainStatus, LookupError, RecordStatus, Verification,
     verify_domain,
 };

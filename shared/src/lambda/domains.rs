@@ -76,12 +76,12 @@ impl VerifyConfig {
                 aws.dynamo(),
                 &self.domains.domains_table,
             )),
-            dns: Arc::new(crate::domains::HickoryLookup::new(
+            dns: Arc::new(crate::adapters::dns::HickoryLookup::new(
                 &self.domains.nameservers,
-                crate::domains::HickoryLookup::DEFAULT_TIMEOUT,
+                crate::adapters::dns::HickoryLookup::DEFAULT_TIMEOUT,
             )?),
             events: crate::events::publish::EventPublisher::new(Arc::new(
-                crate::common::queue::SqsQueue::new(aws.sqs(), &self.events_queue_url),
+                crate::adapters::sqs::SqsQueue::new(aws.sqs(), &self.events_queue_url),
             )),
             clock: Arc::new(crate::common::clock::SystemClock),
         })

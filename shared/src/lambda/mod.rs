@@ -1,4 +1,5 @@
 pub mod dispatch;
 pub mod domains;
+pub mod receipts;
 pub mod sqs_batch;
 pub mod webhooks;

@@ -12,9 +12,7 @@
 use std::sync::Arc;
 
 use serde::Deserialize;
-use tokio::sync::OnceCell;
 
-use crate::adapters::aws::Clients;
 use crate::common::secret::Secret;
 
 /// The providers' secrets; each one set or not.
@@ -69,45 +67,10 @@ impl ProviderSecrets {
     }
 }
 
-/// The providers' secrets in Secrets Manager, read once on first use; a failed read is not
-/// kept, so the next use tries again.
-pub struct ProviderSecretsSource {
-    clients: Arc<Clients>,
-    secret_id: String,
-    read: OnceCell<Arc<ProviderSecrets>>,
-}
-
-impl ProviderSecretsSource {
-    /// The secret named `secret_id` (its ARN or name).
-    pub fn secrets_manager(clients: Arc<Clients>, secret_id: impl Into<String>) -> Self {
-        Self {
-            clients,
-            secret_id: secret_id.into(),
-            read: OnceCell::new(),
-        }
-    }
-
-    pub async fn get(&self) -> Result<Arc<ProviderSecrets>, SecretsError> {
-        self.read
-            .get_or_try_init(|| async {
-                let out = self
-                    .clients
-                    .secrets_manager()
-                    .get_secret_value()
-                    .secret_id(&self.secret_id)
-                    .send()
-                    .await
-                    .map_err(|e| {
-                        SecretsError::Unavailable(Box::new(aws_sdk_secretsmanager::Error::from(e)))
-                    })?;
-                let text = out
-                    .secret_string()
-                    .ok_or_else(|| SecretsError::Malformed("the secret holds no string".into()))?;
-                Ok(Arc::new(ProviderSecrets::parse(text)?))
-            })
-            .await
-            .cloned()
-    }
+/// Where the providers' secrets are read from (Secrets Manager, in `adapters`).
+#[async_trait::async_trait]
+pub trait ProviderSecretsSource: Send + Sync {
+    async fn get(&self) -> Result<Arc<ProviderSecrets>, SecretsError>;
 }
 
 #[cfg(test)]

@@ -8,8 +8,8 @@ use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use herald::common::idempotency::IdempotencyClaim;
 use herald::common::json_fields::{ObjectReader, kind, parsed, string};
-use herald::common::queue::SendJob;
 use herald::common::validation::FieldErrors;
+use herald::messaging::dispatch::SendJob;
 use herald::messaging::email::EmailAddress;
 use herald::messaging::log::{Content, Created, MessageId, MessageRecord};
 use herald::messaging::message::{

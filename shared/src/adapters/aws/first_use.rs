@@ -13,9 +13,11 @@ use crate::common::seal::{SealError, SecretSealer};
 use crate::common::secret::{SealedSecret, Secret};
 use crate::domains::identity::{EmailIdentities, IdentityError};
 use crate::domains::{DkimSelector, SendingDomain};
-use crate::messaging::senders::email::{Accepted, EmailSender, Failure, OutgoingEmail};
+use crate::messaging::senders::email::{EmailSender, OutgoingEmail};
+use crate::messaging::senders::sms::OutgoingSms;
 use crate::messaging::senders::sms::SmsSender;
-use crate::messaging::senders::sms::{Accepted as SmsAccepted, Failure as SmsFailure, OutgoingSms};
+use crate::messaging::senders::{Accepted, Failure};
+use crate::messaging::senders::{Accepted as SmsAccepted, Failure as SmsFailure};
 use crate::messaging::sms::SmsProvider;
 use async_trait::async_trait;
 

@@ -131,7 +131,7 @@ impl Clients {
         if let Some(http) = self.provider_http.get() {
             return Ok(http.clone());
         }
-        let http = crate::messaging::senders::sms::http_client()?;
+        let http = crate::adapters::sms_providers::http_client()?;
         Ok(self.provider_http.get_or_init(|| http).clone())
     }
 

@@ -1,1 +1,2 @@
+pub mod identities;
 pub mod sender;

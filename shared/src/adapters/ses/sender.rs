@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use serde_json::json;
 
-use crate::messaging::senders::email::{Accepted, EmailSender, Failure, OutgoingEmail};
+use crate::adapters::mime::mailbox;
+use crate::messaging::senders::email::{EmailSender, OutgoingEmail};
+use crate::messaging::senders::{Accepted, Failure};
 
 pub struct Ses {
     client: aws_sdk_sesv2::Client,
@@ -61,7 +63,7 @@ impl EmailSender for Ses {
         let result = self
             .client
             .send_email()
-            .from_email_address(email.from_mailbox()?.to_string())
+            .from_email_address(mailbox(email)?.to_string())
             .destination(
                 Destination::builder()
                     .set_to_addresses(Some(email.to.iter().map(ToString::to_string).collect()))

@@ -8,18 +8,21 @@ mod token;
 use std::sync::Arc;
 use std::time::Duration;
 
+use async_trait::async_trait;
 use lettre::transport::smtp::authentication::{Credentials, Mechanism};
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Tokio1Executor};
 use serde_json::{Value, json};
 
 use crate::adapters::connect::{self, Lookup, ResolveError};
+use crate::adapters::mime::mime;
 use crate::adapters::smtp::token::TokenCache;
 use crate::common::destination::AddressPolicy;
 use crate::common::destination::excerpt::excerpt;
 use crate::common::secret::{SealedSecret, Secret};
 use crate::messaging::email::{SmtpAuth, SmtpPort, SmtpSettings};
-use crate::messaging::senders::email::{Accepted, Failure, OutgoingEmail};
+use crate::messaging::senders::email::{OutgoingEmail, SmtpSender};
+use crate::messaging::senders::{Accepted, Failure};
 
 const SMTP_TIMEOUT: Duration = Duration::from_secs(15);
 
@@ -74,8 +77,19 @@ impl SmtpMailer {
         }
     }
 
+    fn port_for(&self, settings: &SmtpSettings<SealedSecret>) -> u16 {
+        let port = settings.port.number();
+        self.port_map
+            .iter()
+            .find(|(from, _)| *from == port)
+            .map_or(port, |(_, to)| *to)
+    }
+}
+
+#[async_trait]
+impl SmtpSender for SmtpMailer {
     /// Sends through the server of `settings`; `secret` is its auth's secret, opened.
-    pub async fn send(
+    async fn send(
         &self,
         settings: &SmtpSettings<SealedSecret>,
         secret: Option<&Secret>,
@@ -130,7 +144,7 @@ impl SmtpMailer {
                     .authentication(vec![Mechanism::Xoauth2]);
             }
         }
-        let message = email.to_mime()?;
+        let message = mime(email)?;
         let response = builder
             .build()
             .send(message)
@@ -141,13 +155,5 @@ impl SmtpMailer {
             provider_message_id: text.clone(),
             response: json!({"code": response.code().to_string(), "message": text}),
         })
-    }
-
-    fn port_for(&self, settings: &SmtpSettings<SealedSecret>) -> u16 {
-        let port = settings.port.number();
-        self.port_map
-            .iter()
-            .find(|(from, _)| *from == port)
-            .map_or(port, |(_, to)| *to)
     }
 }

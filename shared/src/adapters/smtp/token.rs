@@ -7,12 +7,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
+use crate::adapters::connect::read_bounded;
 use crate::adapters::connect::{self, Lookup};
-use crate::common::destination::excerpt::{excerpt, read_bounded};
+use crate::adapters::sms_providers::transport_failure;
+use crate::common::destination::excerpt::excerpt;
 use crate::common::destination::{AddressPolicy, check_url};
 use crate::common::secret::Secret;
 use crate::messaging::email::{Credential, OAuthScope, TokenEndpoint};
-use crate::messaging::senders::email::Failure;
+use crate::messaging::senders::Failure;
 
 /// The whole token request, connection included.
 const TOKEN_TIMEOUT: Duration = Duration::from_secs(10);
@@ -36,7 +38,7 @@ fn endpoint_failure(e: &reqwest::Error) -> Failure {
         // The policy refuses where the name leads now: no retry will change that soon.
         return Failure::permanent(format!("token endpoint: {blocked}"), None, Value::Null);
     }
-    let mut f = Failure::transport(e);
+    let mut f = transport_failure(e);
     f.reason = format!("token endpoint: {}", f.reason);
     f
 }

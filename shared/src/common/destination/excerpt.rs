@@ -19,25 +19,6 @@ pub fn excerpt(text: &str) -> String {
     out
 }
 
-/// How many bytes of a reply body are read at most: enough for any OAuth or provider answer,
-/// and a bound on the memory a hostile endpoint can make Herald use.
-pub const MAX_BODY_READ: usize = 64 * 1024;
-
-/// Reads at most [`MAX_BODY_READ`] bytes of a response body; `true` with them when there was
-/// more.
-pub async fn read_bounded(mut response: reqwest::Response) -> reqwest::Result<(Vec<u8>, bool)> {
-    let mut bytes = Vec::new();
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_BODY_READ - bytes.len();
-        if chunk.len() > room {
-            bytes.extend_from_slice(&chunk[..room]);
-            return Ok((bytes, true));
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok((bytes, false))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,11 +14,19 @@ const NONCE_LEN: usize = 12;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Kind {
+    #[cfg_attr(
+        not(feature = "aws"),
+        expect(dead_code, reason = "made by the KMS sealer, an adapter")
+    )]
     Kms = 1,
     Local = 0x4c,
 }
 
 pub struct Opened<'a> {
+    #[cfg_attr(
+        not(feature = "aws"),
+        expect(dead_code, reason = "read by the KMS sealer, an adapter")
+    )]
     pub wrapped_key: &'a [u8],
     nonce: &'a [u8],
     ciphertext: &'a [u8],

@@ -22,11 +22,11 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-use crate::adapters::webhook_http::{SendError, WebhookClient, WebhookResponse};
 use crate::common::clock::{Clock, rfc3339};
 use crate::common::queue::{JobQueue, QueueError};
 use crate::common::seal::{SealError, SecretSealer};
 use crate::common::secret::SealedSecret;
+use crate::events::delivery::client::{SendError, WebhookClient, WebhookResponse};
 use crate::events::delivery::sqs_hop::remaining_until;
 use crate::events::delivery::{
     DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore, StoreError,

@@ -6,6 +6,7 @@
 //! fan-out twice yields the same ids, and the deliverer's conditional writes turn the second
 //! into nothing.
 
+pub mod client;
 pub mod deliverer;
 pub mod fanout;
 pub mod memory;

@@ -4,8 +4,8 @@
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 
-use crate::common::queue::SendJob;
 use crate::lambda::sqs_batch::{Delivery, run_batch};
+use crate::messaging::dispatch::SendJob;
 use crate::messaging::dispatch::email::EmailDispatcher;
 use crate::messaging::dispatch::sms::SmsDispatcher;
 use crate::messaging::dispatch::{DispatchError, Leg, Outcome};

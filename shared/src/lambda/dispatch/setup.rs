@@ -5,17 +5,17 @@ use std::sync::Arc;
 
 use crate::adapters::dynamo::message_log::DynamoMessageLog;
 use crate::adapters::dynamo::settings::DynamoSettingsStore;
+use crate::adapters::sqs::SqsQueue;
 use crate::common::clock::SystemClock;
 use crate::common::config::{ConfigError, EnvReader, PlatformConfig, ProviderCredentials};
-use crate::common::queue::SqsQueue;
 use crate::messaging::settings::Settings;
 use crate::messaging::sms::SmsProvider;
 
 use crate::adapters::kms::KmsSealer;
 use crate::adapters::ses::sender::Ses;
+use crate::adapters::smtp::SmtpMailer;
 use crate::messaging::dispatch::email::EmailDispatcher;
 use crate::messaging::dispatch::sms::SmsDispatcher;
-use crate::messaging::senders::email::SmtpMailer;
 
 /// `25:2525,587:2587`: SMTP ports to connect to instead of the standard ones.
 fn parse_port_map(s: &str) -> Result<Vec<(u16, u16)>, &'static str> {
@@ -163,7 +163,7 @@ impl DispatchConfig {
                 dynamo,
                 &self.settings_table,
             ))),
-            providers: crate::messaging::senders::sms::senders(
+            providers: crate::adapters::sms_providers::senders(
                 &self.platform.sms_providers,
                 &self.credentials,
                 aws,

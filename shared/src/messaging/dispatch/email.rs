@@ -7,14 +7,14 @@ use std::time::Instant;
 
 use crate::common::clock::Clock;
 use crate::common::config::PlatformConfig;
-use crate::common::queue::SendJob;
 use crate::common::seal::SecretSealer;
 use crate::domains::store::DomainStore;
+use crate::messaging::dispatch::SendJob;
 use crate::messaging::email::{EmailAddress, EmailSettings};
 use crate::messaging::log::{Content, MessageLog};
 use crate::messaging::message::MessageStatus;
-use crate::messaging::senders::email::{EmailSender, OutgoingEmail, SmtpMailer};
-use crate::messaging::senders::sms::FailureKind;
+use crate::messaging::senders::FailureKind;
+use crate::messaging::senders::email::{EmailSender, OutgoingEmail, SmtpSender};
 use crate::messaging::settings::Settings;
 
 use crate::messaging::dispatch::{Attempt, DispatchError, Outcome};
@@ -24,7 +24,7 @@ pub struct EmailDispatcher {
     pub settings: Settings,
     pub sealer: Arc<dyn SecretSealer>,
     pub ses: Arc<dyn EmailSender>,
-    pub smtp: Arc<SmtpMailer>,
+    pub smtp: Arc<dyn SmtpSender>,
     /// The account's sending domain in use, if any, replaces the platform's default domain.
     pub domains: Arc<dyn DomainStore>,
     /// `email.sent` and `email.failed` go here.

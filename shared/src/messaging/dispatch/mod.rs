@@ -13,11 +13,21 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
+use crate::common::account::AccountId;
 use crate::common::clock::rfc3339;
-use crate::common::queue::SendJob;
-use crate::messaging::log::{MessageLog, MessageRecord};
-use crate::messaging::message::MessageStatus;
-use crate::messaging::senders::sms::{Accepted, Failure, FailureKind};
+use crate::messaging::log::{MessageId, MessageLog, MessageRecord};
+use crate::messaging::message::{Channel, MessageStatus};
+use crate::messaging::senders::{Accepted, Failure, FailureKind};
+
+/// A message to send: what `send-dispatch` reads from the send queue. It names the log record,
+/// which holds the content, so a queued job never carries recipients or bodies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SendJob {
+    pub account_id: AccountId,
+    pub channel: Channel,
+    pub message_id: MessageId,
+}
 
 /// How long a claim holds: longer than a provider call may take, shorter than the queue's
 /// visibility timeout, so a crashed dispatcher's message is retried on redelivery.

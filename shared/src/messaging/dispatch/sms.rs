@@ -7,10 +7,12 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use crate::common::clock::Clock;
-use crate::common::queue::{JobQueue, SendJob};
+use crate::common::queue::JobQueue;
+use crate::messaging::dispatch::SendJob;
 use crate::messaging::log::{Content, MessageLog};
 use crate::messaging::message::MessageStatus;
-use crate::messaging::senders::sms::{FailureKind, OutgoingSms, Settled, SmsSender};
+use crate::messaging::senders::sms::{OutgoingSms, SmsSender};
+use crate::messaging::senders::{FailureKind, Settled};
 use crate::messaging::settings::Settings;
 use crate::messaging::sms::{SenderName, SmsProvider};
 
@@ -160,7 +162,7 @@ impl SmsDispatcher {
                     })
                     .await
             }
-            None => Err(crate::messaging::senders::sms::Failure::permanent(
+            None => Err(crate::messaging::senders::Failure::permanent(
                 match provider {
                     Some(p) => format!("the provider {p} is not configured by the operator"),
                     None => "the account no longer has a secondary provider".to_owned(),
@@ -246,7 +248,7 @@ mod tests {
     use crate::messaging::log::memory::MemoryMessageLog;
     use crate::messaging::log::{MessageId, MessageRecord};
     use crate::messaging::message::{Channel, PhoneNumber, SmsMessage, SmsText};
-    use crate::messaging::senders::sms::{Accepted, Failure};
+    use crate::messaging::senders::{Accepted, Failure};
     use crate::messaging::settings::memory::MemorySettingsStore;
     use crate::messaging::sms::SmsSettings;
 
