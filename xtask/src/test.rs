@@ -33,6 +33,8 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
         ]),
     )?;
 
+    domain_without_aws(&root)?;
+
     let venv = venv::ensure(&root)?;
     crate::system::ensure_node()?;
     step("cfn-lint template.yaml");
@@ -109,6 +111,80 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
         );
         Ok(ExitCode::FAILURE)
     }
+}
+
+/// Crates the domain must never depend on: AWS, HTTP and SMTP clients, DNS resolvers, Lambda.
+const NOT_IN_THE_DOMAIN: [&str; 6] = [
+    "aws-",
+    "aws_lambda_events",
+    "lambda_",
+    "reqwest",
+    "lettre",
+    "hickory-",
+];
+
+/// The shared crate without its `aws` feature, that is without its adapters and Lambda
+/// handlers: it must build, pass clippy and its unit tests, and depend on none of
+/// [`NOT_IN_THE_DOMAIN`], which proves that no domain rule reaches AWS, a network client or
+/// Lambda.
+fn domain_without_aws(root: &std::path::Path) -> Result<()> {
+    step(
+        "the domain without AWS: cargo tree, clippy and test -p herald-shared --no-default-features",
+    );
+    let tree = cargo(root)
+        .args([
+            "tree",
+            "-p",
+            "herald-shared",
+            "--no-default-features",
+            "--edges",
+            "normal",
+        ])
+        .args(["--prefix", "none", "--format", "{p}"])
+        .output()?;
+    if !tree.status.success() {
+        return Err(format!(
+            "cargo tree failed: {}",
+            String::from_utf8_lossy(&tree.stderr)
+        )
+        .into());
+    }
+    let tree = String::from_utf8_lossy(&tree.stdout);
+    let leaks: std::collections::BTreeSet<&str> = tree
+        .lines()
+        .filter(|l| NOT_IN_THE_DOMAIN.iter().any(|c| l.starts_with(c)))
+        .collect();
+    if !leaks.is_empty() {
+        return Err(format!(
+            "herald-shared without its aws feature depends on {}; make them optional, behind `aws`",
+            leaks.into_iter().collect::<Vec<_>>().join(", ")
+        )
+        .into());
+    }
+    process::run(
+        "cargo clippy -p herald-shared --no-default-features",
+        cargo(root).args([
+            "clippy",
+            "-p",
+            "herald-shared",
+            "--no-default-features",
+            "--all-targets",
+            "--quiet",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    process::run(
+        "cargo test -p herald-shared --no-default-features",
+        cargo(root).args([
+            "test",
+            "-p",
+            "herald-shared",
+            "--no-default-features",
+            "--quiet",
+        ]),
+    )
 }
 
 /// Schemathesis against the running API: requests generated from `docs/openapi.yaml` (valid
