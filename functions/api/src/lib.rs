@@ -4,7 +4,6 @@
 
 mod auth;
 mod body;
-mod config;
 mod problem;
 mod routes;
 
@@ -17,116 +16,23 @@ use herald::common::clock::Clock;
 use herald::common::idempotency::IdempotencyStore;
 use herald::common::queue::JobQueue;
 use herald::common::seal::SecretSealer;
-use herald::domains::DnsLookup;
 use herald::domains::checker::DomainChecker;
 use herald::domains::identity::EmailIdentities;
 use herald::domains::store::DomainStore;
 use herald::events::delivery::{DeliveryJob, DeliveryStore};
 use herald::events::publish::EventPublisher;
 use herald::events::subscription::SubscriptionStore;
-use herald::events::webhook::Event;
 use herald::messaging::dispatch::SendJob;
 use herald::messaging::log::MessageLog;
 use herald::messaging::provider_secrets::ProviderSecretsSource;
-use herald::messaging::settings::{Settings, SettingsStore};
+use herald::messaging::settings::Settings;
 
 pub use auth::Caller;
-pub use config::ApiConfig;
+pub use herald::lambda::api::{Adapters, ApiConfig};
 pub use problem::ApiError;
 
 /// Request bodies above this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 256 * 1024;
-
-/// The adapters the API talks through, built once per cold start.
-pub struct Adapters {
-    pub settings: Arc<dyn SettingsStore>,
-    pub sealer: Arc<dyn SecretSealer>,
-    pub messages: Arc<dyn MessageLog>,
-    /// Idempotency claims of requests that keep no record of their own (published events).
-    pub idempotency: Arc<dyn IdempotencyStore>,
-    pub send_queue: Arc<dyn JobQueue<SendJob>>,
-    pub subscriptions: Arc<dyn SubscriptionStore>,
-    pub deliveries: Arc<dyn DeliveryStore>,
-    pub deliveries_queue: Arc<dyn JobQueue<DeliveryJob>>,
-    pub events_queue: Arc<dyn JobQueue<Event>>,
-    pub domains: Arc<dyn DomainStore>,
-    pub identities: Arc<dyn EmailIdentities>,
-    pub dns: Arc<dyn DnsLookup>,
-    pub clock: Arc<dyn Clock>,
-    /// Twilio's and Vonage's secrets, which check their receipts; none: the routes are off.
-    pub provider_secrets: Option<Arc<dyn ProviderSecretsSource>>,
-}
-
-/// The adapters of the deployed function: DynamoDB, SQS, KMS and SES through `aws`'s clients,
-/// which carry Herald's timeouts (`herald::adapters::aws::timeouts`).
-pub fn aws_adapters(config: &ApiConfig, aws: Arc<herald::adapters::aws::Clients>) -> Adapters {
-    use herald::adapters::aws::first_use::OnFirstUse;
-    use herald::adapters::dns::{HickoryLookup, LazyHickoryLookup};
-    use herald::adapters::dynamo::deliveries::DynamoDeliveryStore;
-    use herald::adapters::dynamo::domains::DynamoDomainStore;
-    use herald::adapters::dynamo::idempotency::DynamoIdempotencyStore;
-    use herald::adapters::dynamo::message_log::DynamoMessageLog;
-    use herald::adapters::dynamo::settings::DynamoSettingsStore;
-    use herald::adapters::dynamo::subscriptions::DynamoSubscriptionStore;
-    use herald::adapters::kms::KmsSealer;
-    use herald::adapters::secrets_manager::SecretsManagerSource;
-    use herald::adapters::ses::identities::SesIdentities;
-    use herald::adapters::sqs::SqsQueue;
-    use herald::common::clock::SystemClock;
-
-    let dynamo = aws.dynamo();
-    let kms_key_id = config.kms_key_id.clone();
-    let sqs = aws.sqs();
-    Adapters {
-        settings: Arc::new(DynamoSettingsStore::new(
-            dynamo.clone(),
-            &config.settings_table,
-        )),
-        // Built when a request first needs them.
-        sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
-            KmsSealer::new(aws.kms(), &kms_key_id)
-        })),
-        messages: Arc::new(DynamoMessageLog::new(
-            dynamo.clone(),
-            &config.messages_table,
-        )),
-        // Beside the claims of messages, in the message log's table.
-        idempotency: Arc::new(DynamoIdempotencyStore::new(
-            dynamo.clone(),
-            &config.messages_table,
-        )),
-        send_queue: Arc::new(SqsQueue::new(sqs.clone(), &config.send_queue_url)),
-        subscriptions: Arc::new(DynamoSubscriptionStore::new(
-            dynamo.clone(),
-            &config.webhooks.subscriptions_table,
-        )),
-        deliveries: Arc::new(DynamoDeliveryStore::new(
-            dynamo.clone(),
-            &config.webhooks.deliveries_table,
-        )),
-        domains: Arc::new(DynamoDomainStore::new(
-            dynamo,
-            &config.domains.domains_table,
-        )),
-        identities: Arc::new(OnFirstUse::new(aws.clone(), |aws| {
-            SesIdentities::new(aws.sesv2())
-        })),
-        dns: Arc::new(LazyHickoryLookup::new(
-            &config.domains.nameservers,
-            HickoryLookup::DEFAULT_TIMEOUT,
-        )),
-        deliveries_queue: Arc::new(SqsQueue::new(
-            sqs.clone(),
-            &config.webhooks.deliveries_queue_url,
-        )),
-        events_queue: Arc::new(SqsQueue::new(sqs, &config.webhooks.events_queue_url)),
-        clock: Arc::new(SystemClock),
-        // Read from Secrets Manager by the first receipt that needs them.
-        provider_secrets: config.provider_secrets.as_ref().map(|id| {
-            Arc::new(SecretsManagerSource::new(aws.clone(), id)) as Arc<dyn ProviderSecretsSource>
-        }),
-    }
-}
 
 /// What every handler may use: one shared [`Services`]. axum keeps a copy of the state in
 /// every route it builds, at cold start: one reference count each, not a dozen.
@@ -161,6 +67,15 @@ pub struct Services {
 }
 
 impl AppState {
+    /// The deployed function's state: configuration from the environment, adapters on AWS.
+    pub async fn from_env() -> Result<Self, herald::lambda::Error> {
+        let config = ApiConfig::from_env()?;
+        // SDK clients are built once per cold start and shared by every request.
+        let aws = Arc::new(herald::adapters::aws::clients().await);
+        let adapters = Adapters::aws(&config, aws);
+        Ok(Self::new(config, adapters))
+    }
+
     pub fn new(config: ApiConfig, adapters: Adapters) -> Self {
         Self(Arc::new(Services {
             config: Arc::new(config),

@@ -82,7 +82,7 @@ async fn the_api_answers_503_when_aws_does_not_answer() {
         .load()
         .await;
     let config = config();
-    let adapters = api::aws_adapters(&config, Arc::new(herald::adapters::aws::Clients::new(sdk)));
+    let adapters = api::Adapters::aws(&config, Arc::new(herald::adapters::aws::Clients::new(sdk)));
     let router = api::router(AppState::new(config, adapters));
 
     // A read (DynamoDB) and a send (DynamoDB, then SQS): each hangs on its first AWS call.

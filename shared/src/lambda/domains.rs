@@ -88,6 +88,30 @@ impl VerifyConfig {
     }
 }
 
+/// `dns-verify`: on its schedule, checks the DNS records of every domain due a check.
+pub struct DnsVerify {
+    checker: crate::domains::checker::DomainChecker,
+}
+
+impl DnsVerify {
+    pub async fn from_env() -> Result<Self, crate::lambda::Error> {
+        let config = VerifyConfig::from_env()?;
+        let aws = crate::adapters::aws::clients().await;
+        Ok(Self {
+            checker: config.checker(&aws)?,
+        })
+    }
+
+    /// The payload is EventBridge's scheduled event; nothing in it changes what a run does.
+    pub async fn handle(
+        &self,
+        _scheduled: serde_json::Value,
+    ) -> Result<serde_json::Value, crate::lambda::Error> {
+        let checked = self.checker.run().await?;
+        Ok(serde_json::json!({ "checked": checked }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

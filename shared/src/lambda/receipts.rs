@@ -143,6 +143,26 @@ pub async fn handle_invocation(
     Ok(serde_json::to_value(handle_batch(event, tracker).await)?)
 }
 
+/// `delivery-status`: SES event notifications from its queue, SNS SMS delivery status lines
+/// from CloudWatch Logs.
+pub struct DeliveryStatus {
+    tracker: StatusTracker,
+}
+
+impl DeliveryStatus {
+    pub async fn from_env() -> Result<Self, crate::lambda::Error> {
+        let config = StatusConfig::from_env()?;
+        let aws = crate::adapters::aws::clients().await;
+        Ok(Self {
+            tracker: config.tracker(&aws),
+        })
+    }
+
+    pub async fn handle(&self, payload: Value) -> Result<Value, crate::lambda::Error> {
+        handle_invocation(payload, &self.tracker).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,9 +1,10 @@
-//! What the webhook functions (`webhook-fanout`, `webhook-deliver`) and the API's subscription
-//! routes read from the environment at cold start, and the parts built from it.
+//! `webhook-fanout` and `webhook-deliver`, and what they (and the API's subscription routes)
+//! read from the environment at cold start.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rand::SeedableRng;
 
 use crate::adapters::aws::first_use::OnFirstUse;
@@ -15,10 +16,13 @@ use crate::adapters::webhook_http::{ReqwestWebhookClient, system_lookup};
 use crate::common::clock::SystemClock;
 use crate::common::config::{ConfigError, EnvReader};
 use crate::common::destination::AddressPolicy;
-use crate::events::delivery::deliverer::Deliverer;
+use crate::events::delivery::DeliveryJob;
+use crate::events::delivery::deliverer::{Deliverer, Handled};
 use crate::events::delivery::fanout::Fanout;
 use crate::events::publish::EventPublisher;
-use crate::events::webhook::HERALD_SIGNATURE_HEADER;
+use crate::events::webhook::{Event, HERALD_SIGNATURE_HEADER};
+use crate::lambda::Error;
+use crate::lambda::sqs_batch::{Delivery, run_batch};
 
 #[derive(Debug, Clone)]
 pub struct WebhookConfig {
@@ -122,6 +126,70 @@ impl WebhookConfig {
             retention: self.retention,
             opened: Mutex::new(BTreeMap::new()),
         })
+    }
+}
+
+/// `webhook-fanout`: each event of the events queue becomes one delivery job per matching
+/// active subscription of its account; an account's subscriptions are read once per batch.
+pub struct WebhookFanout {
+    fanout: Fanout,
+}
+
+impl WebhookFanout {
+    pub async fn from_env() -> Result<Self, Error> {
+        let config = WebhookConfig::from_env()?;
+        let aws = crate::adapters::aws::clients().await;
+        Ok(Self {
+            fanout: config.fanout(&aws),
+        })
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, Error> {
+        // Taken now, after every event of the batch was published: the batch's events share
+        // its reads, and no read outlives the batch.
+        let batch = self.fanout.batch();
+        let batch = &batch;
+        Ok(run_batch(event, |d: Delivery<Event>| async move {
+            let now = time::OffsetDateTime::now_utc();
+            match batch.fan_out(&d.job, now).await {
+                Ok(_) => true,
+                Err(e) => {
+                    tracing::error!(event = %d.job.id(), error = %e, "fan-out failed; will retry");
+                    false
+                }
+            }
+        })
+        .await)
+    }
+}
+
+/// `webhook-deliver`: each delivery job one signed POST, its outcome recorded, retried on the
+/// webhook schedule.
+pub struct WebhookDeliver {
+    deliverer: Deliverer,
+}
+
+impl WebhookDeliver {
+    pub async fn from_env() -> Result<Self, Error> {
+        let config = WebhookConfig::from_env()?;
+        let aws = Arc::new(crate::adapters::aws::clients().await);
+        Ok(Self {
+            deliverer: config.deliverer(&aws)?,
+        })
+    }
+
+    pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, Error> {
+        let deliverer = &self.deliverer;
+        Ok(run_batch(event, |d: Delivery<DeliveryJob>| async move {
+            match deliverer.handle(&d.job).await {
+                Ok(handled) => handled != Handled::Retry,
+                Err(e) => {
+                    tracing::error!(delivery = %d.job.delivery_id, error = %e, "delivery failed; will retry");
+                    false
+                }
+            }
+        })
+        .await)
     }
 }
 

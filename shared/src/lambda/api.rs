@@ -1,0 +1,191 @@
+//! The API's configuration, read from the environment once at cold start, and the adapters it
+//! talks through (its routes are in `functions/api`).
+
+use std::sync::Arc;
+
+use crate::adapters::aws::Clients;
+use crate::common::clock::Clock;
+use crate::common::config::{ConfigError, EnvReader, PlatformConfig};
+use crate::common::idempotency::IdempotencyStore;
+use crate::common::queue::JobQueue;
+use crate::common::seal::SecretSealer;
+use crate::domains::DnsLookup;
+use crate::domains::identity::EmailIdentities;
+use crate::domains::store::DomainStore;
+use crate::events::delivery::{DeliveryJob, DeliveryStore};
+use crate::events::subscription::SubscriptionStore;
+use crate::events::webhook::Event;
+use crate::lambda::domains::DomainConfig;
+use crate::lambda::webhooks::WebhookConfig;
+use crate::messaging::dispatch::SendJob;
+use crate::messaging::log::MessageLog;
+use crate::messaging::provider_secrets::ProviderSecretsSource;
+use crate::messaging::receipts::vonage::SignatureMethod;
+use crate::messaging::settings::SettingsStore;
+
+#[derive(Debug, Clone)]
+pub struct ApiConfig {
+    pub platform: PlatformConfig,
+    pub settings_table: String,
+    pub kms_key_id: String,
+    pub messages_table: String,
+    pub send_queue_url: String,
+    /// How long message log records are kept.
+    pub log_retention: time::Duration,
+    /// Subscriptions, events and deliveries.
+    pub webhooks: WebhookConfig,
+    /// Sending domains.
+    pub domains: DomainConfig,
+    /// Herald's API as providers reach it, for their delivery receipts.
+    pub public_api_url: Option<String>,
+    /// The Secrets Manager secret with the providers' secrets (`HERALD_PROVIDER_SECRETS`),
+    /// whose Twilio auth token checks Twilio's status callbacks (`X-Twilio-Signature`) and
+    /// Vonage signature secret Vonage's receipts; none, or a secret without them: the routes
+    /// are off.
+    pub provider_secrets: Option<String>,
+    /// The method chosen beside the signature secret in Vonage's dashboard.
+    pub vonage_signature_method: SignatureMethod,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::read(EnvReader::from_process())
+    }
+
+    pub fn read<F: Fn(&str) -> Option<String>>(mut env: EnvReader<F>) -> Result<Self, ConfigError> {
+        let platform = PlatformConfig::read(&mut env);
+        let settings_table = env.required("HERALD_SETTINGS_TABLE");
+        let kms_key_id = env.required("HERALD_KMS_KEY_ID");
+        let messages_table = env.required("HERALD_MESSAGES_TABLE");
+        let send_queue_url = env.required("HERALD_SEND_QUEUE_URL");
+        let retention_days = env.parsed("HERALD_LOG_RETENTION_DAYS", "90", |s| {
+            s.parse::<i64>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .ok_or("must be a number of days from 1 to 3650")
+        });
+        let webhooks = WebhookConfig::read_into(&mut env);
+        let domains = DomainConfig::read_into(&mut env);
+        let public_api_url = env
+            .optional("HERALD_PUBLIC_API_URL")
+            .map(|u| u.trim_end_matches('/').to_owned());
+        let provider_secrets = env.optional("HERALD_PROVIDER_SECRETS");
+        let vonage_signature_method =
+            env.parsed("HERALD_VONAGE_SIGNATURE_METHOD", "md5hash", str::parse);
+        let config = platform
+            .zip(retention_days)
+            .zip(webhooks)
+            .zip(domains)
+            .zip(vonage_signature_method)
+            .map(
+                |((((platform, days), webhooks), domains), vonage_signature_method)| Self {
+                    webhooks,
+                    domains,
+                    public_api_url,
+                    provider_secrets,
+                    vonage_signature_method,
+                    platform,
+                    settings_table,
+                    kms_key_id,
+                    messages_table,
+                    send_queue_url,
+                    log_retention: time::Duration::days(days),
+                },
+            );
+        env.finish(config)
+    }
+}
+
+/// The adapters the API talks through, built once per cold start.
+pub struct Adapters {
+    pub settings: Arc<dyn SettingsStore>,
+    pub sealer: Arc<dyn SecretSealer>,
+    pub messages: Arc<dyn MessageLog>,
+    /// Idempotency claims of requests that keep no record of their own (published events).
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub send_queue: Arc<dyn JobQueue<SendJob>>,
+    pub subscriptions: Arc<dyn SubscriptionStore>,
+    pub deliveries: Arc<dyn DeliveryStore>,
+    pub deliveries_queue: Arc<dyn JobQueue<DeliveryJob>>,
+    pub events_queue: Arc<dyn JobQueue<Event>>,
+    pub domains: Arc<dyn DomainStore>,
+    pub identities: Arc<dyn EmailIdentities>,
+    pub dns: Arc<dyn DnsLookup>,
+    pub clock: Arc<dyn Clock>,
+    /// Twilio's and Vonage's secrets, which check their receipts; none: the routes are off.
+    pub provider_secrets: Option<Arc<dyn ProviderSecretsSource>>,
+}
+
+/// The adapters of the deployed function: DynamoDB, SQS, KMS and SES through `aws`'s clients,
+/// which carry Herald's timeouts (`crate::adapters::aws::timeouts`).
+impl Adapters {
+    pub fn aws(config: &ApiConfig, aws: Arc<Clients>) -> Self {
+        use crate::adapters::aws::first_use::OnFirstUse;
+        use crate::adapters::dns::{HickoryLookup, LazyHickoryLookup};
+        use crate::adapters::dynamo::deliveries::DynamoDeliveryStore;
+        use crate::adapters::dynamo::domains::DynamoDomainStore;
+        use crate::adapters::dynamo::idempotency::DynamoIdempotencyStore;
+        use crate::adapters::dynamo::message_log::DynamoMessageLog;
+        use crate::adapters::dynamo::settings::DynamoSettingsStore;
+        use crate::adapters::dynamo::subscriptions::DynamoSubscriptionStore;
+        use crate::adapters::kms::KmsSealer;
+        use crate::adapters::secrets_manager::SecretsManagerSource;
+        use crate::adapters::ses::identities::SesIdentities;
+        use crate::adapters::sqs::SqsQueue;
+        use crate::common::clock::SystemClock;
+
+        let dynamo = aws.dynamo();
+        let kms_key_id = config.kms_key_id.clone();
+        let sqs = aws.sqs();
+        Adapters {
+            settings: Arc::new(DynamoSettingsStore::new(
+                dynamo.clone(),
+                &config.settings_table,
+            )),
+            // Built when a request first needs them.
+            sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+                KmsSealer::new(aws.kms(), &kms_key_id)
+            })),
+            messages: Arc::new(DynamoMessageLog::new(
+                dynamo.clone(),
+                &config.messages_table,
+            )),
+            // Beside the claims of messages, in the message log's table.
+            idempotency: Arc::new(DynamoIdempotencyStore::new(
+                dynamo.clone(),
+                &config.messages_table,
+            )),
+            send_queue: Arc::new(SqsQueue::new(sqs.clone(), &config.send_queue_url)),
+            subscriptions: Arc::new(DynamoSubscriptionStore::new(
+                dynamo.clone(),
+                &config.webhooks.subscriptions_table,
+            )),
+            deliveries: Arc::new(DynamoDeliveryStore::new(
+                dynamo.clone(),
+                &config.webhooks.deliveries_table,
+            )),
+            domains: Arc::new(DynamoDomainStore::new(
+                dynamo,
+                &config.domains.domains_table,
+            )),
+            identities: Arc::new(OnFirstUse::new(aws.clone(), |aws| {
+                SesIdentities::new(aws.sesv2())
+            })),
+            dns: Arc::new(LazyHickoryLookup::new(
+                &config.domains.nameservers,
+                HickoryLookup::DEFAULT_TIMEOUT,
+            )),
+            deliveries_queue: Arc::new(SqsQueue::new(
+                sqs.clone(),
+                &config.webhooks.deliveries_queue_url,
+            )),
+            events_queue: Arc::new(SqsQueue::new(sqs, &config.webhooks.events_queue_url)),
+            clock: Arc::new(SystemClock),
+            // Read from Secrets Manager by the first receipt that needs them.
+            provider_secrets: config.provider_secrets.as_ref().map(|id| {
+                Arc::new(SecretsManagerSource::new(aws.clone(), id))
+                    as Arc<dyn ProviderSecretsSource>
+            }),
+        }
+    }
+}
