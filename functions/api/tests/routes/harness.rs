@@ -90,6 +90,9 @@ pub struct Herald {
     pub settings: Arc<MemorySettingsStore>,
     pub messages: Arc<MemoryMessageLog>,
     pub send_queue: Arc<FlakyQueue<SendJob>>,
+    pub subscriptions: Arc<MemorySubscriptionStore>,
+    pub deliveries: Arc<MemoryDeliveryStore>,
+    pub deliveries_queue: Arc<FlakyQueue<DeliveryJob>>,
     pub events_queue: Arc<FlakyQueue<Event>>,
     pub sealer: Arc<LocalSealer>,
     pub clock: Arc<ManualClock>,
@@ -111,6 +114,9 @@ impl Herald {
         let settings = Arc::new(MemorySettingsStore::new());
         let messages = Arc::new(MemoryMessageLog::new());
         let send_queue = Arc::new(FlakyQueue::default());
+        let subscriptions = Arc::new(MemorySubscriptionStore::new());
+        let deliveries = Arc::new(MemoryDeliveryStore::new());
+        let deliveries_queue = Arc::new(FlakyQueue::default());
         let events_queue = Arc::new(FlakyQueue::default());
         let sealer = Arc::new(LocalSealer::random());
         let clock = Arc::new(ManualClock::at(T0));
@@ -120,9 +126,9 @@ impl Herald {
             messages: messages.clone(),
             idempotency: Arc::new(MemoryIdempotencyStore::new()),
             send_queue: send_queue.clone(),
-            subscriptions: Arc::new(MemorySubscriptionStore::new()),
-            deliveries: Arc::new(MemoryDeliveryStore::new()),
-            deliveries_queue: Arc::new(FlakyQueue::<DeliveryJob>::default()),
+            subscriptions: subscriptions.clone(),
+            deliveries: deliveries.clone(),
+            deliveries_queue: deliveries_queue.clone(),
             events_queue: events_queue.clone(),
             domains: Arc::new(MemoryDomainStore::new()),
             identities: Arc::new(AgreeableIdentities),
@@ -135,6 +141,9 @@ impl Herald {
             settings,
             messages,
             send_queue,
+            subscriptions,
+            deliveries,
+            deliveries_queue,
             events_queue,
             sealer,
             clock,

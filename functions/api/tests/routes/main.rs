@@ -6,9 +6,11 @@
 mod harness;
 
 mod auth;
+mod deliveries;
 mod email;
 mod events;
 mod logs;
 mod messages;
 mod routing;
 mod settings;
+mod subscriptions;
