@@ -3,8 +3,8 @@
 //! [`Answer`] reads what came back.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use api::{Adapters, ApiConfig, AppState};
 use async_trait::async_trait;
@@ -94,6 +94,9 @@ pub struct Herald {
     pub deliveries: Arc<MemoryDeliveryStore>,
     pub deliveries_queue: Arc<FlakyQueue<DeliveryJob>>,
     pub events_queue: Arc<FlakyQueue<Event>>,
+    pub domains: Arc<MemoryDomainStore>,
+    pub identities: Arc<FakeIdentities>,
+    pub dns: Arc<MemoryDns>,
     pub sealer: Arc<LocalSealer>,
     pub clock: Arc<ManualClock>,
 }
@@ -118,6 +121,9 @@ impl Herald {
         let deliveries = Arc::new(MemoryDeliveryStore::new());
         let deliveries_queue = Arc::new(FlakyQueue::default());
         let events_queue = Arc::new(FlakyQueue::default());
+        let domains = Arc::new(MemoryDomainStore::new());
+        let identities = Arc::new(FakeIdentities::default());
+        let dns = Arc::new(MemoryDns::new());
         let sealer = Arc::new(LocalSealer::random());
         let clock = Arc::new(ManualClock::at(T0));
         let adapters = Adapters {
@@ -130,9 +136,9 @@ impl Herald {
             deliveries: deliveries.clone(),
             deliveries_queue: deliveries_queue.clone(),
             events_queue: events_queue.clone(),
-            domains: Arc::new(MemoryDomainStore::new()),
-            identities: Arc::new(AgreeableIdentities),
-            dns: Arc::new(MemoryDns::new()),
+            domains: domains.clone(),
+            identities: identities.clone(),
+            dns: dns.clone(),
             clock: clock.clone(),
             provider_secrets: None,
         };
@@ -145,6 +151,9 @@ impl Herald {
             deliveries,
             deliveries_queue,
             events_queue,
+            domains,
+            identities,
+            dns,
             sealer,
             clock,
         }
@@ -463,26 +472,73 @@ where
     }
 }
 
-/// SES's email identities, agreeing to everything.
-pub struct AgreeableIdentities;
+/// SES's email identities, as a list of what was asked of it; each call can be made to fail.
+#[derive(Default)]
+pub struct FakeIdentities {
+    calls: Mutex<Vec<String>>,
+    private_keys: Mutex<Vec<String>>,
+    pub fail_create: AtomicBool,
+    pub fail_mail_from: AtomicBool,
+    pub fail_delete: AtomicBool,
+}
+
+impl FakeIdentities {
+    /// Every call, as `create acme-mail.com s1`, `mail-from acme-mail.com`, `delete ...`.
+    pub fn calls(&self) -> Vec<String> {
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Every private key SES was given to sign with.
+    pub fn private_keys(&self) -> Vec<String> {
+        self.private_keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    fn note(&self, call: String, fail: &AtomicBool) -> Result<(), IdentityError> {
+        self.calls
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(call);
+        if fail.load(Ordering::SeqCst) {
+            Err(IdentityError("ThrottlingException: rate exceeded".into()))
+        } else {
+            Ok(())
+        }
+    }
+}
 
 #[async_trait]
-impl EmailIdentities for AgreeableIdentities {
+impl EmailIdentities for FakeIdentities {
     async fn create(
         &self,
-        _domain: &SendingDomain,
-        _selector: &DkimSelector,
-        _private_key: &Secret,
+        domain: &SendingDomain,
+        selector: &DkimSelector,
+        private_key: &Secret,
     ) -> Result<(), IdentityError> {
-        Ok(())
+        self.private_keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(private_key.expose().to_owned());
+        self.note(
+            format!("create {} {}", domain.as_str(), selector.as_str()),
+            &self.fail_create,
+        )
     }
 
-    async fn configure_mail_from(&self, _domain: &SendingDomain) -> Result<(), IdentityError> {
-        Ok(())
+    async fn configure_mail_from(&self, domain: &SendingDomain) -> Result<(), IdentityError> {
+        self.note(
+            format!("mail-from {}", domain.as_str()),
+            &self.fail_mail_from,
+        )
     }
 
-    async fn delete(&self, _domain: &SendingDomain) -> Result<(), IdentityError> {
-        Ok(())
+    async fn delete(&self, domain: &SendingDomain) -> Result<(), IdentityError> {
+        self.note(format!("delete {}", domain.as_str()), &self.fail_delete)
     }
 }
 

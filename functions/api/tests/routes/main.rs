@@ -7,6 +7,7 @@ mod harness;
 
 mod auth;
 mod deliveries;
+mod domains;
 mod email;
 mod events;
 mod logs;
