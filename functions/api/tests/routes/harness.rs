@@ -3,11 +3,14 @@
 //! [`Answer`] reads what came back.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 use api::{Adapters, ApiConfig, AppState};
 use async_trait::async_trait;
+use aws_sdk_dynamodb::config::Credentials;
 use axum::Router;
 use axum::body::{Body, Bytes};
 use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode, header};
@@ -26,6 +29,7 @@ use herald::events::delivery::memory::MemoryDeliveryStore;
 use herald::events::subscription::memory::MemorySubscriptionStore;
 use herald::events::webhook::Event;
 use herald::messaging::log::memory::MemoryMessageLog;
+use herald::messaging::provider_secrets::ProviderSecretsSource;
 use herald::messaging::settings::memory::MemorySettingsStore;
 use lambda_http::aws_lambda_events::apigw::{
     ApiGatewayRequestAuthorizer, ApiGatewayRequestAuthorizerJwtDescription,
@@ -41,6 +45,9 @@ use tower::ServiceExt;
 
 /// Where every test's clock starts.
 pub const T0: OffsetDateTime = datetime!(2030-01-15 09:30:00 UTC);
+
+/// The public base URL Herald gives providers for their receipts.
+pub const PUBLIC_API_URL: &str = "https://api.herald.example.net";
 
 /// What the operator configured, in the variables the function reads: `HERALD_*` names and
 /// values. Tests add to [`Setup::env`] or replace entries.
@@ -68,11 +75,14 @@ fn base_env() -> Vec<(&'static str, String)> {
     .collect()
 }
 
-/// How a test wants Herald set up; the default is the operator's configuration above.
+/// How a test wants Herald set up; the default is the operator's configuration above, with
+/// no provider secrets (the receipt routes off).
 #[derive(Default)]
 pub struct Setup {
     /// Variables added to (or replacing) the base configuration.
     pub env: Vec<(&'static str, String)>,
+    /// What Secrets Manager answers for `HERALD_PROVIDER_SECRETS`, when it is set.
+    pub secrets_manager: Option<SecretsManagerAnswer>,
 }
 
 impl Setup {
@@ -80,8 +90,26 @@ impl Setup {
     pub fn with_env(vars: &[(&'static str, &str)]) -> Self {
         Self {
             env: vars.iter().map(|(k, v)| (*k, (*v).to_owned())).collect(),
+            secrets_manager: None,
         }
     }
+
+    /// The base configuration, with the providers' secrets in Secrets Manager.
+    pub fn with_secrets(answer: SecretsManagerAnswer) -> Self {
+        Self {
+            env: Vec::new(),
+            secrets_manager: Some(answer),
+        }
+    }
+}
+
+/// One answer of the fake Secrets Manager.
+#[derive(Clone)]
+pub enum SecretsManagerAnswer {
+    /// `GetSecretValue` answers this secret string.
+    Secret(Value),
+    /// `GetSecretValue` fails with this (non-retried) AWS error.
+    Error(&'static str),
 }
 
 /// Herald's API over in-memory adapters, and those adapters, to arrange and inspect state.
@@ -99,6 +127,8 @@ pub struct Herald {
     pub dns: Arc<MemoryDns>,
     pub sealer: Arc<LocalSealer>,
     pub clock: Arc<ManualClock>,
+    /// How many times Secrets Manager was asked, when it is configured.
+    pub secrets_reads: Option<Arc<AtomicUsize>>,
 }
 
 impl Herald {
@@ -110,6 +140,25 @@ impl Herald {
     /// The one place the API's state is built.
     pub async fn start(setup: Setup) -> Self {
         let mut vars: HashMap<&'static str, String> = base_env().into_iter().collect();
+        let mut secrets_reads = None;
+        let mut provider_secrets = None;
+        if let Some(answer) = setup.secrets_manager {
+            let (endpoint, reads) = fake_secrets_manager(answer);
+            vars.insert("HERALD_PROVIDER_SECRETS", "herald/providers".to_owned());
+            vars.insert("HERALD_PUBLIC_API_URL", format!("{PUBLIC_API_URL}/"));
+            let sdk = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .endpoint_url(endpoint)
+                .region(aws_config::Region::new("eu-west-1"))
+                .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+                .load()
+                .await;
+            let clients = Arc::new(herald::adapters::aws::Clients::new(sdk));
+            provider_secrets = Some(Arc::new(ProviderSecretsSource::secrets_manager(
+                clients,
+                "herald/providers",
+            )));
+            secrets_reads = Some(reads);
+        }
         vars.extend(setup.env);
         let config = ApiConfig::read(EnvReader::new(move |name: &str| vars.get(name).cloned()))
             .expect("the test configuration is valid");
@@ -140,7 +189,7 @@ impl Herald {
             identities: identities.clone(),
             dns: dns.clone(),
             clock: clock.clone(),
-            provider_secrets: None,
+            provider_secrets,
         };
         Self {
             router: api::router(AppState::new(config, adapters)),
@@ -156,6 +205,7 @@ impl Herald {
             dns,
             sealer,
             clock,
+            secrets_reads,
         }
     }
 
@@ -285,6 +335,14 @@ impl Req {
     pub fn untyped(mut self, body: impl Into<Vec<u8>>) -> Self {
         self.body = body.into();
         self
+    }
+
+    /// A form-encoded body.
+    pub fn form(self, params: &[(String, String)]) -> Self {
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(params)
+            .finish();
+        self.raw("application/x-www-form-urlencoded", body)
     }
 
     pub fn header(self, name: &str, value: &str) -> Self {
@@ -540,6 +598,78 @@ impl EmailIdentities for FakeIdentities {
     async fn delete(&self, domain: &SendingDomain) -> Result<(), IdentityError> {
         self.note(format!("delete {}", domain.as_str()), &self.fail_delete)
     }
+}
+
+/// A Secrets Manager endpoint on loopback that answers every `GetSecretValue` with `answer`,
+/// counting the requests. Returns its URL and the count.
+fn fake_secrets_manager(answer: SecretsManagerAnswer) -> (String, Arc<AtomicUsize>) {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let address = listener.local_addr().expect("address");
+    let reads = Arc::new(AtomicUsize::new(0));
+    let counted = reads.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let Some(target) = read_request(&mut stream) else {
+                continue;
+            };
+            counted.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = match (&answer, target.as_deref()) {
+                (_, Some(t)) if t != "secretsmanager.GetSecretValue" => (
+                    "400 Bad Request",
+                    serde_json::json!({"__type": "UnknownOperationException"}).to_string(),
+                ),
+                (SecretsManagerAnswer::Secret(secret), _) => (
+                    "200 OK",
+                    serde_json::json!({
+                        "ARN": "arn:aws:secretsmanager:eu-west-1:123456789012:secret:herald/providers-AbCdEf",
+                        "Name": "herald/providers",
+                        "SecretString": secret.to_string(),
+                        "VersionId": "v1",
+                    })
+                    .to_string(),
+                ),
+                (SecretsManagerAnswer::Error(kind), _) => (
+                    "400 Bad Request",
+                    serde_json::json!({"__type": kind, "message": "refused"}).to_string(),
+                ),
+            };
+            let response = format!(
+                "HTTP/1.1 {status}\r\ncontent-type: application/x-amz-json-1.1\r\n\
+                 content-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(response.as_bytes());
+        }
+    });
+    (format!("http://{address}"), reads)
+}
+
+/// Reads one HTTP request; its `X-Amz-Target`, if it has one.
+fn read_request(stream: &mut std::net::TcpStream) -> Option<Option<String>> {
+    let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut length = 0;
+    let mut target = None;
+    loop {
+        let mut line = String::new();
+        if reader.read_line(&mut line).ok()? == 0 {
+            return None;
+        }
+        let line = line.trim_end();
+        if line.is_empty() {
+            break;
+        }
+        if let Some((name, value)) = line.split_once(':') {
+            match name.trim().to_ascii_lowercase().as_str() {
+                "content-length" => length = value.trim().parse().ok()?,
+                "x-amz-target" => target = Some(value.trim().to_owned()),
+                _ => {}
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).ok()?;
+    Some(target)
 }
 
 /// The account most tests use, which the default caller is granted.

@@ -6,6 +6,7 @@
 mod harness;
 
 mod auth;
+mod callbacks;
 mod deliveries;
 mod domains;
 mod email;
