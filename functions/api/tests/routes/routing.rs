@@ -4,7 +4,7 @@
 use axum::http::Method;
 use serde_json::json;
 
-use crate::harness::{Herald, Req, get};
+use crate::harness::{Herald, Req, SecretsManagerAnswer, Setup, get, post};
 
 /// Every route that reads a JSON body, on an account the default caller may see.
 fn json_routes() -> Vec<(Method, String)> {
@@ -125,4 +125,29 @@ async fn bodies_must_be_json_and_well_formed() {
     }
     assert!(h.send_queue.jobs().is_empty());
     assert!(h.events_queue.jobs().is_empty());
+}
+
+/// Receipts are read whole as well, up to the same limit, and refused as every other body.
+#[tokio::test]
+#[ignore = "bug: a receipt body over 256 KiB is answered 413 as text/plain by axum's Bytes \\
+            extractor, not as problem+json"]
+async fn receipt_bodies_over_256_kib_are_a_problem() {
+    let h = Herald::start(Setup::with_secrets(SecretsManagerAnswer::Secret(
+        json!({"twilioAuthToken": "t", "vonageSignatureSecret": "s"}),
+    )))
+    .await;
+    let big = format!("pad={}", "x".repeat(256 * 1024));
+    for path in [
+        "/callbacks/twilio/acme/01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+        "/callbacks/vonage/acme/01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+    ] {
+        let answer = h
+            .call(
+                post(path)
+                    .by(crate::harness::Caller::Nobody)
+                    .raw("application/x-www-form-urlencoded", big.clone()),
+            )
+            .await;
+        answer.problem(413);
+    }
 }
