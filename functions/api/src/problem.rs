@@ -40,6 +40,13 @@ pub enum ApiError {
     Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
 }
 
+impl ApiError {
+    /// An error Herald did not expect: logged with its whole chain, answered 500.
+    pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Internal(Box::new(e))
+    }
+}
+
 /// What a client reads when AWS failed or did not answer within the SDK's timeouts
 /// (`herald::adapters::aws::timeouts`): the request may or may not have taken effect, and is safe to
 /// repeat, as every write of the API is (sends by their `Idempotency-Key`).
@@ -54,7 +61,7 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %error_chain(source.as_ref()), "the store failed");
                 Self::Unavailable(AWS_UNAVAILABLE)
             }
-            corrupt @ StoreError::Corrupt { .. } => Self::Internal(Box::new(corrupt)),
+            corrupt @ StoreError::Corrupt { .. } => Self::internal(corrupt),
         }
     }
 }
@@ -66,7 +73,7 @@ impl From<SealError> for ApiError {
                 tracing::error!(error = %error_chain(source.as_ref()), "the key service failed");
                 Self::Unavailable(AWS_UNAVAILABLE)
             }
-            unreadable @ SealError::Unreadable => Self::Internal(Box::new(unreadable)),
+            unreadable @ SealError::Unreadable => Self::internal(unreadable),
         }
     }
 }
@@ -85,7 +92,7 @@ impl From<SecretsError> for ApiError {
                 tracing::error!(error = %error_chain(source.as_ref()), "Secrets Manager failed");
                 Self::Unavailable(AWS_UNAVAILABLE)
             }
-            malformed @ SecretsError::Malformed(_) => Self::Internal(Box::new(malformed)),
+            malformed @ SecretsError::Malformed(_) => Self::internal(malformed),
         }
     }
 }

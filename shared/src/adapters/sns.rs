@@ -4,9 +4,18 @@ use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::json;
 
+use crate::adapters::aws::send_failure;
 use crate::messaging::senders::sms::{OutgoingSms, SmsSender};
 use crate::messaging::senders::{Accepted, Failure};
 use crate::messaging::sms::SmsProvider;
+
+/// SNS's error codes that are worth another try (or another provider).
+const SNS_TEMPORARY: [&str; 4] = [
+    "Throttling",
+    "ThrottlingException",
+    "InternalError",
+    "KMSThrottling",
+];
 
 pub struct Sns {
     client: aws_sdk_sns::Client,
@@ -33,7 +42,6 @@ impl SmsSender for Sns {
     }
 
     async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure> {
-        use aws_sdk_sns::error::ProvideErrorMetadata;
         let result = self
             .client
             .publish()
@@ -51,34 +59,7 @@ impl SmsSender for Sns {
                     provider_message_id: id,
                 })
             }
-            // Sent, and no answer in time: SNS/SES may have taken it.
-            Err(e @ aws_sdk_sns::error::SdkError::TimeoutError(_)) => Err(Failure::unknown(
-                format!("Amazon SNS: no answer in time ({e})"),
-                json!(null),
-            )),
-            Err(e) => {
-                let status = e.raw_response().map(|r| r.status().as_u16());
-                let code = e.code().map(str::to_owned);
-                let reason = format!(
-                    "Amazon SNS: {}",
-                    e.message().map_or_else(|| e.to_string(), str::to_owned)
-                );
-                let response = json!({"status": status, "code": code});
-                match (code.as_deref(), status) {
-                    (
-                        Some(
-                            "Throttling"
-                            | "ThrottlingException"
-                            | "InternalError"
-                            | "KMSThrottling",
-                        ),
-                        _,
-                    ) => Err(Failure::temporary(reason, code, response)),
-                    (_, Some(s)) => Err(Failure::from_status(s, reason, code, response)),
-                    // No answer at all: a timeout or a connection failure.
-                    (_, None) => Err(Failure::temporary(reason, code, response)),
-                }
-            }
+            Err(e) => Err(send_failure("Amazon SNS", e, &SNS_TEMPORARY)),
         }
     }
 }

@@ -115,10 +115,6 @@ async fn find(
         .ok_or(ApiError::NotFound)
 }
 
-fn internal<E: std::error::Error + Send + Sync + 'static>(e: E) -> ApiError {
-    ApiError::Internal(Box::new(e))
-}
-
 pub async fn add(
     State(state): State<AppState>,
     Account(account): Account,
@@ -143,7 +139,7 @@ pub async fn add(
         }));
     }
     let selector = selector.unwrap_or_else(DkimSelector::generate);
-    let keys = DkimKeyPair::generate_off_thread().await.map_err(internal)?;
+    let keys = DkimKeyPair::generate_off_thread().await.map_err(ApiError::internal)?;
     let sealed = state.sealer.seal(&account, keys.private_key()).await?;
     let now = state.clock.now();
     let records = dns_records(
@@ -185,7 +181,7 @@ pub async fn add(
     {
         // Not half-added: the name is free again for another try.
         let _ = state.domains.delete(&record).await;
-        return Err(internal(e));
+        return Err(ApiError::internal(e));
     }
     if let Err(e) = state.identities.configure_mail_from(&domain).await {
         // The identity signs without it; SES falls back to its own MAIL FROM meanwhile.
@@ -316,7 +312,7 @@ pub async fn delete(
         .identities
         .delete(&domain.domain)
         .await
-        .map_err(internal)?;
+        .map_err(ApiError::internal)?;
     state.domains.delete(&domain).await?;
     tracing::info!(account = %account, domain = %domain.domain, "domain deleted");
     Ok(StatusCode::NO_CONTENT)

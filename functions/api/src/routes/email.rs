@@ -239,7 +239,7 @@ async fn shown(
         },
     };
     let sender = format!("{} <{address}>", view.sender_name.as_str());
-    let mut shown = serde_json::to_value(&view).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let mut shown = serde_json::to_value(&view).map_err(ApiError::internal)?;
     shown["defaultSender"] = Value::String(sender);
     Ok(shown)
 }

@@ -22,7 +22,7 @@ use crate::problem::ApiError;
 pub async fn types(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let now = state.clock.now();
     let account = herald::common::account::AccountId::parse("acme")
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        .map_err(ApiError::internal)?;
     let mut items = Vec::new();
     for t in catalog::catalog() {
         let sample = NewEvent {
@@ -34,7 +34,7 @@ pub async fn types(State(state): State<AppState>) -> Result<Json<Value>, ApiErro
             tags: vec!["order-42".to_owned()],
         }
         .validate(EventId::new(now), account.clone(), now)
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        .map_err(ApiError::internal)?;
         items.push(json!({
             "name": t.name,
             "description": t.description,
@@ -70,7 +70,7 @@ pub async fn publish(
         publish_event(&state, &event).await?;
         return Ok((StatusCode::ACCEPTED, Json(event)).into_response());
     };
-    let answer = serde_json::to_string(&event).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let answer = serde_json::to_string(&event).map_err(ApiError::internal)?;
     let claimed = state
         .idempotency
         .claim(&account, IDEMPOTENCY_SCOPE, &claim, &answer)
@@ -86,7 +86,7 @@ pub async fn publish(
                 return Err(idempotency_mismatch());
             }
             let first: Event =
-                serde_json::from_str(&answer).map_err(|e| ApiError::Internal(Box::new(e)))?;
+                serde_json::from_str(&answer).map_err(ApiError::internal)?;
             (first, true, finished)
         }
     };

@@ -80,7 +80,7 @@ impl View {
 
 /// A view plus the secret, on the one occasion it is shown.
 fn with_secret(view: View, secret: Option<&WebhookSecret>) -> Result<Value, ApiError> {
-    let mut value = serde_json::to_value(view).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let mut value = serde_json::to_value(view).map_err(ApiError::internal)?;
     if let (Some(secret), Some(obj)) = (secret, value.as_object_mut()) {
         obj.insert("signingSecret".into(), json!(secret.expose()));
     }
@@ -183,7 +183,7 @@ async fn new_secret(
     now: OffsetDateTime,
 ) -> Result<(WebhookSecret, StoredSecret), ApiError> {
     let secret = WebhookSecret::generate();
-    let plain = Secret::parse(secret.expose()).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let plain = Secret::parse(secret.expose()).map_err(ApiError::internal)?;
     let sealed = state.sealer.seal(account, &plain).await?;
     Ok((
         secret,
@@ -389,7 +389,7 @@ pub async fn test(
     }
     .validate(EventId::new(now), account.clone(), now)
     .map_err(ApiError::Validation)?;
-    let body = serde_json::to_string(&event).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let body = serde_json::to_string(&event).map_err(ApiError::internal)?;
     let job = first_job(&event, &body, &s, true);
     state.deliveries_queue.enqueue(&job).await?;
     tracing::info!(account = %account, subscription = %s.id, delivery = %job.delivery_id, "test event queued");

@@ -18,6 +18,10 @@ use aws_smithy_http_client::tls::{Provider, TlsContext, TrustStore};
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use serde_json::Value;
+
+use crate::messaging::senders::Failure;
+
 /// The roots of Amazon Trust Services, which issue the certificates of AWS's service
 /// endpoints (Amazon Root CA 1 to 4, and Starfield Services Root G2 that cross-signs them).
 const AMAZON_ROOTS: &[u8] = include_bytes!("amazon-trust-services.pem");
@@ -181,6 +185,37 @@ impl Clients {
 /// The configuration from the environment, and a place for the clients built from it.
 pub async fn clients() -> Clients {
     Clients::new(load().await)
+}
+
+/// What a failed SNS or SES send means, by the failure rules of
+/// [`crate::messaging::senders`]: no answer in time once sent is unknown (the service may have
+/// taken the message); an error code in `temporary` (throttling, the service's own failure)
+/// and no answer at all are temporary; any other answer is sorted by its HTTP status.
+pub fn send_failure<E>(
+    service: &str,
+    e: aws_sdk_sns::error::SdkError<E, aws_sdk_sns::config::http::HttpResponse>,
+    temporary: &[&str],
+) -> Failure
+where
+    E: aws_sdk_sns::error::ProvideErrorMetadata + std::error::Error + 'static,
+{
+    use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
+    if let SdkError::TimeoutError(_) = e {
+        return Failure::unknown(format!("{service}: no answer in time ({e})"), Value::Null);
+    }
+    let status = e.raw_response().map(|r| r.status().as_u16());
+    let code = e.code().map(str::to_owned);
+    let reason = format!(
+        "{service}: {}",
+        e.message().map_or_else(|| e.to_string(), str::to_owned)
+    );
+    let response = serde_json::json!({"status": status, "code": code});
+    match (code.as_deref(), status) {
+        (Some(c), _) if temporary.contains(&c) => Failure::temporary(reason, code, response),
+        (_, Some(s)) => Failure::from_status(s, reason, code, response),
+        // No answer at all: a timeout or a connection failure.
+        (_, None) => Failure::temporary(reason, code, response),
+    }
 }
 
 #[cfg(test)]

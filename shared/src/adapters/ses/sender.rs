@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
 use serde_json::json;
 
+use crate::adapters::aws::send_failure;
 use crate::adapters::mime::mailbox;
 use crate::messaging::senders::email::{EmailSender, OutgoingEmail};
 use crate::messaging::senders::{Accepted, Failure};
@@ -48,7 +49,6 @@ const TEMPORARY: [&str; 3] = [
 #[async_trait]
 impl EmailSender for Ses {
     async fn send(&self, email: &OutgoingEmail) -> Result<Accepted, Failure> {
-        use aws_sdk_sesv2::error::ProvideErrorMetadata;
         let mut body = Body::builder();
         if let Some(text) = &email.text {
             body = body.text(content(text)?);
@@ -92,27 +92,7 @@ impl EmailSender for Ses {
                     provider_message_id: id,
                 })
             }
-            // Sent, and no answer in time: SNS/SES may have taken it.
-            Err(e @ aws_sdk_sesv2::error::SdkError::TimeoutError(_)) => Err(Failure::unknown(
-                format!("Amazon SES: no answer in time ({e})"),
-                json!(null),
-            )),
-            Err(e) => {
-                let status = e.raw_response().map(|r| r.status().as_u16());
-                let code = e.code().map(str::to_owned);
-                let reason = format!(
-                    "Amazon SES: {}",
-                    e.message().map_or_else(|| e.to_string(), str::to_owned)
-                );
-                let response = json!({"status": status, "code": code});
-                match (code.as_deref(), status) {
-                    (Some(c), _) if TEMPORARY.contains(&c) => {
-                        Err(Failure::temporary(reason, code, response))
-                    }
-                    (_, Some(s)) => Err(Failure::from_status(s, reason, code, response)),
-                    (_, None) => Err(Failure::temporary(reason, code, response)),
-                }
-            }
+            Err(e) => Err(send_failure("Amazon SES", e, &TEMPORARY)),
         }
     }
 }
