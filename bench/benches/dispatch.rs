@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
-use herald::adapters::sms_providers::http_client;
+use herald::adapters::provider_http::http_client;
 use herald::adapters::smtp::SmtpMailer;
 use herald::adapters::twilio::Twilio;
 use herald::common::account::AccountId;

@@ -1,6 +1,7 @@
-//! Herald's REST API (see API.md): routing, authentication, validation of requests into domain
-//! types, and problem+json errors. The Lambda entry point is `main.rs`; tests drive [`router`]
-//! in-process with in-memory adapters.
+//! Herald's REST API (`docs/openapi.yaml`): routing, authentication, validation of requests into
+//! domain types, and problem+json errors. Its configuration and AWS adapters are wired in
+//! `herald::lambda::api`; `main.rs` runs [`router`] over them, and `tests/routes` drives the
+//! same router in-process over in-memory adapters.
 
 mod auth;
 mod body;

@@ -4,6 +4,7 @@ pub mod dns;
 pub mod dynamo;
 pub mod kms;
 pub mod mime;
+pub mod provider_http;
 pub mod secrets_manager;
 pub mod ses;
 pub mod sms_providers;

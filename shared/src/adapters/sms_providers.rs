@@ -1,11 +1,9 @@
-//! The SMS providers' adapters put together: the HTTP client they share, how a provider's
-//! answer and a transport failure are read, and every offered provider's sender built from the
+//! The SMS providers' adapters put together: every offered provider's sender built from the
 //! operator's configuration (Twilio's and Vonage's at their first send, once their secrets are
 //! read).
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde_json::Value;
@@ -22,26 +20,6 @@ use crate::messaging::provider_secrets::{ProviderSecrets, ProviderSecretsSource}
 use crate::messaging::senders::sms::{OutgoingSms, SmsSender};
 use crate::messaging::senders::{Accepted, Failure, Settled};
 use crate::messaging::sms::SmsProvider;
-
-/// A transport failure. A timeout once connected is an unknown outcome: the request may
-/// have been read and acted on. Anything else (no connection, a connect timeout, a broken
-/// body) is temporary.
-pub fn transport_failure(e: &reqwest::Error) -> Failure {
-    if e.is_timeout() && !e.is_connect() {
-        return Failure::unknown(
-            format!("no answer in time; the provider may have taken it: {e}"),
-            Value::Null,
-        );
-    }
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "the request failed"
-    };
-    Failure::temporary(format!("{what}: {e}"), None, Value::Null)
-}
 
 /// The adapters of every provider the operator offers. Twilio's and Vonage's need their
 /// secrets, which are read from Secrets Manager when the first message goes through either.
@@ -189,24 +167,4 @@ impl WithSecrets {
             })
             .await
     }
-}
-
-/// How long a provider call may take before it counts as a temporary failure.
-pub const PROVIDER_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// The HTTP client provider adapters share: rustls, bounded time, no redirects.
-pub fn http_client() -> Result<reqwest::Client, reqwest::Error> {
-    reqwest::Client::builder()
-        .timeout(PROVIDER_TIMEOUT)
-        .connect_timeout(Duration::from_secs(3))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-}
-
-/// Reads a provider's answer as JSON, keeping the raw text when it is not JSON.
-pub async fn response_json(resp: reqwest::Response) -> Result<(u16, Value), Failure> {
-    let status = resp.status().as_u16();
-    let text = resp.text().await.map_err(|e| transport_failure(&e))?;
-    let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
-    Ok((status, body))
 }

@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use aws_sdk_sns::types::MessageAttributeValue;
 use serde_json::json;
 
+use crate::adapters::aws::first_use::OnFirstUse;
 use crate::adapters::aws::send_failure;
 use crate::messaging::senders::sms::{OutgoingSms, SmsSender};
 use crate::messaging::senders::{Accepted, Failure};
@@ -61,5 +62,39 @@ impl SmsSender for Sns {
             }
             Err(e) => Err(send_failure("Amazon SNS", e, &SNS_TEMPORARY)),
         }
+    }
+}
+
+/// Amazon SNS, for an operator who offers it beside Twilio or Vonage: its client is built when
+/// the first SMS goes out through it. Naming the provider builds nothing.
+#[async_trait]
+impl SmsSender for OnFirstUse<Sns> {
+    fn provider(&self) -> SmsProvider {
+        SmsProvider::Sns
+    }
+
+    async fn send(&self, sms: OutgoingSms<'_>) -> Result<Accepted, Failure> {
+        self.get().send(sms).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::adapters::aws::Clients;
+
+    #[test]
+    fn naming_the_sns_provider_builds_no_client() {
+        let clients = Arc::new(Clients::new(
+            aws_config::SdkConfig::builder()
+                .behavior_version(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("eu-west-1"))
+                .build(),
+        ));
+        let sns = OnFirstUse::new(clients, |aws| Sns::new(aws.sns()));
+        assert_eq!(sns.provider(), SmsProvider::Sns);
+        assert!(!sns.is_built());
     }
 }

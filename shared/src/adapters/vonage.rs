@@ -6,7 +6,7 @@
 use async_trait::async_trait;
 use serde_json::{Value, json};
 
-use crate::adapters::sms_providers::{response_json, transport_failure};
+use crate::adapters::provider_http::{response_json, transport_failure};
 use crate::common::secret::Secret;
 use crate::messaging::senders::sms::{OutgoingSms, SmsSender};
 use crate::messaging::senders::{Accepted, Failure};

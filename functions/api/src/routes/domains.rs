@@ -139,7 +139,9 @@ pub async fn add(
         }));
     }
     let selector = selector.unwrap_or_else(DkimSelector::generate);
-    let keys = DkimKeyPair::generate_off_thread().await.map_err(ApiError::internal)?;
+    let keys = DkimKeyPair::generate_off_thread()
+        .await
+        .map_err(ApiError::internal)?;
     let sealed = state.sealer.seal(&account, keys.private_key()).await?;
     let now = state.clock.now();
     let records = dns_records(

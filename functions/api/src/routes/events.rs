@@ -21,8 +21,7 @@ use crate::problem::ApiError;
 /// Each event type with a whole sample envelope, as a subscriber would receive it.
 pub async fn types(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let now = state.clock.now();
-    let account = herald::common::account::AccountId::parse("acme")
-        .map_err(ApiError::internal)?;
+    let account = herald::common::account::AccountId::parse("acme").map_err(ApiError::internal)?;
     let mut items = Vec::new();
     for t in catalog::catalog() {
         let sample = NewEvent {
@@ -85,8 +84,7 @@ pub async fn publish(
             if request_hash != claim.request_hash {
                 return Err(idempotency_mismatch());
             }
-            let first: Event =
-                serde_json::from_str(&answer).map_err(ApiError::internal)?;
+            let first: Event = serde_json::from_str(&answer).map_err(ApiError::internal)?;
             (first, true, finished)
         }
     };

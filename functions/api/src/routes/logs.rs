@@ -164,8 +164,7 @@ pub async fn message(
     Path(path): Path<HashMap<String, String>>,
 ) -> Result<Json<Value>, ApiError> {
     let record = find(&state, &account, &path).await?;
-    let mut message =
-        serde_json::to_value(&record.message).map_err(ApiError::internal)?;
+    let mut message = serde_json::to_value(&record.message).map_err(ApiError::internal)?;
     if let Some(obj) = message.as_object_mut() {
         obj.remove("channel");
         obj.retain(|_, v| !v.is_null());

@@ -7,18 +7,13 @@
 use std::sync::{Arc, OnceLock};
 
 use crate::adapters::aws::Clients;
-use crate::adapters::sns::Sns;
 use crate::common::account::AccountId;
 use crate::common::seal::{SealError, SecretSealer};
 use crate::common::secret::{SealedSecret, Secret};
 use crate::domains::identity::{EmailIdentities, IdentityError};
 use crate::domains::{DkimSelector, SendingDomain};
 use crate::messaging::senders::email::{EmailSender, OutgoingEmail};
-use crate::messaging::senders::sms::OutgoingSms;
-use crate::messaging::senders::sms::SmsSender;
 use crate::messaging::senders::{Accepted, Failure};
-use crate::messaging::senders::{Accepted as SmsAccepted, Failure as SmsFailure};
-use crate::messaging::sms::SmsProvider;
 use async_trait::async_trait;
 
 pub struct OnFirstUse<T> {
@@ -39,8 +34,13 @@ impl<T> OnFirstUse<T> {
         }
     }
 
-    fn get(&self) -> &T {
+    pub fn get(&self) -> &T {
         self.built.get_or_init(|| (self.make)(&self.clients))
+    }
+
+    /// Whether the adapter was built yet.
+    pub fn is_built(&self) -> bool {
+        self.built.get().is_some()
     }
 }
 
@@ -82,19 +82,6 @@ impl<T: EmailSender> EmailSender for OnFirstUse<T> {
     }
 }
 
-/// Amazon SNS, for an operator who offers it beside Twilio or Vonage: its client is built when
-/// the first SMS goes out through it. Naming the provider builds nothing.
-#[async_trait]
-impl SmsSender for OnFirstUse<Sns> {
-    fn provider(&self) -> SmsProvider {
-        SmsProvider::Sns
-    }
-
-    async fn send(&self, sms: OutgoingSms<'_>) -> Result<SmsAccepted, SmsFailure> {
-        self.get().send(sms).await
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -122,12 +109,5 @@ mod tests {
         assert_eq!(*lazy.get(), "adapter");
         assert_eq!(*lazy.get(), "adapter");
         assert_eq!(made.load(Ordering::SeqCst), 1);
-    }
-
-    #[test]
-    fn naming_the_sns_provider_builds_no_client() {
-        let sns = OnFirstUse::new(clients(), |aws| Sns::new(aws.sns()));
-        assert_eq!(sns.provider(), SmsProvider::Sns);
-        assert!(sns.built.get().is_none());
     }
 }

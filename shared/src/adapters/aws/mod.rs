@@ -135,7 +135,7 @@ impl Clients {
         if let Some(http) = self.provider_http.get() {
             return Ok(http.clone());
         }
-        let http = crate::adapters::sms_providers::http_client()?;
+        let http = crate::adapters::provider_http::http_client()?;
         Ok(self.provider_http.get_or_init(|| http).clone())
     }
 

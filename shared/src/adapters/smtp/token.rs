@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::adapters::connect::read_bounded;
 use crate::adapters::connect::{self, Lookup};
-use crate::adapters::sms_providers::transport_failure;
+use crate::adapters::provider_http::transport_failure;
 use crate::common::destination::excerpt::excerpt;
 use crate::common::destination::{AddressPolicy, check_url};
 use crate::common::secret::Secret;
