@@ -1,4 +1,4 @@
-//! `/accounts/{accountId}/logs/{sms|email}`: the delivery log. Lists are a Query on the account's
+//! `/accounts/{accountId}/logs/{sms|email}`: the message log. Lists are a Query on the account's
 //! key (or its status index), newest first unless `order=asc`, with an opaque cursor.
 
 use std::collections::HashMap;

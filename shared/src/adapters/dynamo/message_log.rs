@@ -1,4 +1,4 @@
-//! The delivery log in DynamoDB.
+//! The message log in DynamoDB.
 //!
 //! Items: partition key `pk` = `{accountId}#{channel}`, sort key `sk` = the message id (a ULID,
 //! so the key orders by time). The index `ByStatus` keys `statusKey` =

@@ -1,4 +1,4 @@
-//! Sending what the send queue holds, and recording every attempt in the delivery log.
+//! Sending what the send queue holds, and recording every attempt in the message log.
 //!
 //! At least once without double sends: a dispatcher first *claims* the queued message (a
 //! conditional write), sends, then records the outcome (another conditional write). A

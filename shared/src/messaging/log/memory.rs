@@ -1,4 +1,4 @@
-//! The delivery log in memory, for unit tests and in-process runs.
+//! The message log in memory, for unit tests and in-process runs.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard, PoisonError};

@@ -1,4 +1,4 @@
-//! The delivery log: one record per message with its status, attempts and status history. The
+//! The message log: one record per message with its status, attempts and status history. The
 //! port is [`MessageLog`]; [`crate::adapters::dynamo::message_log::DynamoMessageLog`] and [`crate::messaging::log::memory::MemoryMessageLog`]
 //! implement it.
 
