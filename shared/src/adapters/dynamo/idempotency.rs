@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
+use crate::adapters::dynamo::{n, s};
 use crate::common::account::AccountId;
 use crate::common::idempotency::{
     Claimed, IdempotencyClaim, IdempotencyKey, IdempotencyStore, StoreError,
@@ -14,14 +15,6 @@ use crate::common::idempotency::{
 pub struct DynamoIdempotencyStore {
     client: Client,
     table: String,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
 }
 
 fn pk(account: &AccountId, scope: &str) -> String {

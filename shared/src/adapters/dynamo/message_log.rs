@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
+use crate::adapters::dynamo::{n, s};
 use crate::common::account::AccountId;
 use crate::messaging::log::{
     Created, IdempotencyClaim, ListQuery, MessageId, MessageKey, MessageLog, MessageRecord, Order,
@@ -28,14 +29,6 @@ pub const PROVIDER_INDEX: &str = "ByProviderMessage";
 pub struct DynamoMessageLog {
     client: Client,
     table: String,
-}
-
-fn s(v: impl Into<String>) -> AttributeValue {
-    AttributeValue::S(v.into())
-}
-
-fn n(v: i64) -> AttributeValue {
-    AttributeValue::N(v.to_string())
 }
 
 fn pk(account: &AccountId, channel: Channel) -> String {
