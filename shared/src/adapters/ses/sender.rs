@@ -75,11 +75,11 @@ impl EmailSender for Ses {
             // Come back in every event notification's mail.tags: how a receipt finds its
             // message without an index on SES's message id.
             .email_tags(tag(
-                crate::messaging::receipts::ses::ACCOUNT_TAG,
+                crate::messaging::senders::email::ACCOUNT_TAG,
                 &email.account_id,
             )?)
             .email_tags(tag(
-                crate::messaging::receipts::ses::MESSAGE_TAG,
+                crate::messaging::senders::email::MESSAGE_TAG,
                 &email.message_id,
             )?)
             .send()

@@ -12,10 +12,7 @@ use crate::common::account::AccountId;
 use crate::messaging::log::MessageId;
 use crate::messaging::message::Channel;
 use crate::messaging::receipts::{Receipt, StatusUpdate};
-
-/// The SES message tags that name Herald's message.
-pub const ACCOUNT_TAG: &str = "herald-account";
-pub const MESSAGE_TAG: &str = "herald-message";
+use crate::messaging::senders::email::{ACCOUNT_TAG, MESSAGE_TAG};
 
 fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
     v.pointer(pointer).and_then(Value::as_str)

@@ -9,6 +9,11 @@ use crate::messaging::email::EmailAddress;
 use crate::messaging::email::SmtpSettings;
 use crate::messaging::senders::{Accepted, Failure};
 
+/// The SES message tags that name Herald's message: the sender sets them, and SES's event
+/// notifications carry them back with each receipt.
+pub const ACCOUNT_TAG: &str = "herald-account";
+pub const MESSAGE_TAG: &str = "herald-message";
+
 /// One email, addressed and ready.
 #[derive(Debug, Clone)]
 pub struct OutgoingEmail {
