@@ -67,6 +67,11 @@ async fn a_method_a_route_does_not_take_is_not_allowed() {
         let answer = h.call(Req::new(method.clone(), path)).await;
         let body = answer.problem(405);
         assert_eq!(body["title"], "Method Not Allowed", "{method} {path}");
+        let allow = answer.header("allow").unwrap_or_default();
+        assert!(
+            !allow.is_empty() && !allow.contains(method.as_str()),
+            "{method} {path}: {answer:?}"
+        );
     }
 }
 
