@@ -1,4 +1,6 @@
-//! Reading request bodies: JSON only, size-limited, every failure a problem+json answer.
+//! Reading request bodies: size-limited, every failure a problem+json answer. The API's own
+//! routes take JSON only ([`JsonBody`]); providers' receipts are read whole as they come
+//! ([`RawBody`]).
 
 use axum::body::Bytes;
 use axum::extract::{FromRequest, Request};
@@ -24,14 +26,27 @@ impl<S: Send + Sync> FromRequest<S> for JsonBody {
         if !is_json {
             return Err(ApiError::UnsupportedMediaType);
         }
-        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
-            match rejection.status() {
-                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
-                _ => ApiError::BadRequest(format!("could not read the body: {rejection}")),
-            }
-        })?;
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
         serde_json::from_slice(&bytes)
             .map(JsonBody)
             .map_err(|e| ApiError::BadRequest(format!("the body is not valid JSON: {e}")))
+    }
+}
+
+/// A request body read whole, whatever its media type, up to the API's limit: a larger one is
+/// refused with the same 413 problem as a JSON body, never axum's own plain-text answer.
+pub struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|rejection| match rejection.status() {
+                StatusCode::PAYLOAD_TOO_LARGE => ApiError::PayloadTooLarge,
+                _ => ApiError::BadRequest(format!("could not read the body: {rejection}")),
+            })
     }
 }

@@ -205,6 +205,10 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn(auth::authenticate));
     receipts
         .merge(authenticated)
+        // Every route's method-not-allowed answer is a problem, with the Allow header axum
+        // sets: this reaches the receipt routes, and any route still without one; the
+        // authenticated routes keep theirs, behind authentication.
+        .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }

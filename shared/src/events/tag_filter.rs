@@ -1,7 +1,9 @@
 //! A subscription's tag filter: which events, by their tags, the subscription receives.
 
 use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
+use crate::common::json_fields::{kind, string};
 use crate::common::validation::FieldErrors;
 use crate::messaging::message::Tag;
 
@@ -50,16 +52,37 @@ impl TagFilter {
 
     /// Checks every entry; errors name the API field `tagFilter` or the entry (`tagFilter[2]`).
     pub fn parse(entries: Vec<String>) -> Result<Self, FieldErrors> {
+        Self::check(entries.into_iter().map(Ok))
+    }
+
+    /// Reads the API's `tagFilter` field: an array of entries, each checked and named by its
+    /// place in the array (`tagFilter[2]`), whatever the items before it were.
+    pub fn read(value: Value) -> Result<Self, FieldErrors> {
+        let Value::Array(items) = value else {
+            let mut errors = FieldErrors::new();
+            errors.push(
+                "tagFilter",
+                format!("must be an array of tags, not {}", kind(&value)),
+            );
+            return Err(errors);
+        };
+        Self::check(items.into_iter().map(string))
+    }
+
+    /// Checks each item in order: an `Err` item is one already found not to be a string.
+    fn check(
+        items: impl ExactSizeIterator<Item = Result<String, String>>,
+    ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
-        if entries.len() > Self::MAX_ENTRIES {
+        if items.len() > Self::MAX_ENTRIES {
             errors.push(
                 "tagFilter",
                 format!("must hold at most {} tags", Self::MAX_ENTRIES),
             );
         }
-        let mut parsed: Vec<Entry> = Vec::with_capacity(entries.len());
-        for (i, s) in entries.iter().enumerate() {
-            match Self::entry(s) {
+        let mut parsed: Vec<Entry> = Vec::with_capacity(items.len());
+        for (i, item) in items.enumerate() {
+            match item.and_then(|s| Self::entry(&s)) {
                 Ok(entry) if parsed.contains(&entry) => {}
                 Ok(entry) => parsed.push(entry),
                 Err(why) => errors.push(format!("tagFilter[{i}]"), why),
@@ -221,6 +244,42 @@ mod tests {
             ]
         );
         assert!(err.to_string().contains("lone *"), "{err}");
+    }
+
+    #[test]
+    fn read_names_each_item_by_its_place_in_the_array() {
+        use serde_json::json;
+        let err = TagFilter::read(json!(["ok", 7, "*", null, "a*b"])).expect_err("bad items");
+        let fields: Vec<_> = err.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            [
+                "tagFilter[1]",
+                "tagFilter[2]",
+                "tagFilter[3]",
+                "tagFilter[4]"
+            ]
+        );
+        assert_eq!(
+            err.iter().next().map(|e| e.message.as_str()),
+            Some("must be a string, not a number")
+        );
+        // Every item counts towards the limit, strings or not.
+        let mut many: Vec<Value> = (0..20).map(|i| json!(format!("t{i}"))).collect();
+        many.push(json!(7));
+        let err = TagFilter::read(Value::Array(many)).expect_err("21 items");
+        assert!(err.has("tagFilter") && err.has("tagFilter[20]"), "{err}");
+        let err = TagFilter::read(json!("order-*")).expect_err("not an array");
+        assert_eq!(
+            err.to_string(),
+            "tagFilter: must be an array of tags, not a string"
+        );
+        assert_eq!(
+            TagFilter::read(json!(["a", "b*", "a"]))
+                .expect("valid")
+                .entries(),
+            ["a", "b*"]
+        );
     }
 
     #[test]

@@ -10,7 +10,6 @@
 
 use std::collections::HashMap;
 
-use axum::body::Bytes;
 use axum::extract::{OriginalUri, Path, State};
 use axum::http::{HeaderMap, StatusCode, Uri, header};
 use herald::common::account::AccountId;
@@ -20,6 +19,7 @@ use herald::messaging::receipts::{Applied, Receipt, StatusTracker, StatusUpdate,
 use serde_json::{Map, Value};
 
 use crate::AppState;
+use crate::body::RawBody;
 use crate::problem::ApiError;
 
 type Params = Vec<(String, String)>;
@@ -97,7 +97,7 @@ pub async fn twilio(
     Path(path): Path<HashMap<String, String>>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<StatusCode, ApiError> {
     let (Some(source), Some(base)) = (
         state.provider_secrets.as_ref(),
@@ -159,7 +159,7 @@ pub async fn vonage(
     Path(path): Path<HashMap<String, String>>,
     OriginalUri(uri): OriginalUri,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> Result<StatusCode, ApiError> {
     let Some(source) = state.provider_secrets.as_ref() else {
         // Not configured: Herald never asked Vonage for receipts.

@@ -131,28 +131,7 @@ fn input(state: &AppState, body: Value) -> Result<Input, ApiError> {
     });
     let tag_filter = match tag_raw {
         None => Some(TagFilter::any()),
-        Some(Value::Array(items)) => {
-            let mut strings = Vec::with_capacity(items.len());
-            for (i, item) in items.into_iter().enumerate() {
-                match string(item) {
-                    Ok(s) => strings.push(s),
-                    Err(e) => errors.push(format!("tagFilter[{i}]"), e),
-                }
-            }
-            TagFilter::parse(strings)
-                .map_err(|e| merge(&mut errors, e))
-                .ok()
-        }
-        Some(other) => {
-            errors.push(
-                "tagFilter",
-                format!(
-                    "must be an array of tags, not {}",
-                    herald::common::json_fields::kind(&other)
-                ),
-            );
-            None
-        }
+        Some(v) => TagFilter::read(v).map_err(|e| merge(&mut errors, e)).ok(),
     };
     let events = match events_raw {
         None => Some(EventSelection::All),
