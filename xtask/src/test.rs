@@ -8,11 +8,12 @@ use crate::stack::{self, Options};
 use crate::{Result, cargo, root, venv};
 
 /// The `cargo test` that runs the AWS-calls test alone: the shared run ignores it, and its
-/// module's name picks it out of the tests' one binary, `it`.
-pub const AWS_CALLS_TEST: [&str; 8] = [
+/// module's name picks it out of the tests' one binary, `it`. `--workspace` rather than
+/// `-p herald-tests`, so that cargo resolves the dependencies' features as the shared run
+/// does and both use one build of the binary and the shared crate, not two.
+pub const AWS_CALLS_TEST: [&str; 7] = [
     "test",
-    "-p",
-    "herald-tests",
+    "--workspace",
     "--test",
     "it",
     "--",
