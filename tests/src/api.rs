@@ -254,6 +254,36 @@ impl Api {
         panic!("message {id} is still queued after 30 s");
     }
 
+    /// Saves `account`'s SMS settings: sender name `Acme`, with these providers.
+    pub async fn save_sms_settings(&self, account: &str, primary: &str, secondary: Option<&str>) {
+        let reply = self
+            .put(
+                &format!("/accounts/{account}/sms-settings"),
+                json!({"senderName": "Acme", "primaryProvider": primary,
+                       "secondaryProvider": secondary}),
+            )
+            .await;
+        assert_eq!(reply.status, 200, "{:?}", reply.body);
+    }
+
+    /// Sends a message (`channel` is `sms` or `email`), which must be accepted; its id.
+    pub async fn send_message(&self, account: &str, channel: &str, body: Value) -> String {
+        let reply = self
+            .post(&format!("/accounts/{account}/messages/{channel}"), body)
+            .await;
+        assert_eq!(reply.status, 202, "{:?}", reply.body);
+        reply.body["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Makes a subscription for `account`, which must be created; the reply, with its id.
+    pub async fn subscribe(&self, account: &str, body: Value) -> Reply {
+        let reply = self
+            .post(&format!("/accounts/{account}/subscriptions"), body)
+            .await;
+        assert_eq!(reply.status, 201, "{:?}", reply.body);
+        reply
+    }
+
     pub async fn delete(&self, path: &str) -> Reply {
         self.send(Method::DELETE, path, None, &[]).await
     }

@@ -28,6 +28,52 @@ pub async fn aws() -> aws_config::SdkConfig {
         .await
 }
 
+/// Invokes `function` through the local Lambda runtime's invoke API, as `cargo lambda invoke`
+/// does; its result.
+pub async fn invoke(function: &str, event: &serde_json::Value) -> serde_json::Value {
+    let url = format!(
+        "{}/2015-03-31/functions/{function}/invocations",
+        stack_var("HERALD_TEST_LAMBDA_URL")
+    );
+    let reply = reqwest::Client::builder()
+        .timeout(HTTP_TIMEOUT)
+        .build()
+        .expect("client")
+        .post(&url)
+        .json(event)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("invoking {function}: {e}"));
+    assert_eq!(reply.status(), 200, "{url}");
+    reply.json().await.expect("a JSON result")
+}
+
+/// The URL of the local stack's queue `name`.
+pub async fn queue_url(name: &str) -> String {
+    aws_sdk_sqs::Client::new(&aws().await)
+        .get_queue_url()
+        .queue_name(name)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("queue {name}: {}", aws_sdk_sqs::Error::from(e)))
+        .queue_url()
+        .expect("a URL")
+        .to_owned()
+}
+
+/// Puts each of `bodies` on the queue at `queue_url`, as a producer would.
+pub async fn enqueue<B: AsRef<str>>(queue_url: &str, bodies: &[B]) {
+    let sqs = aws_sdk_sqs::Client::new(&aws().await);
+    for body in bodies {
+        sqs.send_message()
+            .queue_url(queue_url)
+            .message_body(body.as_ref())
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("sending to {queue_url}: {}", aws_sdk_sqs::Error::from(e)));
+    }
+}
+
 /// Twilio's and Vonage's secrets as the functions read them: from the Secrets Manager secret
 /// the template names in `HERALD_PROVIDER_SECRETS`, which the local stack creates in moto.
 pub async fn provider_secrets() -> herald::messaging::provider_secrets::ProviderSecrets {

@@ -140,8 +140,8 @@ fn aws_calls(root: &Path) -> Result<Value> {
     let _ = std::fs::remove_file(&out);
     let status = stack
         .test_command(crate::cargo(root), &venv)
-        .args(["test", "-p", "herald-tests", "--test", "aws_calls", "--"])
-        .args(["--ignored", "--quiet"])
+        .args(crate::test::AWS_CALLS_TEST)
+        .arg("--quiet")
         .env("HERALD_TEST_AWS_CALLS_OUT", &out)
         .status()?;
     drop(stack);

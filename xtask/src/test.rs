@@ -7,6 +7,20 @@ use crate::process::{self, free_port};
 use crate::stack::{self, Options};
 use crate::{Result, cargo, root, venv};
 
+/// The `cargo test` that runs the AWS-calls test alone: the shared run ignores it, and its
+/// module's name picks it out of the tests' one binary, `it`. `--workspace` rather than
+/// `-p herald-tests`, so that cargo resolves the dependencies' features as the shared run
+/// does and both use one build of the binary and the shared crate, not two.
+pub const AWS_CALLS_TEST: [&str; 7] = [
+    "test",
+    "--workspace",
+    "--test",
+    "it",
+    "--",
+    "--ignored",
+    "aws_calls::",
+];
+
 fn step(name: &str) {
     eprintln!("==> {name}");
 }
@@ -72,11 +86,13 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
 
     if test_args.is_empty() {
         // First, while nothing else runs on the stack: what each unit of work costs in calls.
-        step("cargo test --test aws_calls (AWS calls per unit of work, on the fresh stack)");
+        step(&format!(
+            "cargo {} (AWS calls per unit of work, on the fresh stack)",
+            AWS_CALLS_TEST.join(" ")
+        ));
         let status = stack
             .test_command(cargo(&root), &venv)
-            .args(["test", "-p", "herald-tests", "--test", "aws_calls", "--"])
-            .arg("--ignored")
+            .args(AWS_CALLS_TEST)
             .status()?;
         if !status.success() {
             eprintln!(

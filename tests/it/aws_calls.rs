@@ -85,14 +85,10 @@ fn figure(parts: &[(&str, BTreeMap<String, u64>)]) -> Value {
 /// send-dispatch's until every function is quiet again.
 async fn one_message(api: &Api, account: &AccountId, channel: &str, body: Value) -> Value {
     let before = quiet().await;
-    let sent = api
-        .post(&format!("/accounts/{account}/messages/{channel}"), body)
-        .await;
-    assert_eq!(sent.status, 202, "{:?}", sent.body);
+    let id = api.send_message(account.as_str(), channel, body).await;
     // The API serves one request at a time: what it called so far is this request's.
     let accepted = counts().await;
-    let id = sent.body["id"].as_str().expect("id");
-    let record = api.settled(account.as_str(), channel, id).await;
+    let record = api.settled(account.as_str(), channel, &id).await;
     assert_eq!(record["status"], "sent", "{record}");
     let after = quiet().await;
     figure(&[
@@ -106,23 +102,16 @@ async fn one_message(api: &Api, account: &AccountId, channel: &str, body: Value)
 async fn aws_calls_per_unit_of_work() {
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let saved = api
-        .put(
-            &format!("/accounts/{account}/sms-settings"),
-            json!({"senderName": "Acme", "primaryProvider": "twilio", "secondaryProvider": null}),
-        )
+    api.save_sms_settings(account.as_str(), "twilio", None)
         .await;
-    assert_eq!(saved.status, 200, "{:?}", saved.body);
     // Subscribed before anything runs, so that no cached subscription list misses it.
     let receiver = Receiver::start([]).await;
-    let subscribed = api
-        .post(
-            &format!("/accounts/{account}/subscriptions"),
-            json!({"name": "orders", "type": "webhook", "url": receiver.url,
-                   "events": ["order.completed"]}),
-        )
-        .await;
-    assert_eq!(subscribed.status, 201, "{:?}", subscribed.body);
+    api.subscribe(
+        account.as_str(),
+        json!({"name": "orders", "type": "webhook", "url": receiver.url,
+               "events": ["order.completed"]}),
+    )
+    .await;
     // Warm every function once, so that per-instance caches are as they are in steady use.
     let published = api
         .post(
@@ -133,19 +122,14 @@ async fn aws_calls_per_unit_of_work() {
     assert_eq!(published.status, 202, "{:?}", published.body);
     receiver.wait_for(1, Duration::from_secs(60)).await;
     for _ in 0..2 {
-        let sent = api
-            .post(
-                &format!("/accounts/{account}/messages/sms"),
+        let id = api
+            .send_message(
+                account.as_str(),
+                "sms",
                 json!({"to": "+4790000001", "text": "warm-up"}),
             )
             .await;
-        assert_eq!(sent.status, 202, "{:?}", sent.body);
-        api.settled(
-            account.as_str(),
-            "sms",
-            sent.body["id"].as_str().expect("id"),
-        )
-        .await;
+        api.settled(account.as_str(), "sms", &id).await;
     }
     let mut figures = serde_json::Map::new();
 

@@ -7,28 +7,16 @@ use std::time::Duration;
 use herald::common::account::AccountId;
 use herald_tests::api::Api;
 use herald_tests::fakes::{fresh_number, received, script};
-use herald_tests::{aws, new_account, stack_var};
+use herald_tests::{enqueue, new_account, stack_var};
 use serde_json::{Value, json};
 
-async fn configure(api: &Api, account: &AccountId, primary: &str, secondary: Option<&str>) {
-    let reply = api
-        .put(
-            &format!("/accounts/{account}/sms-settings"),
-            json!({"senderName": "Acme", "primaryProvider": primary, "secondaryProvider": secondary}),
-        )
-        .await;
-    assert_eq!(reply.status, 200, "{:?}", reply.body);
-}
-
 async fn send(api: &Api, account: &AccountId, to: &str) -> String {
-    let reply = api
-        .post(
-            &format!("/accounts/{account}/messages/sms"),
-            json!({"to": to, "text": "Your code is 4711"}),
-        )
-        .await;
-    assert_eq!(reply.status, 202, "{:?}", reply.body);
-    reply.body["id"].as_str().expect("id").to_owned()
+    api.send_message(
+        account.as_str(),
+        "sms",
+        json!({"to": to, "text": "Your code is 4711"}),
+    )
+    .await
 }
 
 async fn settled(api: &Api, account: &AccountId, id: &str) -> Value {
@@ -53,7 +41,8 @@ fn attempts(record: &Value) -> Vec<(String, String)> {
 async fn primary_unavailable_is_delivered_by_the_secondary() {
     let account = new_account();
     let api = Api::internal(account.as_str());
-    configure(&api, &account, "twilio", Some("vonage")).await;
+    api.save_sms_settings(account.as_str(), "twilio", Some("vonage"))
+        .await;
     let to = fresh_number();
     script("twilio", &to, &["unavailable"]).await;
     let id = send(&api, &account, &to).await;
@@ -85,7 +74,8 @@ async fn primary_unavailable_is_delivered_by_the_secondary() {
 async fn an_invalid_number_fails_without_failover() {
     let account = new_account();
     let api = Api::internal(account.as_str());
-    configure(&api, &account, "twilio", Some("vonage")).await;
+    api.save_sms_settings(account.as_str(), "twilio", Some("vonage"))
+        .await;
     let to = fresh_number();
     script("twilio", &to, &["invalid-number"]).await;
     let id = send(&api, &account, &to).await;
@@ -111,7 +101,8 @@ async fn an_invalid_number_fails_without_failover() {
 async fn vonage_errors_inside_a_200_are_failures() {
     let account = new_account();
     let api = Api::internal(account.as_str());
-    configure(&api, &account, "vonage", None).await;
+    api.save_sms_settings(account.as_str(), "vonage", None)
+        .await;
     let to = fresh_number();
     script("vonage", &to, &["opted-out"]).await;
     let id = send(&api, &account, &to).await;
@@ -139,23 +130,18 @@ async fn defaults_send_through_amazon_sns() {
 async fn a_duplicate_queue_record_sends_once_and_a_malformed_one_harms_nothing() {
     let account = new_account();
     let api = Api::internal(account.as_str());
-    configure(&api, &account, "vonage", None).await;
+    api.save_sms_settings(account.as_str(), "vonage", None)
+        .await;
     let to = fresh_number();
     let id = send(&api, &account, &to).await;
 
     // The same job again, as SQS's at-least-once delivery may hand it over, and garbage.
-    let config = aws().await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
-    let queue = stack_var("HERALD_SEND_QUEUE_URL");
     let job = json!({"accountId": account.as_str(), "channel": "sms", "messageId": id}).to_string();
-    for body in [job.as_str(), "{not json", job.as_str()] {
-        sqs.send_message()
-            .queue_url(&queue)
-            .message_body(body)
-            .send()
-            .await
-            .expect("sent");
-    }
+    enqueue(
+        &stack_var("HERALD_SEND_QUEUE_URL"),
+        &[job.as_str(), "{not json", job.as_str()],
+    )
+    .await;
     let record = settled(&api, &account, &id).await;
     assert_eq!(record["status"], "sent");
     // Give the duplicates time to be handled.
@@ -175,7 +161,8 @@ async fn a_duplicate_queue_record_sends_once_and_a_malformed_one_harms_nothing()
 async fn a_provider_answering_too_late_gets_the_sms_once_and_its_receipt_settles_it() {
     let account = new_account();
     let api = Api::internal(account.as_str());
-    configure(&api, &account, "twilio", Some("vonage")).await;
+    api.save_sms_settings(account.as_str(), "twilio", Some("vonage"))
+        .await;
     let to = fresh_number();
     // Twilio takes the message and answers after Herald's 10 s.
     script("twilio", &to, &["stall"]).await;

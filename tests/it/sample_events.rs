@@ -4,26 +4,8 @@
 
 use std::path::Path;
 
-use herald_tests::{HTTP_TIMEOUT, stack_var};
+use herald_tests::invoke;
 use serde_json::Value;
-
-async fn invoke(function: &str, event: &Value) -> Value {
-    let url = format!(
-        "{}/2015-03-31/functions/{function}/invocations",
-        stack_var("HERALD_TEST_LAMBDA_URL")
-    );
-    let reply = reqwest::Client::builder()
-        .timeout(HTTP_TIMEOUT)
-        .build()
-        .expect("client")
-        .post(&url)
-        .json(event)
-        .send()
-        .await
-        .unwrap_or_else(|e| panic!("invoking {function}: {e}"));
-    assert!(reply.status().is_success(), "{url}: {}", reply.status());
-    reply.json().await.expect("a JSON result")
-}
 
 fn samples(function: &str) -> Vec<(std::path::PathBuf, Value)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR"))

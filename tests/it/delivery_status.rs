@@ -8,19 +8,18 @@ use std::time::Duration;
 use herald::common::account::AccountId;
 use herald_tests::api::Api;
 use herald_tests::receiver::Receiver;
-use herald_tests::{aws, new_account};
+use herald_tests::{new_account, queue_url};
 use serde_json::{Value, json};
 
 async fn send_email(api: &Api, account: &AccountId) -> (String, Value) {
-    let reply = api
-        .post(
-            &format!("/accounts/{account}/messages/email"),
+    let id = api
+        .send_message(
+            account.as_str(),
+            "email",
             json!({"to": "signer@example.com", "subject": "Please sign", "text": "Sign here",
                    "tags": ["order-42"]}),
         )
         .await;
-    assert_eq!(reply.status, 202, "{:?}", reply.body);
-    let id = reply.body["id"].as_str().expect("id").to_owned();
     let record = api.settled(account.as_str(), "email", &id).await;
     assert_eq!(record["status"], "sent", "{record}");
     (id, record)
@@ -73,24 +72,9 @@ fn notification(
     .to_string()
 }
 
+/// Puts SES notifications on the status queue, as SNS does.
 async fn enqueue(bodies: &[String]) {
-    let sqs = aws_sdk_sqs::Client::new(&aws().await);
-    let url = sqs
-        .get_queue_url()
-        .queue_name("herald-local-StatusQueue")
-        .send()
-        .await
-        .expect("the status queue")
-        .queue_url
-        .expect("a URL");
-    for body in bodies {
-        sqs.send_message()
-            .queue_url(&url)
-            .message_body(body)
-            .send()
-            .await
-            .expect("queued");
-    }
+    herald_tests::enqueue(&queue_url("herald-local-StatusQueue").await, bodies).await;
 }
 
 /// The record once it has `n` receipts.
@@ -123,8 +107,8 @@ async fn ses_events_move_the_log_forward_once_and_reach_subscribers() {
     let receiver = Receiver::start([]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    api.post(
-        &format!("/accounts/{account}/subscriptions"),
+    api.subscribe(
+        account.as_str(),
         json!({"name": "status", "type": "webhook", "url": receiver.url,
                "events": ["email.sent", "email.delivered", "email.opened"]}),
     )

@@ -33,13 +33,11 @@ async fn the_inbox_verifies_webhooks_and_the_sent_list_shows_every_channel() {
     let account = new_account();
     let api = Api::internal(account.as_str());
     let inbox = format!("{}/hooks/{account}", stack_var("HERALD_TEST_FAKES_URL"));
-    let created = api
-        .post(
-            &format!("/accounts/{account}/subscriptions"),
-            json!({"name": "inbox", "type": "webhook", "url": inbox, "secret": true}),
-        )
-        .await;
-    assert_eq!(created.status, 201, "{:?}", created.body);
+    api.subscribe(
+        account.as_str(),
+        json!({"name": "inbox", "type": "webhook", "url": inbox, "secret": true}),
+    )
+    .await;
     let published = api
         .post(
             &format!("/accounts/{account}/events"),

@@ -16,14 +16,6 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-async fn subscribe(api: &Api, account: &AccountId, body: Value) -> Reply {
-    let reply = api
-        .post(&format!("/accounts/{account}/subscriptions"), body)
-        .await;
-    assert_eq!(reply.status, 201, "{:?}", reply.body);
-    reply
-}
-
 fn webhook(url: &str, extra: Value) -> Value {
     let mut body = json!({"name": "Orders", "type": "webhook", "url": url, "secret": true});
     if let (Some(b), Value::Object(extra)) = (body.as_object_mut(), extra) {
@@ -70,12 +62,12 @@ async fn a_published_event_is_delivered_once_signed_and_logged() {
     let receiver = Receiver::start([]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let created = subscribe(
-        &api,
-        &account,
-        webhook(&receiver.url, json!({"tagFilter": ["prod", "team-*"]})),
-    )
-    .await;
+    let created = api
+        .subscribe(
+            account.as_str(),
+            webhook(&receiver.url, json!({"tagFilter": ["prod", "team-*"]})),
+        )
+        .await;
     let secret = created.body["signingSecret"]
         .as_str()
         .expect("shown once")
@@ -157,7 +149,9 @@ async fn a_publish_retried_with_its_idempotency_key_is_delivered_once() {
     let receiver = Receiver::start([]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let created = api
+        .subscribe(account.as_str(), webhook(&receiver.url, json!({})))
+        .await;
     let id = created.body["id"].as_str().expect("id");
     let path = format!("/accounts/{account}/events");
     let body = json!({"sender": "signature-api", "eventName": "order.completed",
@@ -221,9 +215,8 @@ async fn an_event_published_right_after_a_subscription_is_made_reaches_it() {
     let later = Receiver::start([]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    subscribe(
-        &api,
-        &account,
+    api.subscribe(
+        account.as_str(),
         webhook(&earlier.url, json!({"secret": false})),
     )
     .await;
@@ -231,9 +224,8 @@ async fn an_event_published_right_after_a_subscription_is_made_reaches_it() {
     publish(&api, &account, "order.completed", &[]).await;
     earlier.wait_for(1, WAIT).await;
 
-    subscribe(
-        &api,
-        &account,
+    api.subscribe(
+        account.as_str(),
         webhook(&later.url, json!({"secret": false})),
     )
     .await;
@@ -248,7 +240,9 @@ async fn during_a_rotation_both_secrets_sign() {
     let receiver = Receiver::start([]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let created = api
+        .subscribe(account.as_str(), webhook(&receiver.url, json!({})))
+        .await;
     let id = created.body["id"].as_str().expect("id");
     let old = created.body["signingSecret"].as_str().expect("secret");
     let rotated = api
@@ -302,7 +296,9 @@ async fn rotations_in_a_row_keep_every_replaced_secret_signing_up_to_five() {
     let receiver = Receiver::start([]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let created = api
+        .subscribe(account.as_str(), webhook(&receiver.url, json!({})))
+        .await;
     let id = created.body["id"].as_str().expect("id");
     let mut secrets = vec![
         created.body["signingSecret"]
@@ -383,12 +379,12 @@ async fn a_test_event_reaches_an_inactive_subscription_with_the_body_it_returns(
     let receiver = Receiver::start([]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let created = subscribe(
-        &api,
-        &account,
-        webhook(&receiver.url, json!({"active": false, "secret": false})),
-    )
-    .await;
+    let created = api
+        .subscribe(
+            account.as_str(),
+            webhook(&receiver.url, json!({"active": false, "secret": false})),
+        )
+        .await;
     let id = created.body["id"].as_str().expect("id");
     let unknown = api
         .post(
@@ -422,7 +418,9 @@ async fn a_500_is_retried_a_400_fails_and_a_manual_retry_delivers() {
     let receiver = Receiver::start([Script::status(500), Script::status(400)]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let created = api
+        .subscribe(account.as_str(), webhook(&receiver.url, json!({})))
+        .await;
     let id = created.body["id"].as_str().expect("id");
     publish(&api, &account, "order.completed", &[]).await;
     let deliveries = settled(&api, &account, id).await;
@@ -463,7 +461,9 @@ async fn a_manual_retry_while_one_is_scheduled_takes_the_next_attempt_number() {
     let receiver = Receiver::start([Script::status(503).header("retry-after", "3600")]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let created = subscribe(&api, &account, webhook(&receiver.url, json!({}))).await;
+    let created = api
+        .subscribe(account.as_str(), webhook(&receiver.url, json!({})))
+        .await;
     let id = created.body["id"].as_str().expect("id");
     publish(&api, &account, "order.completed", &[]).await;
     receiver.wait_for(1, WAIT).await;
@@ -511,16 +511,15 @@ async fn a_410_disables_the_subscription_and_publishes_that() {
     let watcher = Receiver::start([]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let created = subscribe(
-        &api,
-        &account,
-        webhook(&gone.url, json!({"events": ["order.completed"]})),
-    )
-    .await;
+    let created = api
+        .subscribe(
+            account.as_str(),
+            webhook(&gone.url, json!({"events": ["order.completed"]})),
+        )
+        .await;
     let id = created.body["id"].as_str().expect("id");
-    subscribe(
-        &api,
-        &account,
+    api.subscribe(
+        account.as_str(),
         webhook(&watcher.url, json!({"events": ["subscription.disabled"]})),
     )
     .await;
@@ -599,15 +598,15 @@ async fn subscriptions_are_validated_field_by_field_and_kept_off_internal_addres
 async fn subscriptions_are_listed_replaced_and_deleted_per_account() {
     let account = new_account();
     let api = Api::internal(account.as_str());
-    let created = subscribe(
-        &api,
-        &account,
-        webhook(
-            "https://hooks.acme.example/herald",
-            json!({"secret": false}),
-        ),
-    )
-    .await;
+    let created = api
+        .subscribe(
+            account.as_str(),
+            webhook(
+                "https://hooks.acme.example/herald",
+                json!({"secret": false}),
+            ),
+        )
+        .await;
     let id = created.body["id"].as_str().expect("id");
     assert_eq!(created.body["secret"], false);
     assert!(created.body.get("signingSecret").is_none());

@@ -3,7 +3,7 @@
 //! the authorizer hands over.
 
 use herald_tests::api::{Api, claims, now, sign};
-use herald_tests::{HTTP_TIMEOUT, new_account, stack_var};
+use herald_tests::{HTTP_TIMEOUT, invoke, new_account, stack_var};
 use serde_json::{Value, json};
 
 fn client() -> reqwest::Client {
@@ -209,18 +209,7 @@ async fn the_function_refuses_requests_without_claims() {
         },
         "isBase64Encoded": false
     });
-    let reply: Value = client()
-        .post(format!(
-            "{}/2015-03-31/functions/api/invocations",
-            stack_var("HERALD_TEST_LAMBDA_URL")
-        ))
-        .json(&event)
-        .send()
-        .await
-        .expect("invoked")
-        .json()
-        .await
-        .expect("JSON");
+    let reply = invoke("api", &event).await;
     assert_eq!(reply["statusCode"], 401, "{reply}");
     let body: Value = serde_json::from_str(reply["body"].as_str().expect("a body")).expect("JSON");
     assert_eq!(body["status"], 401);

@@ -25,12 +25,11 @@ async fn every_documented_operation_is_served() {
     // A subscription, and a delivery of a test event to it, for the routes that name them.
     let receiver = Receiver::start([]).await;
     let subscription = api
-        .post(
-            &format!("/accounts/{account}/subscriptions"),
+        .subscribe(
+            account.as_str(),
             json!({"name": "contract", "type": "webhook", "url": receiver.url}),
         )
         .await;
-    assert_eq!(subscription.status, 201, "{:?}", subscription.body);
     let subscription_id = subscription.body["id"].as_str().expect("an id").to_owned();
     let test = api
         .post(

@@ -80,8 +80,8 @@ async fn a_domain_is_added_verified_put_in_use_and_sends_email() {
     let receiver = Receiver::start([]).await;
     let account = new_account();
     let api = Api::internal(account.as_str());
-    api.post(
-        &format!("/accounts/{account}/subscriptions"),
+    api.subscribe(
+        account.as_str(),
         json!({"name": "domains", "type": "webhook", "url": receiver.url,
                "events": ["domain.verified"]}),
     )
@@ -220,15 +220,14 @@ async fn a_domain_is_added_verified_put_in_use_and_sends_email() {
     assert_eq!(used.status, 200, "{:?}", used.body);
     assert_eq!(used.body["inUse"], true);
     let subject = format!("Sign {}", uuid::Uuid::new_v4().simple());
-    let sent = api
-        .post(
-            &format!("/accounts/{account}/messages/email"),
+    let id = api
+        .send_message(
+            account.as_str(),
+            "email",
             json!({"to": "signer@example.com", "subject": subject, "text": "Sign here"}),
         )
         .await;
-    assert_eq!(sent.status, 202);
-    let id = sent.body["id"].as_str().expect("id");
-    let record = api.settled(account.as_str(), "email", id).await;
+    let record = api.settled(account.as_str(), "email", &id).await;
     assert_eq!(record["status"], "sent", "{record}");
     let data: Value = reqwest::get(format!(
         "{}/moto-api/data.json",

@@ -11,7 +11,7 @@ use std::time::Duration;
 use herald_tests::api::Api;
 use herald_tests::receiver::Receiver;
 use herald_tests::verify::{twilio_signature, vonage_signature};
-use herald_tests::{fakes, new_account, stack_var};
+use herald_tests::{fakes, invoke, new_account, stack_var};
 use serde_json::json;
 
 /// The Twilio auth token the local stack put in Secrets Manager.
@@ -138,29 +138,20 @@ async fn sent_sms(
 ) -> (String, Api, String, serde_json::Value, serde_json::Value) {
     let account = new_account().as_str().to_owned();
     let api = Api::internal(&account);
-    let saved = api
-        .put(
-            &format!("/accounts/{account}/sms-settings"),
-            json!({"senderName": "Acme", "primaryProvider": provider, "secondaryProvider": null}),
-        )
-        .await;
-    assert_eq!(saved.status, 200, "{:?}", saved.body);
-    let subscribed = api
-        .post(
-            &format!("/accounts/{account}/subscriptions"),
-            json!({"name": "sms", "type": "webhook", "url": receiver.url, "events": events}),
-        )
-        .await;
-    assert_eq!(subscribed.status, 201, "{:?}", subscribed.body);
+    api.save_sms_settings(&account, provider, None).await;
+    api.subscribe(
+        &account,
+        json!({"name": "sms", "type": "webhook", "url": receiver.url, "events": events}),
+    )
+    .await;
     let to = fakes::fresh_number();
-    let sent = api
-        .post(
-            &format!("/accounts/{account}/messages/sms"),
+    let id = api
+        .send_message(
+            &account,
+            "sms",
             json!({"to": to, "text": "Your code is 1234"}),
         )
         .await;
-    assert_eq!(sent.status, 202, "{:?}", sent.body);
-    let id = sent.body["id"].as_str().expect("id").to_owned();
     let record = api.settled(&account, "sms", &id).await;
     assert_eq!(record["status"], "sent", "{record}");
     // What the Twilio or Vonage stand-in received (SNS's requests go to moto).
@@ -405,21 +396,6 @@ fn logs_event(log_group: &str, lines: &[String]) -> serde_json::Value {
     json!({"awslogs": {"data": base64::engine::general_purpose::STANDARD.encode(zipped)}})
 }
 
-async fn invoke_delivery_status(event: &serde_json::Value) -> serde_json::Value {
-    let url = format!(
-        "{}/2015-03-31/functions/delivery-status/invocations",
-        stack_var("HERALD_TEST_LAMBDA_URL")
-    );
-    let reply = reqwest::Client::new()
-        .post(url)
-        .json(event)
-        .send()
-        .await
-        .expect("invoked");
-    assert_eq!(reply.status(), 200);
-    reply.json().await.expect("JSON")
-}
-
 #[tokio::test]
 async fn sns_delivery_status_logs_are_applied() {
     let receiver = Receiver::start([]).await;
@@ -455,10 +431,10 @@ async fn sns_delivery_status_logs_are_applied() {
         "not a delivery status line".to_owned(),
     ];
     let group = "sns/us-east-1/123456789012/DirectPublishToPhoneNumber";
-    let answer = invoke_delivery_status(&logs_event(group, &lines)).await;
+    let answer = invoke("delivery-status", &logs_event(group, &lines)).await;
     assert_eq!(answer, json!({"recorded": 1}));
     // Twice: recorded, and nothing changes.
-    invoke_delivery_status(&logs_event(group, &[delivered])).await;
+    invoke("delivery-status", &logs_event(group, &[delivered])).await;
 
     let record = api.get(&format!("/accounts/{account}/logs/sms/{id}")).await;
     assert_eq!(record.body["status"], "delivered", "{:?}", record.body);

@@ -6,15 +6,15 @@ use herald::adapters::dynamo::message_log::DynamoMessageLog;
 use herald::messaging::log::{Content, MessageId, MessageLog, MessageRecord};
 use herald::messaging::message::{PhoneNumber, SmsMessage, SmsText};
 use herald_tests::api::Api;
-use herald_tests::{aws, new_account, stack_var};
+use herald_tests::{aws, enqueue, new_account, queue_url, stack_var};
 use serde_json::json;
 use time::OffsetDateTime;
 
-/// The dead-letter queue SQS moves `queue_url`'s failing records to.
-async fn dead_letter_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String {
-    let attributes = sqs
+/// The dead-letter queue SQS moves `queue`'s failing records to.
+async fn dead_letter_queue(queue: &str) -> String {
+    let attributes = aws_sdk_sqs::Client::new(&aws().await)
         .get_queue_attributes()
-        .queue_url(queue_url)
+        .queue_url(queue)
         .attribute_names(aws_sdk_sqs::types::QueueAttributeName::RedrivePolicy)
         .send()
         .await
@@ -25,21 +25,12 @@ async fn dead_letter_queue(sqs: &aws_sdk_sqs::Client, queue_url: &str) -> String
         .expect("a redrive policy");
     let policy: serde_json::Value = serde_json::from_str(policy).expect("JSON");
     let arn = policy["deadLetterTargetArn"].as_str().expect("target");
-    let name = arn.rsplit(':').next().expect("a queue name");
-    sqs.get_queue_url()
-        .queue_name(name)
-        .send()
-        .await
-        .expect("queue url")
-        .queue_url()
-        .expect("url")
-        .to_owned()
+    queue_url(arn.rsplit(':').next().expect("a queue name")).await
 }
 
 #[tokio::test]
 async fn a_dead_lettered_job_fails_its_message_with_the_last_reason() {
     let config = aws().await;
-    let sqs = aws_sdk_sqs::Client::new(&config);
     let log = DynamoMessageLog::new(
         aws_sdk_dynamodb::Client::new(&config),
         stack_var("HERALD_MESSAGES_TABLE"),
@@ -65,16 +56,10 @@ async fn a_dead_lettered_job_fails_its_message_with_the_last_reason() {
     );
     log.create(&record, None).await.expect("created");
 
-    let dead_letters = dead_letter_queue(&sqs, &stack_var("HERALD_SEND_QUEUE_URL")).await;
-    sqs.send_message()
-        .queue_url(&dead_letters)
-        .message_body(
-            json!({"accountId": account.as_str(), "channel": "sms", "messageId": record.id.as_str()})
-                .to_string(),
-        )
-        .send()
-        .await
-        .expect("sent to the dead-letter queue");
+    let dead_letters = dead_letter_queue(&stack_var("HERALD_SEND_QUEUE_URL")).await;
+    let job =
+        json!({"accountId": account.as_str(), "channel": "sms", "messageId": record.id.as_str()});
+    enqueue(&dead_letters, &[job.to_string()]).await;
 
     let api = Api::internal(account.as_str());
     let shown = api

@@ -10,11 +10,7 @@ use herald_tests::{new_account, stack_var};
 use serde_json::{Value, json};
 
 async fn send(api: &Api, account: &AccountId, body: Value) -> String {
-    let reply = api
-        .post(&format!("/accounts/{account}/messages/email"), body)
-        .await;
-    assert_eq!(reply.status, 202, "{:?}", reply.body);
-    reply.body["id"].as_str().expect("id").to_owned()
+    api.send_message(account.as_str(), "email", body).await
 }
 
 async fn smtp_settings(api: &Api, account: &AccountId, smtp: Value) {

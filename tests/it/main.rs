@@ -1,0 +1,30 @@
+//! Herald's integration and end-to-end tests, in one test binary: one module per area, so that
+//! the shared crate and the tests' dependencies are linked once rather than once per file.
+//! `cargo xtask test` runs them against its local stack; a test's name starts with its module
+//! (`sms_dispatch::primary_unavailable_is_delivered_by_the_secondary`), so a module's name is
+//! also a filter: `cargo xtask test sms_dispatch`.
+//!
+//! `aws_calls` is ignored by the shared run: `cargo xtask test` runs it first, alone on the
+//! fresh stack (`--ignored aws_calls::`), and `cargo xtask bench` on a stack of its own.
+
+mod aws_calls;
+mod contract;
+mod dead_letters;
+mod delivery_status;
+mod domain_store;
+mod domains_api;
+mod email_dispatch;
+mod events_api;
+mod gateway;
+mod local_services;
+mod message_log;
+mod messages_api;
+mod provider_secrets;
+mod sample_events;
+mod sealing;
+mod settings_api;
+mod settings_store;
+mod sms_dispatch;
+mod sms_receipts;
+mod template;
+mod webhook_delivery;
