@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use herald::adapters::dynamo::domains::DynamoDomainStore;
 use herald::common::account::AccountId;
-use herald::common::clock::rfc3339;
+use herald::common::clock::to_millis;
 use herald::common::secret::SealedSecret;
 use herald::domains::store::{DomainRecord, DomainStore, MemoryDomainStore, StoreError};
 use herald::domains::{
@@ -27,7 +27,8 @@ fn domain(account: &AccountId) -> DomainRecord {
     ))
     .expect("domain");
     let selector = DkimSelector::parse("herald").expect("selector");
-    let now = time::OffsetDateTime::now_utc();
+    // As Herald stamps times: what the DynamoDB adapter reads back equals it.
+    let now = to_millis(time::OffsetDateTime::now_utc());
     DomainRecord {
         records: dns_records(
             &name,
@@ -46,10 +47,10 @@ fn domain(account: &AccountId) -> DomainRecord {
         status: DomainStatus::Pending,
         in_use: false,
         from_address_prefix: None,
-        added_at: rfc3339(now),
+        added_at: now,
         checked_at: None,
         verified_at: None,
-        updated_at: rfc3339(now),
+        updated_at: now,
         version: 1,
     }
 }

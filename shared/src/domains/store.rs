@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
+use crate::common::clock::rfc3339_serde;
 use crate::common::secret::SealedSecret;
 pub use crate::common::store::StoreError;
 use crate::domains::{CheckedRecord, DkimPublicKey, DkimSelector, DomainStatus, SendingDomain};
@@ -35,23 +36,23 @@ pub struct DomainRecord {
     pub in_use: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_address_prefix: Option<LocalPart>,
-    pub added_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checked_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verified_at: Option<String>,
-    pub updated_at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub added_at: OffsetDateTime,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub checked_at: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub verified_at: Option<OffsetDateTime>,
+    #[serde(with = "rfc3339_serde")]
+    pub updated_at: OffsetDateTime,
     pub version: u64,
-}
-
-impl DomainRecord {
-    pub fn added(&self) -> OffsetDateTime {
-        OffsetDateTime::parse(
-            &self.added_at,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
 }
 
 /// The domain an account sends from, and the address's local part.
