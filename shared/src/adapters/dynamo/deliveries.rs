@@ -11,7 +11,6 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::adapters::dynamo::{document, expects_previous, n, s, write_error};
 use crate::common::account::AccountId;
@@ -25,10 +24,6 @@ pub const STATUS_INDEX: &str = "ByStatus";
 pub struct DynamoDeliveryStore {
     client: Client,
     table: String,
-}
-
-fn epoch(t: &str) -> i64 {
-    OffsetDateTime::parse(t, &Rfc3339).map_or(i64::MAX, OffsetDateTime::unix_timestamp)
 }
 
 impl DynamoDeliveryStore {
@@ -53,7 +48,7 @@ impl DynamoDeliveryStore {
                 s(format!("{account}#{}", r.status.as_str())),
             ),
             ("status".to_owned(), s(r.status.as_str())),
-            ("expiresAt".to_owned(), n(epoch(&r.expires_at))),
+            ("expiresAt".to_owned(), n(r.expires_at.unix_timestamp())),
             (
                 "delivery".to_owned(),
                 serde_dynamo::to_attribute_value(r).map_err(StoreError::unavailable)?,
