@@ -46,11 +46,6 @@ fn status_key(account: &AccountId, channel: Channel, status: MessageStatus) -> S
     format!("{account}#{}#{}", channel.as_str(), status.as_str())
 }
 
-fn epoch(rfc3339: &str) -> i64 {
-    OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .map_or(i64::MAX, OffsetDateTime::unix_timestamp)
-}
-
 fn code<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> Option<&str> {
     e.code()
 }
@@ -75,7 +70,10 @@ impl DynamoMessageLog {
                 "statusKey".to_owned(),
                 s(status_key(&record.account_id, channel, record.status)),
             ),
-            ("expiresAt".to_owned(), n(epoch(&record.expires_at))),
+            (
+                "expiresAt".to_owned(),
+                n(record.expires_at.unix_timestamp()),
+            ),
             (
                 "record".to_owned(),
                 serde_dynamo::to_attribute_value(record).map_err(StoreError::unavailable)?,

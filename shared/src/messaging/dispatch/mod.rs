@@ -13,7 +13,7 @@ use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-use crate::common::clock::rfc3339;
+use crate::common::clock::{rfc3339, to_millis};
 use crate::common::queue::SendJob;
 use crate::messaging::log::{MessageLog, MessageRecord};
 use crate::messaging::message::MessageStatus;
@@ -42,14 +42,11 @@ pub enum Outcome {
 pub const RETRY_AFTER: time::Duration = time::Duration::seconds(180);
 
 /// When the next attempt of a job that will come back is due, as the log shows it.
-pub(crate) fn next_attempt_at(outcome: &Outcome, now: time::OffsetDateTime) -> Option<String> {
-    (*outcome == Outcome::Retry)
-        .then(|| {
-            (now + RETRY_AFTER)
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .flatten()
+pub(crate) fn next_attempt_at(
+    outcome: &Outcome,
+    now: time::OffsetDateTime,
+) -> Option<time::OffsetDateTime> {
+    (*outcome == Outcome::Retry).then(|| to_millis(now + RETRY_AFTER))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -136,7 +133,7 @@ pub(crate) async fn claim(
     record: &mut MessageRecord,
     now: OffsetDateTime,
 ) -> Result<bool, DispatchError> {
-    record.claimed_until = Some(rfc3339(now + CLAIM));
+    record.claimed_until = Some(to_millis(now + CLAIM));
     record.enqueued = true;
     record.version += 1;
     match log.replace(record).await {

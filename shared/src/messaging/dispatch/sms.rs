@@ -240,7 +240,7 @@ mod tests {
 
     use super::*;
     use crate::common::account::AccountId;
-    use crate::common::clock::{ManualClock, rfc3339};
+    use crate::common::clock::ManualClock;
     use crate::common::etag::Precondition;
     use crate::common::queue::MemoryQueue;
     use crate::messaging::log::memory::MemoryMessageLog;
@@ -580,8 +580,6 @@ mod tests {
         assert_eq!(waiting.status, MessageStatus::Queued);
         // The log says when the job comes back.
         let due = waiting.next_attempt_at.expect("a next attempt");
-        let due = time::OffsetDateTime::parse(&due, &time::format_description::well_known::Rfc3339)
-            .expect("RFC 3339");
         assert_eq!(
             due,
             f.dispatcher.clock.now() + crate::messaging::dispatch::RETRY_AFTER
@@ -601,7 +599,7 @@ mod tests {
     async fn a_claimed_message_is_left_to_its_dispatcher() {
         let f = fixture(None, &[], &[]).await;
         let mut r = record(&f).await;
-        r.claimed_until = Some(rfc3339(datetime!(2030-01-01 00:00:30 UTC)));
+        r.claimed_until = Some(datetime!(2030-01-01 00:00:30 UTC));
         r.version += 1;
         f.log.replace(&r).await.expect("claimed");
         assert_eq!(
