@@ -85,11 +85,29 @@ pub fn parse_rfc3339(s: &str) -> Option<OffsetDateTime> {
 /// Serde for a time held by a record, a job or an API answer: written as [`rfc3339`] writes it,
 /// read as [`parse_rfc3339`] reads it.
 ///
-/// ```ignore
-/// #[serde(with = "crate::common::clock::rfc3339_serde")]
-/// pub created_at: OffsetDateTime,
-/// #[serde(default, skip_serializing_if = "Option::is_none", with = "crate::common::clock::rfc3339_serde::option")]
-/// pub claimed_until: Option<OffsetDateTime>,
+/// ```
+/// use herald::common::clock::rfc3339_serde;
+/// use serde::{Deserialize, Serialize};
+/// use time::OffsetDateTime;
+/// use time::macros::datetime;
+///
+/// #[derive(Serialize, Deserialize)]
+/// #[serde(rename_all = "camelCase")]
+/// struct Claimed {
+///     #[serde(with = "rfc3339_serde")]
+///     created_at: OffsetDateTime,
+///     #[serde(default, skip_serializing_if = "Option::is_none", with = "rfc3339_serde::option")]
+///     claimed_until: Option<OffsetDateTime>,
+/// }
+///
+/// let claimed = Claimed {
+///     created_at: datetime!(2030-01-01 00:00:00 UTC),
+///     claimed_until: Some(datetime!(2030-01-01 00:00:45.25 UTC)),
+/// };
+/// assert_eq!(
+///     serde_json::to_string(&claimed).expect("serializes"),
+///     r#"{"createdAt":"2030-01-01T00:00:00Z","claimedUntil":"2030-01-01T00:00:45.25Z"}"#
+/// );
 /// ```
 pub mod rfc3339_serde {
     use serde::{Deserializer, Serializer, de};
