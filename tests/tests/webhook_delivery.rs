@@ -282,7 +282,7 @@ async fn a_manual_retry_supersedes_the_queued_one_and_numbers_stay_consecutive()
     f.clock.advance(time::Duration::seconds(10));
     let mut record = f.record(&job).await;
     let manual = record.retry_now(f.clock.now(), time::Duration::days(90));
-    f.deliveries.replace(&record).await.expect("saved");
+    f.deliveries.replace(&mut record).await.expect("saved");
     assert_eq!(
         f.deliverer.handle(&manual).await.expect("ok"),
         Handled::Scheduled
@@ -494,12 +494,10 @@ async fn fan_out_queues_one_job_per_matching_active_subscription() {
     let (all, _) = f.subscribe("http://127.0.0.1:9/a").await;
     let (mut tagged, _) = f.subscribe("http://127.0.0.1:9/b").await;
     tagged.tag_filter = TagFilter::parse(vec!["prod".into(), "team-*".into()]).expect("valid");
-    tagged.version += 1;
-    f.subscriptions.replace(&tagged).await.expect("saved");
+    f.subscriptions.replace(&mut tagged).await.expect("saved");
     let (mut inactive, _) = f.subscribe("http://127.0.0.1:9/c").await;
     inactive.active = false;
-    inactive.version += 1;
-    f.subscriptions.replace(&inactive).await.expect("saved");
+    f.subscriptions.replace(&mut inactive).await.expect("saved");
 
     let queue = Arc::new(MemoryQueue::default());
     let fanout = Fanout {

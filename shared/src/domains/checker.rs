@@ -39,8 +39,7 @@ impl DomainChecker {
             domain.verified_at = Some(at);
         }
         domain.updated_at = at;
-        domain.version += 1;
-        self.store.replace(&domain).await?;
+        self.store.replace(&mut domain).await?;
         tracing::info!(account = %domain.account_id, domain = %domain.domain, status = ?domain.status, "domain checked");
         if let Some(event) = event {
             let mut data = Map::new();

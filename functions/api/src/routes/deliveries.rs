@@ -189,7 +189,7 @@ pub async fn retry(
     let number = record.next_attempt;
     state
         .deliveries
-        .replace(&record)
+        .replace(&mut record)
         .await
         .map_err(|e| match e {
             herald::common::store::StoreError::PreconditionFailed => {

@@ -277,10 +277,9 @@ pub async fn use_domain(
     domain.in_use = true;
     domain.from_address_prefix = Some(prefix);
     domain.updated_at = to_millis(now);
-    domain.version += 1;
     state
         .domains
-        .put_in_use(&domain)
+        .put_in_use(&mut domain)
         .await
         .map_err(|e| match e {
             StoreError::PreconditionFailed => ApiError::Conflict(

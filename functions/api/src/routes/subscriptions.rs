@@ -312,13 +312,16 @@ pub async fn put(
     }
     s.active = input.active;
     s.updated_at = to_millis(now);
-    s.version += 1;
-    state.subscriptions.replace(&s).await.map_err(|e| match e {
-        herald::common::store::StoreError::PreconditionFailed => {
-            ApiError::Conflict("the subscription changed meanwhile; read it and try again".into())
-        }
-        other => other.into(),
-    })?;
+    state
+        .subscriptions
+        .replace(&mut s)
+        .await
+        .map_err(|e| match e {
+            herald::common::store::StoreError::PreconditionFailed => ApiError::Conflict(
+                "the subscription changed meanwhile; read it and try again".into(),
+            ),
+            other => other.into(),
+        })?;
     Ok(Json(with_secret(View::of(&s, now), shown.as_ref())?))
 }
 
@@ -349,13 +352,16 @@ pub async fn rotate_secret(
     s.rotate(stored.sealed, now)
         .map_err(|e| ApiError::Conflict(e.to_string()))?;
     s.updated_at = to_millis(now);
-    s.version += 1;
-    state.subscriptions.replace(&s).await.map_err(|e| match e {
-        herald::common::store::StoreError::PreconditionFailed => {
-            ApiError::Conflict("the subscription changed meanwhile; try again".into())
-        }
-        other => other.into(),
-    })?;
+    state
+        .subscriptions
+        .replace(&mut s)
+        .await
+        .map_err(|e| match e {
+            herald::common::store::StoreError::PreconditionFailed => {
+                ApiError::Conflict("the subscription changed meanwhile; try again".into())
+            }
+            other => other.into(),
+        })?;
     tracing::info!(account = %account, subscription = %s.id, "subscription secret rotated");
     Ok(Json(with_secret(View::of(&s, now), Some(&secret))?))
 }

@@ -12,7 +12,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
 
-use crate::adapters::dynamo::{document, expects_previous, n, s, write_error};
+use crate::adapters::dynamo::{document, expects_version, n, next_version, s, write_error};
 use crate::common::account::AccountId;
 use crate::events::delivery::{
     DeliveryId, DeliveryRecord, DeliveryStore, ListQuery, Page, StoreError,
@@ -104,16 +104,19 @@ impl DeliveryStore for DynamoDeliveryStore {
         }
     }
 
-    async fn replace(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
+    async fn replace(&self, record: &mut DeliveryRecord) -> Result<(), StoreError> {
+        let mut item = Self::item(record)?;
+        let next = next_version(&mut item, "delivery", record.version)?;
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(Self::item(record)?));
-        expects_previous(put, "delivery", record.version)?
+            .set_item(Some(item));
+        expects_version(put, "delivery", record.version)
             .send()
             .await
             .map_err(write_error)?;
+        record.version = next;
         Ok(())
     }
 

@@ -14,6 +14,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
+use crate::adapters::dynamo::{next_version, version};
 use crate::common::account::AccountId;
 use crate::messaging::log::{
     Created, IdempotencyClaim, ListQuery, MessageId, MessageKey, MessageLog, MessageRecord, Order,
@@ -270,26 +271,24 @@ impl MessageLog for DynamoMessageLog {
         Ok(Page { items, last })
     }
 
-    async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError> {
-        let expected = record
-            .version
-            .checked_sub(1)
-            .ok_or(StoreError::PreconditionFailed)?;
+    async fn replace(&self, record: &mut MessageRecord) -> Result<(), StoreError> {
+        let mut item = self.item(record)?;
+        let next = next_version(&mut item, "record", record.version)?;
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.item(record)?))
+            .set_item(Some(item))
             .condition_expression("#record.version = :expected")
             .expression_attribute_names("#record", "record")
-            .expression_attribute_values(
-                ":expected",
-                n(i64::try_from(expected).unwrap_or(i64::MAX)),
-            )
+            .expression_attribute_values(":expected", version(record.version))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                record.version = next;
+                Ok(())
+            }
             Err(e)
                 if e.as_service_error().and_then(code)
                     == Some("ConditionalCheckFailedException") =>

@@ -184,8 +184,7 @@ impl Deliverer {
             return Ok(Claim::Busy);
         }
         record.claimed_until = claimed_until;
-        record.version += 1;
-        match self.deliveries.replace(&record).await {
+        match self.deliveries.replace(&mut record).await {
             Ok(()) => Ok(Claim::Ours(Box::new(record))),
             Err(StoreError::PreconditionFailed) => Ok(Claim::Busy),
             Err(e) => Err(e.into()),
@@ -253,7 +252,6 @@ impl Deliverer {
 
         let now = self.clock.now();
         record.claimed_until = None;
-        record.version += 1;
         record.updated_at = to_millis(now);
         let handled = match verdict {
             Verdict::Delivered => {
@@ -502,8 +500,7 @@ impl Deliverer {
             subscription.active = false;
             subscription.disabled_reason = Some("the endpoint answered 410 Gone".into());
             subscription.updated_at = to_millis(now);
-            subscription.version += 1;
-            match self.subscriptions.replace(&subscription).await {
+            match self.subscriptions.replace(&mut subscription).await {
                 Ok(()) => {}
                 Err(StoreError::PreconditionFailed) => continue,
                 Err(e) => return Err(e.into()),

@@ -249,14 +249,13 @@ impl DeliveryRecord {
     /// An administrator's retry: the next attempt is due now, numbered after the attempts
     /// made, with a fresh retry window; a retry the schedule had queued becomes stale, so
     /// that it neither sends twice nor takes a number. Returns the job to queue once the
-    /// record is saved.
+    /// record is saved (the store gives it its next version).
     pub fn retry_now(&mut self, now: OffsetDateTime, retention: time::Duration) -> DeliveryJob {
         self.schedule(now);
         self.window_start = Some(to_millis(now));
         // Kept as long as a new delivery would be.
         self.expires_at = to_millis(now + retention);
         self.updated_at = to_millis(now);
-        self.version += 1;
         DeliveryJob {
             account_id: self.account_id.clone(),
             subscription_id: self.subscription_id.clone(),
@@ -374,8 +373,10 @@ pub trait DeliveryStore: Send + Sync {
         id: &DeliveryId,
         now: OffsetDateTime,
     ) -> Result<Option<DeliveryRecord>, StoreError>;
-    /// Writes `record` if the stored one is at `record.version - 1`.
-    async fn replace(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+    /// Writes `record` as its next version if the stored one is still at the version read
+    /// (`record.version`); then `record.version` is the version written. Otherwise
+    /// `PreconditionFailed`, and nothing changes.
+    async fn replace(&self, record: &mut DeliveryRecord) -> Result<(), StoreError>;
     async fn list(
         &self,
         account: &AccountId,
@@ -430,7 +431,7 @@ mod tests {
         let json = serde_json::to_value(&record).expect("serializes");
         assert_eq!(json["windowStart"], "2030-01-01T00:10:00Z");
         assert_eq!(json["expiresAt"], "2030-04-01T00:10:00Z");
-        assert_eq!(record.version, 3);
+        assert_eq!(record.version, 2, "versions are the store's to bump");
         // A second retry before any attempt: still number 2, another ticket.
         let job = record.retry_now(now, time::Duration::days(90));
         assert_eq!((record.next_attempt, job.attempt), (2, 4));

@@ -168,7 +168,7 @@ pub struct Subscription {
     pub created_at: OffsetDateTime,
     #[serde(with = "rfc3339_serde")]
     pub updated_at: OffsetDateTime,
-    /// Bumped by every write; a write expects the version it read.
+    /// Bumped by the store on every write, which expects the version read.
     pub version: u64,
 }
 
@@ -241,8 +241,10 @@ pub trait SubscriptionStore: Send + Sync {
     /// Every subscription of the account, oldest first (at most [`MAX_PER_ACCOUNT`]), as of
     /// the read: every write that returned before it is seen (a strongly consistent read).
     async fn list(&self, account: &AccountId) -> Result<Vec<Subscription>, StoreError>;
-    /// Writes `subscription` if the stored one is at `subscription.version - 1`.
-    async fn replace(&self, subscription: &Subscription) -> Result<(), StoreError>;
+    /// Writes `subscription` as its next version if the stored one is still at the version read
+    /// (`subscription.version`); then `subscription.version` is the version written. Otherwise
+    /// `PreconditionFailed`, and nothing changes.
+    async fn replace(&self, subscription: &mut Subscription) -> Result<(), StoreError>;
     /// `false` when there was nothing to delete.
     async fn delete(&self, account: &AccountId, id: &SubscriptionId) -> Result<bool, StoreError>;
 }

@@ -135,7 +135,6 @@ pub(crate) async fn claim(
 ) -> Result<bool, DispatchError> {
     record.claimed_until = Some(to_millis(now + CLAIM));
     record.enqueued = true;
-    record.version += 1;
     match log.replace(record).await {
         Ok(()) => Ok(true),
         Err(crate::common::store::StoreError::PreconditionFailed) => Ok(false),
@@ -171,9 +170,8 @@ pub async fn give_up(
     };
     record.claimed_until = None;
     record.next_attempt_at = None;
-    record.version += 1;
     record.set_status(MessageStatus::Failed, now, Some(reason.clone()));
-    match log.replace(&record).await {
+    match log.replace(&mut record).await {
         Ok(()) => {}
         // Another dispatcher moved it first: look again on the next delivery.
         Err(crate::common::store::StoreError::PreconditionFailed) => return Ok(Outcome::Retry),

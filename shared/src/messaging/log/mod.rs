@@ -154,8 +154,8 @@ pub struct MessageRecord {
     /// SMTP server sends no receipts, so there `sent` is final.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking: Option<String>,
-    /// Bumped by every write, which is conditional on the version read (optimistic
-    /// concurrency), so concurrent dispatchers cannot both move a message.
+    /// Bumped by the store on every write, which is conditional on the version read
+    /// (optimistic concurrency), so concurrent dispatchers cannot both move a message.
     #[serde(default)]
     pub version: u64,
 }
@@ -461,9 +461,10 @@ pub trait MessageLog: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Page, StoreError>;
 
-    /// Writes `record` in place of the stored one if that is still at `record.version - 1`;
-    /// otherwise [`StoreError::PreconditionFailed`] and nothing changes.
-    async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError>;
+    /// Writes `record`, as its next version, in place of the stored one if that is still at the
+    /// version read (`record.version`); then `record.version` is the version written. Otherwise
+    /// [`StoreError::PreconditionFailed`] and nothing changes.
+    async fn replace(&self, record: &mut MessageRecord) -> Result<(), StoreError>;
 
     /// The message a provider knows by `provider_message_id`, for receipts that name nothing
     /// else. Only providers in [`LOOKED_UP_BY_PROVIDER_ID`] are indexed.

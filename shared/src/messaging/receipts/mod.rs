@@ -200,8 +200,7 @@ impl StatusTracker {
             } else {
                 record.updated_at = to_millis(now);
             }
-            record.version += 1;
-            match self.log.replace(&record).await {
+            match self.log.replace(&mut record).await {
                 Ok(()) => {}
                 Err(StoreError::PreconditionFailed) => continue,
                 Err(e) => return Err(e),
