@@ -87,3 +87,46 @@ where
         StoreError::unavailable(e)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct Versioned {
+        name: String,
+        version: u64,
+    }
+
+    #[test]
+    fn the_next_version_is_written_into_the_record_as_serde_dynamo_writes_it() {
+        let read = Versioned {
+            name: "a".into(),
+            version: 7,
+        };
+        let mut item = HashMap::from([
+            ("pk".to_owned(), s("a")),
+            (
+                "doc".to_owned(),
+                serde_dynamo::to_attribute_value(&read).expect("item"),
+            ),
+        ]);
+        assert_eq!(next_version(&mut item, "doc", read.version).ok(), Some(8));
+        let written: Versioned =
+            document(item.clone(), "doc", |r| StoreError::Unavailable(r.into())).expect("a record");
+        assert_eq!(written, Versioned { version: 8, ..read });
+        let next = Versioned {
+            name: "a".into(),
+            version: 8,
+        };
+        assert_eq!(
+            item.get("doc"),
+            Some(&serde_dynamo::to_attribute_value(&next).expect("item"))
+        );
+        assert!(matches!(
+            next_version(&mut item, "doc", u64::MAX),
+            Err(StoreError::PreconditionFailed)
+        ));
+        assert!(next_version(&mut item, "missing", 1).is_err());
+    }
+}
