@@ -19,7 +19,7 @@ use criterion::{Criterion, SamplingMode, Throughput, criterion_group, criterion_
 use futures::future::join_all;
 use herald::adapters::webhook_http::{ReqwestWebhookClient, system_lookup};
 use herald::common::account::AccountId;
-use herald::common::clock::{SystemClock, rfc3339};
+use herald::common::clock::{SystemClock, to_millis};
 use herald::common::queue::{JobQueue, MemoryQueue, QueueError};
 use herald::common::seal::SecretSealer;
 use herald::common::seal::local::LocalSealer;
@@ -83,8 +83,8 @@ fn subscription(url: &str, now: OffsetDateTime) -> Subscription {
         events: serde_json::from_value(json!("all")).expect("valid"),
         active: true,
         disabled_reason: None,
-        created_at: rfc3339(now),
-        updated_at: rfc3339(now),
+        created_at: to_millis(now),
+        updated_at: to_millis(now),
         version: 1,
     }
 }

@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 
 use herald::adapters::dynamo::domains::DynamoDomainStore;
 use herald::common::account::AccountId;
-use herald::common::clock::rfc3339;
+use herald::common::clock::to_millis;
 use herald::common::secret::SealedSecret;
 use herald::domains::store::{DomainRecord, DomainStore, MemoryDomainStore, StoreError};
 use herald::domains::{
@@ -27,7 +27,8 @@ fn domain(account: &AccountId) -> DomainRecord {
     ))
     .expect("domain");
     let selector = DkimSelector::parse("herald").expect("selector");
-    let now = time::OffsetDateTime::now_utc();
+    // As Herald stamps times: what the DynamoDB adapter reads back equals it.
+    let now = to_millis(time::OffsetDateTime::now_utc());
     DomainRecord {
         records: dns_records(
             &name,
@@ -46,10 +47,10 @@ fn domain(account: &AccountId) -> DomainRecord {
         status: DomainStatus::Pending,
         in_use: false,
         from_address_prefix: None,
-        added_at: rfc3339(now),
+        added_at: now,
         checked_at: None,
         verified_at: None,
-        updated_at: rfc3339(now),
+        updated_at: now,
         version: 1,
     }
 }
@@ -58,7 +59,6 @@ fn used(mut d: DomainRecord, prefix: &str) -> DomainRecord {
     d.status = DomainStatus::Verified;
     d.in_use = true;
     d.from_address_prefix = Some(LocalPart::parse(prefix).expect("prefix"));
-    d.version += 1;
     d
 }
 
@@ -86,9 +86,16 @@ async fn conformance(store: Arc<dyn DomainStore>) {
             .any(|d| d.domain == first.domain)
     );
 
-    // Verified and in use: off the pending index, the account's sender.
-    let first = used(first, "signing");
-    store.put_in_use(&first).await.expect("in use");
+    // Verified and in use: off the pending index, the account's sender. The store writes the
+    // next version and hands it back.
+    let stale = first.clone();
+    let mut first = used(first, "signing");
+    store.put_in_use(&mut first).await.expect("in use");
+    assert_eq!(first.version, stale.version + 1);
+    assert_eq!(
+        store.get(&first.domain).await.expect("read"),
+        Some(first.clone())
+    );
     assert!(
         !store
             .pending(1000)
@@ -104,15 +111,36 @@ async fn conformance(store: Arc<dyn DomainStore>) {
     // A second domain of the account cannot be put in use as well.
     let second = domain(&account);
     store.create(&second).await.expect("created");
+    let mut other = used(second.clone(), "other");
     assert!(matches!(
-        store.put_in_use(&used(second.clone(), "other")).await,
+        store.put_in_use(&mut other).await,
         Err(StoreError::PreconditionFailed)
     ));
-    // A stale version is refused.
+    assert_eq!(other.version, second.version, "not written: not bumped");
+    // A stale version is refused, and keeps its version.
+    let mut stale = stale;
     assert!(matches!(
-        store.replace(&first).await,
+        store.replace(&mut stale).await,
         Err(StoreError::PreconditionFailed)
     ));
+    assert_eq!(stale.version, 1);
+    // The current one is written as the next version.
+    let mut checked = first.clone();
+    checked.checked_at = Some(checked.updated_at);
+    store.replace(&mut checked).await.expect("written");
+    assert_eq!(checked.version, first.version + 1);
+    assert_eq!(
+        store.get(&first.domain).await.expect("read"),
+        Some(checked.clone())
+    );
+    assert_eq!(
+        store
+            .in_use(&account)
+            .await
+            .expect("read")
+            .map(|u| u.domain),
+        Some(first.domain.clone())
+    );
     let mut listed: Vec<_> = store
         .list(&account)
         .await

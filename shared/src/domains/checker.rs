@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use serde_json::{Map, Value, json};
 
-use crate::common::clock::{Clock, rfc3339};
+use crate::common::clock::{Clock, to_millis};
 use crate::domains::store::{DomainRecord, DomainStore, StoreError};
 use crate::domains::{DnsLookup, DomainStatus, verify_domain};
 use crate::events::publish::EventPublisher;
@@ -29,17 +29,17 @@ impl DomainChecker {
         let records: Vec<_> = domain.records.iter().map(|c| c.record.clone()).collect();
         let previous = domain.status;
         let verification =
-            verify_domain(self.dns.as_ref(), &records, previous, domain.added(), now).await;
+            verify_domain(self.dns.as_ref(), &records, previous, domain.added_at, now).await;
         let event = verification.event(previous);
         domain.status = verification.status;
         domain.records = verification.records;
-        domain.checked_at = Some(rfc3339(now));
+        let at = to_millis(now);
+        domain.checked_at = Some(at);
         if domain.status == DomainStatus::Verified && previous != DomainStatus::Verified {
-            domain.verified_at = Some(rfc3339(now));
+            domain.verified_at = Some(at);
         }
-        domain.updated_at = rfc3339(now);
-        domain.version += 1;
-        self.store.replace(&domain).await?;
+        domain.updated_at = at;
+        self.store.replace(&mut domain).await?;
         tracing::info!(account = %domain.account_id, domain = %domain.domain, status = ?domain.status, "domain checked");
         if let Some(event) = event {
             let mut data = Map::new();

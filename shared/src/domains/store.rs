@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
+use crate::common::clock::rfc3339_serde;
 use crate::common::secret::SealedSecret;
 pub use crate::common::store::StoreError;
 use crate::domains::{CheckedRecord, DkimPublicKey, DkimSelector, DomainStatus, SendingDomain};
@@ -35,23 +36,23 @@ pub struct DomainRecord {
     pub in_use: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_address_prefix: Option<LocalPart>,
-    pub added_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub checked_at: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verified_at: Option<String>,
-    pub updated_at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub added_at: OffsetDateTime,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub checked_at: Option<OffsetDateTime>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub verified_at: Option<OffsetDateTime>,
+    #[serde(with = "rfc3339_serde")]
+    pub updated_at: OffsetDateTime,
     pub version: u64,
-}
-
-impl DomainRecord {
-    pub fn added(&self) -> OffsetDateTime {
-        OffsetDateTime::parse(
-            &self.added_at,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .unwrap_or(OffsetDateTime::UNIX_EPOCH)
-    }
 }
 
 /// The domain an account sends from, and the address's local part.
@@ -69,11 +70,14 @@ pub trait DomainStore: Send + Sync {
     async fn get(&self, domain: &SendingDomain) -> Result<Option<DomainRecord>, StoreError>;
     /// Every domain of the account, by name.
     async fn list(&self, account: &AccountId) -> Result<Vec<DomainRecord>, StoreError>;
-    /// Writes `record` if the stored one is at `record.version - 1`.
-    async fn replace(&self, record: &DomainRecord) -> Result<(), StoreError>;
-    /// Makes `record` (already marked in use, its version bumped) the account's domain in use,
-    /// unless the account already uses one: `PreconditionFailed`.
-    async fn put_in_use(&self, record: &DomainRecord) -> Result<(), StoreError>;
+    /// Writes `record` as its next version if the stored one is still at the version read
+    /// (`record.version`), and of the same account; then `record.version` is the version
+    /// written. Otherwise `PreconditionFailed`, and nothing changes.
+    async fn replace(&self, record: &mut DomainRecord) -> Result<(), StoreError>;
+    /// Makes `record` (already marked in use) the account's domain in use, written as
+    /// [`DomainStore::replace`] writes it, unless the account already uses one:
+    /// `PreconditionFailed`.
+    async fn put_in_use(&self, record: &mut DomainRecord) -> Result<(), StoreError>;
     /// Removes the domain (never the one in use: the caller checks).
     async fn delete(&self, record: &DomainRecord) -> Result<(), StoreError>;
     /// Domains still pending, at most `limit`, for the scheduled verification.
@@ -99,13 +103,21 @@ impl MemoryDomainStore {
 
 fn replace_in(
     domains: &mut BTreeMap<String, DomainRecord>,
-    record: &DomainRecord,
+    record: &mut DomainRecord,
 ) -> Result<(), StoreError> {
-    match domains.get(record.domain.as_str()) {
+    match domains.get_mut(record.domain.as_str()) {
         Some(current)
-            if current.version + 1 == record.version && current.account_id == record.account_id =>
+            if current.version == record.version && current.account_id == record.account_id =>
         {
-            domains.insert(record.domain.as_str().to_owned(), record.clone());
+            let next = record
+                .version
+                .checked_add(1)
+                .ok_or(StoreError::PreconditionFailed)?;
+            *current = DomainRecord {
+                version: next,
+                ..record.clone()
+            };
+            record.version = next;
             Ok(())
         }
         _ => Err(StoreError::PreconditionFailed),
@@ -136,11 +148,11 @@ impl DomainStore for MemoryDomainStore {
             .collect())
     }
 
-    async fn replace(&self, record: &DomainRecord) -> Result<(), StoreError> {
+    async fn replace(&self, record: &mut DomainRecord) -> Result<(), StoreError> {
         replace_in(&mut self.lock(), record)
     }
 
-    async fn put_in_use(&self, record: &DomainRecord) -> Result<(), StoreError> {
+    async fn put_in_use(&self, record: &mut DomainRecord) -> Result<(), StoreError> {
         let mut domains = self.lock();
         let other_in_use = domains
             .values()

@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use crate::common::account::AccountId;
-use crate::common::clock::rfc3339;
+use crate::common::clock::{rfc3339, to_millis};
 use crate::common::json_fields::{ObjectReader, kind, string};
 use crate::common::validation::FieldErrors;
 use crate::events::ids::{EventId, OrganizationId, Sender};
@@ -340,13 +340,6 @@ fn ok_or_push<T, E: Display>(
     result: Result<T, E>,
 ) -> Option<T> {
     result.map_err(|e| errors.push(field, e.to_string())).ok()
-}
-
-/// UTC, cut to the millisecond: the precision [`rfc3339`] writes.
-fn to_millis(t: OffsetDateTime) -> OffsetDateTime {
-    let t = t.to_offset(time::UtcOffset::UTC);
-    t.replace_nanosecond(u32::from(t.millisecond()) * 1_000_000)
-        .unwrap_or(t)
 }
 
 fn parse_time(s: &str) -> Result<OffsetDateTime, String> {

@@ -7,12 +7,14 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use herald::common::clock::{rfc3339, rfc3339_serde};
 use herald::common::cursor;
 use herald::common::validation::FieldErrors;
 use herald::events::delivery::{DeliveryId, DeliveryRecord, DeliveryStatus, ListQuery};
 use herald::events::subscription::SubscriptionId;
 use serde::Serialize;
 use serde_json::json;
+use time::OffsetDateTime;
 
 use super::Account;
 use crate::AppState;
@@ -30,12 +32,17 @@ struct Summary {
     attempts: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
     last_response_status: Option<u16>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    next_attempt_at: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    next_attempt_at: Option<OffsetDateTime>,
     #[serde(skip_serializing_if = "Option::is_none")]
     reason: Option<String>,
-    created_at: String,
-    updated_at: String,
+    #[serde(with = "rfc3339_serde")]
+    created_at: OffsetDateTime,
+    #[serde(with = "rfc3339_serde")]
+    updated_at: OffsetDateTime,
 }
 
 impl From<DeliveryRecord> for Summary {
@@ -172,22 +179,17 @@ pub async fn retry(
             "the subscription is inactive; activate it first".into(),
         ));
     }
-    let expired = time::OffsetDateTime::parse(
-        &record.event_expires_at,
-        &time::format_description::well_known::Rfc3339,
-    )
-    .is_ok_and(|t| t <= now);
-    if expired {
+    if record.event_expires_at <= now {
         return Err(ApiError::Conflict(format!(
             "the event expired at {}: it is never delivered after its expiresAt",
-            record.event_expires_at
+            rfc3339(record.event_expires_at)
         )));
     }
     let job = record.retry_now(now, state.config.webhooks.retention);
     let number = record.next_attempt;
     state
         .deliveries
-        .replace(&record)
+        .replace(&mut record)
         .await
         .map_err(|e| match e {
             herald::common::store::StoreError::PreconditionFailed => {

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use herald::common::account::AccountId;
-use herald::common::clock::rfc3339;
+use herald::common::clock::{rfc3339_serde, to_millis};
 use herald::common::json_fields::{ObjectReader, parsed, string};
 use herald::common::store::StoreError;
 use herald::common::validation::FieldErrors;
@@ -21,6 +21,7 @@ use herald::domains::{
 use herald::messaging::email::LocalPart;
 use serde::Serialize;
 use serde_json::Value;
+use time::OffsetDateTime;
 
 use super::Account;
 use crate::AppState;
@@ -41,11 +42,18 @@ pub struct View {
     in_use: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     from_address_prefix: Option<String>,
-    added_at: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    checked_at: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    verified_at: Option<String>,
+    #[serde(with = "rfc3339_serde")]
+    added_at: OffsetDateTime,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    checked_at: Option<OffsetDateTime>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    verified_at: Option<OffsetDateTime>,
 }
 
 /// A record to publish, with its value also in the forms DNS hosts take (TXT records): the
@@ -160,10 +168,10 @@ pub async fn add(
         records: records.into_iter().map(CheckedRecord::pending).collect(),
         in_use: false,
         from_address_prefix: None,
-        added_at: rfc3339(now),
+        added_at: to_millis(now),
         checked_at: None,
         verified_at: None,
-        updated_at: rfc3339(now),
+        updated_at: to_millis(now),
         version: 1,
     };
     // Claimed first, so that two accounts racing for a name never both reach SES.
@@ -266,11 +274,10 @@ pub async fn use_domain(
     let now = state.clock.now();
     domain.in_use = true;
     domain.from_address_prefix = Some(prefix);
-    domain.updated_at = rfc3339(now);
-    domain.version += 1;
+    domain.updated_at = to_millis(now);
     state
         .domains
-        .put_in_use(&domain)
+        .put_in_use(&mut domain)
         .await
         .map_err(|e| match e {
             StoreError::PreconditionFailed => ApiError::Conflict(

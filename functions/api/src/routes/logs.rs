@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use herald::common::account::AccountId;
+use herald::common::clock::rfc3339_serde;
 use herald::common::validation::FieldErrors;
 use herald::messaging::log::{
     Content, ListQuery, MessageId, MessageRecord, Order, decode_cursor, encode_cursor,
@@ -13,6 +14,7 @@ use herald::messaging::log::{
 use herald::messaging::message::{Channel, MessageStatus};
 use serde::Serialize;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 
 use super::Account;
 use crate::AppState;
@@ -31,8 +33,10 @@ fn channel(params: &HashMap<String, String>) -> Result<Channel, ApiError> {
 struct Summary {
     id: MessageId,
     status: MessageStatus,
-    created_at: String,
-    updated_at: String,
+    #[serde(with = "rfc3339_serde")]
+    created_at: OffsetDateTime,
+    #[serde(with = "rfc3339_serde")]
+    updated_at: OffsetDateTime,
     to: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     subject: Option<String>,

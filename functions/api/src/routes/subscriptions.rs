@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use herald::common::account::AccountId;
-use herald::common::clock::rfc3339;
+use herald::common::clock::{rfc3339, rfc3339_serde, to_millis};
 use herald::common::json_fields::{ObjectReader, boolean, string};
 use herald::common::secret::Secret;
 use herald::common::validation::FieldErrors;
@@ -44,15 +44,20 @@ pub struct View {
     /// Whether requests are signed.
     secret: bool,
     /// When the previous secret stops signing, during a rotation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    previous_secret_expires_at: Option<String>,
+    #[serde(
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    previous_secret_expires_at: Option<OffsetDateTime>,
     /// When each replaced secret that still signs stops, the latest first (empty: omitted).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     replaced_secrets_expire_at: Vec<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     disabled_reason: Option<String>,
-    created_at: String,
-    updated_at: String,
+    #[serde(with = "rfc3339_serde")]
+    created_at: OffsetDateTime,
+    #[serde(with = "rfc3339_serde")]
+    updated_at: OffsetDateTime,
 }
 
 impl View {
@@ -66,14 +71,15 @@ impl View {
             events: s.events.to_json(),
             active: s.active,
             secret: !s.secrets.is_empty(),
-            previous_secret_expires_at: s
-                .signing_secrets(now)
-                .nth(1)
-                .and_then(|p| p.retires_at.clone()),
-            replaced_secrets_expire_at: s.replaced_secrets_retire_at(now),
+            previous_secret_expires_at: s.signing_secrets(now).nth(1).and_then(|p| p.retires_at),
+            replaced_secrets_expire_at: s
+                .replaced_secrets_retire_at(now)
+                .into_iter()
+                .map(rfc3339)
+                .collect(),
             disabled_reason: s.disabled_reason.clone(),
-            created_at: s.created_at.clone(),
-            updated_at: s.updated_at.clone(),
+            created_at: s.created_at,
+            updated_at: s.updated_at,
         }
     }
 }
@@ -168,7 +174,7 @@ async fn new_secret(
         secret,
         StoredSecret {
             sealed,
-            created_at: rfc3339(now),
+            created_at: to_millis(now),
             retires_at: None,
         },
     ))
@@ -221,8 +227,8 @@ pub async fn create(
         events: input.events,
         active: input.active,
         disabled_reason: None,
-        created_at: rfc3339(now),
-        updated_at: rfc3339(now),
+        created_at: to_millis(now),
+        updated_at: to_millis(now),
         version: 1,
     };
     state.subscriptions.create(&subscription).await?;
@@ -284,14 +290,17 @@ pub async fn put(
         s.disabled_reason = None;
     }
     s.active = input.active;
-    s.updated_at = rfc3339(now);
-    s.version += 1;
-    state.subscriptions.replace(&s).await.map_err(|e| match e {
-        herald::common::store::StoreError::PreconditionFailed => {
-            ApiError::Conflict("the subscription changed meanwhile; read it and try again".into())
-        }
-        other => other.into(),
-    })?;
+    s.updated_at = to_millis(now);
+    state
+        .subscriptions
+        .replace(&mut s)
+        .await
+        .map_err(|e| match e {
+            herald::common::store::StoreError::PreconditionFailed => ApiError::Conflict(
+                "the subscription changed meanwhile; read it and try again".into(),
+            ),
+            other => other.into(),
+        })?;
     Ok(Json(with_secret(View::of(&s, now), shown.as_ref())?))
 }
 
@@ -321,14 +330,17 @@ pub async fn rotate_secret(
     let (secret, stored) = new_secret(&state, &account, now).await?;
     s.rotate(stored.sealed, now)
         .map_err(|e| ApiError::Conflict(e.to_string()))?;
-    s.updated_at = rfc3339(now);
-    s.version += 1;
-    state.subscriptions.replace(&s).await.map_err(|e| match e {
-        herald::common::store::StoreError::PreconditionFailed => {
-            ApiError::Conflict("the subscription changed meanwhile; try again".into())
-        }
-        other => other.into(),
-    })?;
+    s.updated_at = to_millis(now);
+    state
+        .subscriptions
+        .replace(&mut s)
+        .await
+        .map_err(|e| match e {
+            herald::common::store::StoreError::PreconditionFailed => {
+                ApiError::Conflict("the subscription changed meanwhile; try again".into())
+            }
+            other => other.into(),
+        })?;
     tracing::info!(account = %account, subscription = %s.id, "subscription secret rotated");
     Ok(Json(with_secret(View::of(&s, now), Some(&secret))?))
 }

@@ -39,8 +39,7 @@ async fn sent_sms(h: &Herald, provider: &str, provider_id: &str) -> String {
     }));
     record.sent_via = Some(provider.to_owned());
     record.set_status(MessageStatus::Sent, h.now(), None);
-    record.version += 1;
-    h.messages.replace(&record).await.expect("replaced");
+    h.messages.replace(&mut record).await.expect("replaced");
     id
 }
 

@@ -1,9 +1,9 @@
 //! `/accounts/{accountId}/deliveries`, one delivery and its manual retry.
 
 use std::collections::BTreeMap;
+use time::macros::datetime;
 
 use herald::common::account::AccountId;
-use herald::common::clock::rfc3339;
 use herald::events::delivery::{
     DeliveryAttempt, DeliveryId, DeliveryRecord, DeliveryStatus, DeliveryStore,
 };
@@ -45,10 +45,10 @@ async fn delivery(
         test: false,
         status: DeliveryStatus::Failed,
         body: r#"{"eventName":"order.completed"}"#.to_owned(),
-        event_expires_at: rfc3339(now + time::Duration::days(5)),
+        event_expires_at: now + time::Duration::days(5),
         attempts: vec![DeliveryAttempt {
             number: 1,
-            at: rfc3339(now),
+            at: now,
             url: "https://hooks.globex-corp.com/herald".to_owned(),
             request_headers: BTreeMap::from([(
                 "content-type".to_owned(),
@@ -67,12 +67,12 @@ async fn delivery(
         next_attempt: 2,
         job_ticket: 2,
         next_attempt_at: None,
-        window_start: Some(rfc3339(now)),
+        window_start: Some(now),
         claimed_until: None,
         reason: Some("the endpoint answered 500".to_owned()),
-        created_at: rfc3339(now),
-        updated_at: rfc3339(now),
-        expires_at: rfc3339(now + time::Duration::days(90)),
+        created_at: now,
+        updated_at: now,
+        expires_at: now + time::Duration::days(90),
         version: 1,
     };
     change(&mut record);
@@ -118,7 +118,7 @@ async fn three(h: &Herald) -> (String, String, Vec<DeliveryRecord>) {
         delivery(h, &acme(), &a, |d| {
             d.status = DeliveryStatus::Pending;
             d.reason = None;
-            d.next_attempt_at = Some("2030-01-15T09:31:02Z".to_owned());
+            d.next_attempt_at = Some(datetime!(2030-01-15 09:31:02 UTC));
             d.attempts[0].outcome = "retry".to_owned();
         })
         .await,
@@ -263,7 +263,7 @@ async fn a_delivery_is_shown_whole_without_its_claim() {
     let h = Herald::new().await;
     let a = subscription(&h, "A").await;
     let made = delivery(&h, &acme(), &a, |d| {
-        d.claimed_until = Some("2030-01-15T09:30:30Z".to_owned());
+        d.claimed_until = Some(datetime!(2030-01-15 09:30:30 UTC));
     })
     .await;
     let shown = h.call(get(format!("{URL}/{}", made.id))).await.ok(200);
@@ -286,7 +286,7 @@ async fn deliveries_not_of_this_account_or_past_retention_are_not_found() {
     let a = subscription(&h, "A").await;
     let foreign = delivery(&h, &AccountId::parse("globex").expect("valid"), &a, |_| {}).await;
     let short = delivery(&h, &acme(), &a, |d| {
-        d.expires_at = "2030-01-15T10:30:00Z".to_owned();
+        d.expires_at = datetime!(2030-01-15 10:30:00 UTC);
     })
     .await;
     let unknown = DeliveryId::of(
@@ -338,12 +338,12 @@ async fn a_retry_queues_the_next_attempt_now_with_a_fresh_window() {
     assert_eq!(after.next_attempt, 2);
     assert_eq!(after.job_ticket, 3);
     assert_eq!(
-        after.next_attempt_at.as_deref(),
-        Some("2030-01-15T11:30:00Z")
+        after.next_attempt_at,
+        Some(datetime!(2030-01-15 11:30:00 UTC))
     );
-    assert_eq!(after.window_start.as_deref(), Some("2030-01-15T11:30:00Z"));
+    assert_eq!(after.window_start, Some(datetime!(2030-01-15 11:30:00 UTC)));
     // Kept as long as a new delivery would be (90 days by default).
-    assert_eq!(after.expires_at, "2030-04-15T11:30:00Z");
+    assert_eq!(after.expires_at, datetime!(2030-04-15 11:30:00 UTC));
     assert_eq!(after.version, made.version + 1);
 
     let jobs = h.deliveries_queue.jobs();
@@ -360,14 +360,14 @@ async fn a_retry_is_refused_while_it_cannot_be_delivered() {
     let a = subscription(&h, "A").await;
 
     let claimed = delivery(&h, &acme(), &a, |d| {
-        d.claimed_until = Some("2030-01-15T09:30:10Z".to_owned());
+        d.claimed_until = Some(datetime!(2030-01-15 09:30:10 UTC));
     })
     .await;
     let answer = h.call(post(format!("{URL}/{}/retry", claimed.id))).await;
     assert!(answer.detail(409).contains("right now"), "{answer:?}");
 
     let expired = delivery(&h, &acme(), &a, |d| {
-        d.event_expires_at = "2030-01-15T09:30:00Z".to_owned();
+        d.event_expires_at = datetime!(2030-01-15 09:30:00 UTC);
     })
     .await;
     let answer = h.call(post(format!("{URL}/{}/retry", expired.id))).await;
@@ -380,8 +380,7 @@ async fn a_retry_is_refused_while_it_cannot_be_delivered() {
 
     let mut s = stored(&h, &a).await.expect("stored");
     s.active = false;
-    s.version += 1;
-    h.subscriptions.replace(&s).await.expect("replaced");
+    h.subscriptions.replace(&mut s).await.expect("replaced");
     let inactive = delivery(&h, &acme(), &a, |_| {}).await;
     let answer = h.call(post(format!("{URL}/{}/retry", inactive.id))).await;
     assert!(answer.detail(409).contains("inactive"), "{answer:?}");

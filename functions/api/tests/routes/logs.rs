@@ -56,8 +56,7 @@ async fn set_status(h: &Herald, channel: Channel, id: &str, status: MessageStatu
         .find(|r| r.id.as_str() == id)
         .expect("logged");
     record.set_status(status, h.now(), None);
-    record.version += 1;
-    h.messages.replace(&record).await.expect("replaced");
+    h.messages.replace(&mut record).await.expect("replaced");
 }
 
 #[tokio::test]

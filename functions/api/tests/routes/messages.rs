@@ -57,7 +57,7 @@ async fn an_sms_is_logged_as_queued_and_queued_for_sending() {
     assert_eq!(record.id.as_str(), id);
     assert_eq!(record.status, MessageStatus::Queued);
     assert_eq!(record.message.recipient(), "+4712345678");
-    assert_eq!(record.created_at, h.now_text());
+    assert_eq!(record.created_at, h.now());
     let tags: Vec<String> = record.tags.iter().cloned().map(String::from).collect();
     assert_eq!(tags, ["order:42"]);
     assert_eq!(
@@ -139,8 +139,7 @@ async fn a_repeat_with_the_same_idempotency_key_answers_as_the_first_did() {
     // Once it was, a repeat queues nothing more.
     let mut record = logged(&h, Channel::Sms).await.remove(0);
     record.enqueued = true;
-    record.version += 1;
-    h.messages.replace(&record).await.expect("replaced");
+    h.messages.replace(&mut record).await.expect("replaced");
     let third = h
         .call(
             post(SMS)

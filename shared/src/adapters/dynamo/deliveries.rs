@@ -11,9 +11,8 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::adapters::dynamo::{document, expects_previous, n, s, write_error};
+use crate::adapters::dynamo::{document, expects_version, n, next_version, s, write_error};
 use crate::common::account::AccountId;
 use crate::events::delivery::{
     DeliveryId, DeliveryRecord, DeliveryStore, ListQuery, Page, StoreError,
@@ -25,10 +24,6 @@ pub const STATUS_INDEX: &str = "ByStatus";
 pub struct DynamoDeliveryStore {
     client: Client,
     table: String,
-}
-
-fn epoch(t: &str) -> i64 {
-    OffsetDateTime::parse(t, &Rfc3339).map_or(i64::MAX, OffsetDateTime::unix_timestamp)
 }
 
 impl DynamoDeliveryStore {
@@ -53,7 +48,7 @@ impl DynamoDeliveryStore {
                 s(format!("{account}#{}", r.status.as_str())),
             ),
             ("status".to_owned(), s(r.status.as_str())),
-            ("expiresAt".to_owned(), n(epoch(&r.expires_at))),
+            ("expiresAt".to_owned(), n(r.expires_at.unix_timestamp())),
             (
                 "delivery".to_owned(),
                 serde_dynamo::to_attribute_value(r).map_err(StoreError::unavailable)?,
@@ -109,16 +104,19 @@ impl DeliveryStore for DynamoDeliveryStore {
         }
     }
 
-    async fn replace(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
+    async fn replace(&self, record: &mut DeliveryRecord) -> Result<(), StoreError> {
+        let mut item = Self::item(record)?;
+        let next = next_version(&mut item, "delivery", record.version)?;
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(Self::item(record)?));
-        expects_previous(put, "delivery", record.version)?
+            .set_item(Some(item));
+        expects_version(put, "delivery", record.version)
             .send()
             .await
             .map_err(write_error)?;
+        record.version = next;
         Ok(())
     }
 

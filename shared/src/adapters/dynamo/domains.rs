@@ -15,7 +15,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 
-use crate::adapters::dynamo::{n, s, write_error};
+use crate::adapters::dynamo::{next_version, s, version, write_error};
 use crate::common::account::AccountId;
 use crate::domains::store::{DomainRecord, DomainStore, InUse, StoreError};
 use crate::domains::{DomainStatus, SendingDomain};
@@ -79,23 +79,21 @@ impl DynamoDomainStore {
         serde_dynamo::from_attribute_value(value).map_err(|e| corrupt(e.to_string()))
     }
 
-    fn versioned_put(&self, record: &DomainRecord) -> Result<Put, StoreError> {
-        let expected = record
-            .version
-            .checked_sub(1)
-            .ok_or(StoreError::PreconditionFailed)?;
-        Put::builder()
+    /// The write of `record` as its next version, which it returns beside the write: held
+    /// only while the stored domain is still at the version read and of the same account.
+    fn versioned_put(&self, record: &DomainRecord) -> Result<(Put, u64), StoreError> {
+        let mut item = Self::item(record)?;
+        let next = next_version(&mut item, "domain", record.version)?;
+        let put = Put::builder()
             .table_name(&self.table)
-            .set_item(Some(Self::item(record)?))
+            .set_item(Some(item))
             .condition_expression("#d.version = :expected AND accountId = :account")
             .expression_attribute_names("#d", "domain")
-            .expression_attribute_values(
-                ":expected",
-                n(i64::try_from(expected).unwrap_or(i64::MAX)),
-            )
+            .expression_attribute_values(":expected", version(record.version))
             .expression_attribute_values(":account", s(record.account_id.as_str()))
             .build()
-            .map_err(StoreError::unavailable)
+            .map_err(StoreError::unavailable)?;
+        Ok((put, next))
     }
 
     async fn query(
@@ -164,8 +162,8 @@ impl DomainStore for DynamoDomainStore {
             .await
     }
 
-    async fn replace(&self, record: &DomainRecord) -> Result<(), StoreError> {
-        let put = self.versioned_put(record)?;
+    async fn replace(&self, record: &mut DomainRecord) -> Result<(), StoreError> {
+        let (put, next) = self.versioned_put(record)?;
         self.client
             .put_item()
             .table_name(put.table_name())
@@ -176,10 +174,11 @@ impl DomainStore for DynamoDomainStore {
             .send()
             .await
             .map_err(write_error)?;
+        record.version = next;
         Ok(())
     }
 
-    async fn put_in_use(&self, record: &DomainRecord) -> Result<(), StoreError> {
+    async fn put_in_use(&self, record: &mut DomainRecord) -> Result<(), StoreError> {
         let prefix = record
             .from_address_prefix
             .as_ref()
@@ -193,19 +192,19 @@ impl DomainStore for DynamoDomainStore {
             .expression_attribute_values(":domain", s(record.domain.as_str()))
             .build()
             .map_err(StoreError::unavailable)?;
+        let (domain, next) = self.versioned_put(record)?;
         let result = self
             .client
             .transact_write_items()
-            .transact_items(
-                TransactWriteItem::builder()
-                    .put(self.versioned_put(record)?)
-                    .build(),
-            )
+            .transact_items(TransactWriteItem::builder().put(domain).build())
             .transact_items(TransactWriteItem::builder().put(pointer).build())
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                record.version = next;
+                Ok(())
+            }
             Err(e)
                 if e.as_service_error()
                     .and_then(aws_sdk_dynamodb::error::ProvideErrorMetadata::code)

@@ -14,7 +14,7 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
-use crate::adapters::dynamo::{n, s};
+use crate::adapters::dynamo::{n, next_version, s, version};
 use crate::common::account::AccountId;
 use crate::messaging::log::{
     Created, IdempotencyClaim, ListQuery, MessageId, MessageKey, MessageLog, MessageRecord, Order,
@@ -37,11 +37,6 @@ fn pk(account: &AccountId, channel: Channel) -> String {
 
 fn status_key(account: &AccountId, channel: Channel, status: MessageStatus) -> String {
     format!("{account}#{}#{}", channel.as_str(), status.as_str())
-}
-
-fn epoch(rfc3339: &str) -> i64 {
-    OffsetDateTime::parse(rfc3339, &time::format_description::well_known::Rfc3339)
-        .map_or(i64::MAX, OffsetDateTime::unix_timestamp)
 }
 
 fn code<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> Option<&str> {
@@ -68,7 +63,10 @@ impl DynamoMessageLog {
                 "statusKey".to_owned(),
                 s(status_key(&record.account_id, channel, record.status)),
             ),
-            ("expiresAt".to_owned(), n(epoch(&record.expires_at))),
+            (
+                "expiresAt".to_owned(),
+                n(record.expires_at.unix_timestamp()),
+            ),
             (
                 "record".to_owned(),
                 serde_dynamo::to_attribute_value(record).map_err(StoreError::unavailable)?,
@@ -265,26 +263,24 @@ impl MessageLog for DynamoMessageLog {
         Ok(Page { items, last })
     }
 
-    async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError> {
-        let expected = record
-            .version
-            .checked_sub(1)
-            .ok_or(StoreError::PreconditionFailed)?;
+    async fn replace(&self, record: &mut MessageRecord) -> Result<(), StoreError> {
+        let mut item = self.item(record)?;
+        let next = next_version(&mut item, "record", record.version)?;
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(self.item(record)?))
+            .set_item(Some(item))
             .condition_expression("#record.version = :expected")
             .expression_attribute_names("#record", "record")
-            .expression_attribute_values(
-                ":expected",
-                n(i64::try_from(expected).unwrap_or(i64::MAX)),
-            )
+            .expression_attribute_values(":expected", version(record.version))
             .send()
             .await;
         match result {
-            Ok(_) => Ok(()),
+            Ok(_) => {
+                record.version = next;
+                Ok(())
+            }
             Err(e)
                 if e.as_service_error().and_then(code)
                     == Some("ConditionalCheckFailedException") =>

@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::adapters::dynamo::{document, expects_previous, s, write_error};
+use crate::adapters::dynamo::{document, expects_version, next_version, s, write_error};
 use crate::common::account::AccountId;
 use crate::events::subscription::{StoreError, Subscription, SubscriptionId, SubscriptionStore};
 
@@ -107,16 +107,19 @@ impl SubscriptionStore for DynamoSubscriptionStore {
         }
     }
 
-    async fn replace(&self, subscription: &Subscription) -> Result<(), StoreError> {
+    async fn replace(&self, subscription: &mut Subscription) -> Result<(), StoreError> {
+        let mut item = Self::item(subscription)?;
+        let next = next_version(&mut item, "subscription", subscription.version)?;
         let put = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(Self::item(subscription)?));
-        expects_previous(put, "subscription", subscription.version)?
+            .set_item(Some(item));
+        expects_version(put, "subscription", subscription.version)
             .send()
             .await
             .map_err(write_error)?;
+        subscription.version = next;
         Ok(())
     }
 

@@ -20,9 +20,8 @@ use std::time::Instant;
 use rand::rngs::StdRng;
 use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use crate::common::clock::{Clock, rfc3339};
+use crate::common::clock::{Clock, to_millis};
 use crate::common::queue::{JobQueue, QueueError};
 use crate::common::seal::{SealError, SecretSealer};
 use crate::common::secret::SealedSecret;
@@ -105,14 +104,10 @@ enum Claim {
     Nothing,
 }
 
-fn parse_time(t: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(t, &Rfc3339).ok()
-}
-
 impl Deliverer {
     pub async fn handle(&self, job: &DeliveryJob) -> Result<Handled, DeliverError> {
         let now = self.clock.now();
-        if let Some(not_before) = job.not_before.as_deref().and_then(parse_time) {
+        if let Some(not_before) = job.not_before {
             let remaining = remaining_until(not_before, now);
             if !remaining.is_zero() {
                 let (delay, _) = next_hop(remaining);
@@ -129,7 +124,7 @@ impl Deliverer {
 
     /// Claims the delivery for this job's attempt (creating it on a first attempt).
     async fn claim(&self, job: &DeliveryJob, now: OffsetDateTime) -> Result<Claim, DeliverError> {
-        let claimed_until = Some(rfc3339(now + CLAIM));
+        let claimed_until = Some(to_millis(now + CLAIM));
         if let (Some(first), 1) = (&job.first, job.attempt) {
             let record = DeliveryRecord {
                 id: job.delivery_id.clone(),
@@ -140,18 +135,18 @@ impl Deliverer {
                 test: first.test,
                 status: DeliveryStatus::Pending,
                 body: first.body.clone(),
-                event_expires_at: first.event_expires_at.clone(),
+                event_expires_at: first.event_expires_at,
                 attempts: Vec::new(),
                 attempt_count: 0,
                 next_attempt: 1,
                 job_ticket: job.attempt,
-                next_attempt_at: Some(rfc3339(now)),
-                window_start: Some(rfc3339(now)),
-                claimed_until: claimed_until.clone(),
+                next_attempt_at: Some(to_millis(now)),
+                window_start: Some(to_millis(now)),
+                claimed_until,
                 reason: None,
-                created_at: rfc3339(now),
-                updated_at: rfc3339(now),
-                expires_at: rfc3339(now + self.retention),
+                created_at: to_millis(now),
+                updated_at: to_millis(now),
+                expires_at: to_millis(now + self.retention),
                 version: 1,
             };
             match self.deliveries.create(&record).await {
@@ -189,8 +184,7 @@ impl Deliverer {
             return Ok(Claim::Busy);
         }
         record.claimed_until = claimed_until;
-        record.version += 1;
-        match self.deliveries.replace(&record).await {
+        match self.deliveries.replace(&mut record).await {
             Ok(()) => Ok(Claim::Ours(Box::new(record))),
             Err(StoreError::PreconditionFailed) => Ok(Claim::Busy),
             Err(e) => Err(e.into()),
@@ -213,7 +207,7 @@ impl Deliverer {
         record.attempt_count = record.attempt_count.max(number);
         let mut attempt = DeliveryAttempt {
             number,
-            at: rfc3339(started_at),
+            at: to_millis(started_at),
             url: subscription
                 .as_ref()
                 .map(|s| s.url.clone())
@@ -258,8 +252,7 @@ impl Deliverer {
 
         let now = self.clock.now();
         record.claimed_until = None;
-        record.version += 1;
-        record.updated_at = rfc3339(now);
+        record.updated_at = to_millis(now);
         let handled = match verdict {
             Verdict::Delivered => {
                 record.status = DeliveryStatus::Delivered;
@@ -273,7 +266,7 @@ impl Deliverer {
                     Some(at) => {
                         record.schedule(at);
                         attempt.outcome = "retry".into();
-                        attempt.next_attempt_at = Some(rfc3339(at));
+                        attempt.next_attempt_at = Some(to_millis(at));
                         Handled::Scheduled
                     }
                     None => {
@@ -335,15 +328,10 @@ impl Deliverer {
     /// The last moment an attempt may be made: the event's `expiresAt`, or five days after
     /// the window opened (the first attempt, or the last manual retry).
     fn give_up_at(&self, record: &DeliveryRecord, now: OffsetDateTime) -> OffsetDateTime {
-        let window = record
-            .window_start
-            .as_deref()
-            .and_then(parse_time)
-            .unwrap_or(now);
         RetryState {
-            first_attempt_at: window,
+            first_attempt_at: record.window_start.unwrap_or(now),
             failed_attempts: 0,
-            expires_at: parse_time(&record.event_expires_at).unwrap_or(now),
+            expires_at: record.event_expires_at,
         }
         .give_up_at()
     }
@@ -356,26 +344,19 @@ impl Deliverer {
         response: Option<&WebhookResponse>,
     ) -> Option<OffsetDateTime> {
         let state = RetryState {
-            first_attempt_at: record
-                .window_start
-                .as_deref()
-                .and_then(parse_time)
-                .unwrap_or(now),
+            first_attempt_at: record.window_start.unwrap_or(now),
             // The attempts of this window (since the first, or the last manual retry), the
             // one just made included.
             failed_attempts: u32::try_from(
                 record
                     .attempts
                     .iter()
-                    .filter(|a| {
-                        let window = record.window_start.as_deref().and_then(parse_time);
-                        window.is_none_or(|w| parse_time(&a.at).is_some_and(|at| at >= w))
-                    })
+                    .filter(|a| record.window_start.is_none_or(|w| a.at >= w))
                     .count(),
             )
             .unwrap_or(u32::MAX)
             .saturating_add(1),
-            expires_at: parse_time(&record.event_expires_at).unwrap_or(now),
+            expires_at: record.event_expires_at,
         };
         let retry_after = response.and_then(|r| r.retry_after);
         let mut rng = self.rng.lock().unwrap_or_else(PoisonError::into_inner);
@@ -389,14 +370,14 @@ impl Deliverer {
     /// Queues the record's next attempt, delayed by the first hop of its wait.
     async fn queue_retry(&self, record: &DeliveryRecord) -> Result<(), QueueError> {
         let now = self.clock.now();
-        let at = record.next_attempt_at.as_deref().and_then(parse_time);
+        let at = record.next_attempt_at;
         let delay = at.map_or(0, |at| next_hop(remaining_until(at, now)).0);
         let job = DeliveryJob {
             account_id: record.account_id.clone(),
             subscription_id: record.subscription_id.clone(),
             delivery_id: record.id.clone(),
             attempt: record.ticket(),
-            not_before: record.next_attempt_at.clone(),
+            not_before: record.next_attempt_at,
             first: None,
         };
         self.queue.enqueue_after(&job, delay).await
@@ -518,9 +499,8 @@ impl Deliverer {
             }
             subscription.active = false;
             subscription.disabled_reason = Some("the endpoint answered 410 Gone".into());
-            subscription.updated_at = rfc3339(now);
-            subscription.version += 1;
-            match self.subscriptions.replace(&subscription).await {
+            subscription.updated_at = to_millis(now);
+            match self.subscriptions.replace(&mut subscription).await {
                 Ok(()) => {}
                 Err(StoreError::PreconditionFailed) => continue,
                 Err(e) => return Err(e.into()),

@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use time::OffsetDateTime;
 
-use crate::common::clock::rfc3339;
 use crate::common::queue::{JobQueue, QueueError};
 use crate::common::store::StoreError;
 use crate::events::delivery::{DeliveryId, DeliveryJob, FirstAttempt};
@@ -62,7 +61,7 @@ fn first_attempt(event: &Event, body: String, test: bool) -> Arc<FirstAttempt> {
     Arc::new(FirstAttempt {
         event_id: event.id().clone(),
         event_name: event.event_name().clone(),
-        event_expires_at: rfc3339(event.expires_at()),
+        event_expires_at: event.expires_at(),
         body,
         test,
     })
@@ -145,8 +144,8 @@ mod tests {
             events: serde_json::from_value(json!("all")).expect("valid"),
             active: true,
             disabled_reason: None,
-            created_at: rfc3339(T0),
-            updated_at: rfc3339(T0),
+            created_at: T0,
+            updated_at: T0,
             version: 1,
         }
     }

@@ -51,12 +51,20 @@ impl DeliveryStore for MemoryDeliveryStore {
             .cloned())
     }
 
-    async fn replace(&self, record: &DeliveryRecord) -> Result<(), StoreError> {
+    async fn replace(&self, record: &mut DeliveryRecord) -> Result<(), StoreError> {
         let key = (record.account_id.clone(), record.id.clone());
         let mut items = self.lock();
-        match items.get(&key) {
-            Some(current) if current.version + 1 == record.version => {
-                items.insert(key, record.clone());
+        match items.get_mut(&key) {
+            Some(current) if current.version == record.version => {
+                let next = record
+                    .version
+                    .checked_add(1)
+                    .ok_or(StoreError::PreconditionFailed)?;
+                *current = DeliveryRecord {
+                    version: next,
+                    ..record.clone()
+                };
+                record.version = next;
                 Ok(())
             }
             _ => Err(StoreError::PreconditionFailed),
@@ -90,5 +98,67 @@ impl DeliveryStore for MemoryDeliveryStore {
         let items: Vec<_> = items.into_iter().take(query.limit).collect();
         let last = more.then(|| items.last().map(|r| r.id.clone())).flatten();
         Ok(Page { items, last })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::events::delivery::DeliveryStatus;
+    use crate::events::subscription::SubscriptionId;
+    use crate::events::webhook::EventId;
+
+    #[tokio::test]
+    async fn a_write_is_the_next_version_and_a_stale_one_changes_nothing() {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let (event, subscription) = (EventId::new(now), SubscriptionId::new(now));
+        let created: DeliveryRecord = serde_json::from_value(serde_json::json!({
+            "id": DeliveryId::of(&event, &subscription),
+            "accountId": "acme",
+            "subscriptionId": subscription,
+            "eventId": event,
+            "eventName": "sms.sent",
+            "status": "pending",
+            "body": "{}",
+            "eventExpiresAt": "2030-01-02T00:00:00Z",
+            "attempts": [],
+            "nextAttempt": 1,
+            "createdAt": "2030-01-01T00:00:00Z",
+            "updatedAt": "2030-01-01T00:00:00Z",
+            "expiresAt": "2030-04-01T00:00:00Z",
+            "version": 1
+        }))
+        .expect("a record");
+        let store = MemoryDeliveryStore::new();
+        store.create(&created).await.expect("created");
+        let read = || async {
+            store
+                .get(&created.account_id, &created.id, now)
+                .await
+                .expect("read")
+                .expect("present")
+        };
+
+        let mut claimed = read().await;
+        let mut retried = read().await;
+        claimed.claimed_until = Some(now + time::Duration::minutes(1));
+        store.replace(&mut claimed).await.expect("written");
+        assert_eq!(claimed.version, 2);
+        assert_eq!(read().await, claimed);
+
+        retried.retry_now(now, time::Duration::days(90));
+        assert_eq!(retried.version, 1, "the store bumps, not the record");
+        assert!(matches!(
+            store.replace(&mut retried).await,
+            Err(StoreError::PreconditionFailed)
+        ));
+        assert_eq!(retried.version, 1);
+        assert_eq!(read().await, claimed);
+
+        claimed.status = DeliveryStatus::Delivered;
+        store.replace(&mut claimed).await.expect("written");
+        assert_eq!((claimed.version, read().await.version), (3, 3));
     }
 }

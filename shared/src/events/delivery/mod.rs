@@ -20,10 +20,9 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
 use crate::common::account::AccountId;
-use crate::common::clock::rfc3339;
+use crate::common::clock::{rfc3339_serde, to_millis};
 pub use crate::common::store::StoreError;
 use crate::events::subscription::SubscriptionId;
 use crate::events::webhook::{EventId, EventName};
@@ -112,7 +111,8 @@ impl DeliveryStatus {
 pub struct DeliveryAttempt {
     /// 1 for the first attempt.
     pub number: u32,
-    pub at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub at: OffsetDateTime,
     pub url: String,
     pub request_headers: BTreeMap<String, String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -130,8 +130,12 @@ pub struct DeliveryAttempt {
     /// What went wrong, in words (a timeout, a refused address, a status).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_attempt_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub next_attempt_at: Option<OffsetDateTime>,
 }
 
 /// A response body is kept up to this many bytes: enough to read an error, small enough that
@@ -157,7 +161,8 @@ pub struct DeliveryRecord {
     pub status: DeliveryStatus,
     /// The exact request body every attempt sends (and signs).
     pub body: String,
-    pub event_expires_at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub event_expires_at: OffsetDateTime,
     pub attempts: Vec<DeliveryAttempt>,
     /// How many attempts were ever made (older ones beyond [`MAX_ATTEMPTS_KEPT`] are dropped).
     #[serde(default)]
@@ -171,34 +176,46 @@ pub struct DeliveryRecord {
     /// carried the attempt number: then `next_attempt` is the ticket.
     #[serde(default)]
     pub job_ticket: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_attempt_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub next_attempt_at: Option<OffsetDateTime>,
     /// When the current retry window opened: the first attempt, or the last manual retry.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub window_start: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub window_start: Option<OffsetDateTime>,
     /// While set and in the future, a deliverer is making an attempt: no other may.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claimed_until: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub claimed_until: Option<OffsetDateTime>,
     /// Why it failed, when it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "rfc3339_serde")]
+    pub updated_at: OffsetDateTime,
     /// Removed by DynamoDB's TTL after this; reads filter out what the sweep has not reached.
-    pub expires_at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub expires_at: OffsetDateTime,
     pub version: u64,
 }
 
 impl DeliveryRecord {
     pub fn claimed_at(&self, now: OffsetDateTime) -> bool {
-        self.claimed_until
-            .as_deref()
-            .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok())
-            .is_some_and(|t| t > now)
+        self.claimed_until.is_some_and(|t| t > now)
     }
 
     pub fn expired(&self, now: OffsetDateTime) -> bool {
-        OffsetDateTime::parse(&self.expires_at, &Rfc3339).is_ok_and(|t| t <= now)
+        self.expires_at <= now
     }
 
     /// Appends an attempt, dropping the oldest beyond [`MAX_ATTEMPTS_KEPT`].
@@ -226,21 +243,20 @@ impl DeliveryRecord {
         self.status = DeliveryStatus::Pending;
         self.next_attempt = self.attempt_count + 1;
         self.job_ticket = self.ticket() + 1;
-        self.next_attempt_at = Some(rfc3339(at));
+        self.next_attempt_at = Some(to_millis(at));
         self.reason = None;
     }
 
     /// An administrator's retry: the next attempt is due now, numbered after the attempts
     /// made, with a fresh retry window; a retry the schedule had queued becomes stale, so
     /// that it neither sends twice nor takes a number. Returns the job to queue once the
-    /// record is saved.
+    /// record is saved (the store gives it its next version).
     pub fn retry_now(&mut self, now: OffsetDateTime, retention: time::Duration) -> DeliveryJob {
         self.schedule(now);
-        self.window_start = Some(rfc3339(now));
+        self.window_start = Some(to_millis(now));
         // Kept as long as a new delivery would be.
-        self.expires_at = rfc3339(now + retention);
-        self.updated_at = rfc3339(now);
-        self.version += 1;
+        self.expires_at = to_millis(now + retention);
+        self.updated_at = to_millis(now);
         DeliveryJob {
             account_id: self.account_id.clone(),
             subscription_id: self.subscription_id.clone(),
@@ -258,7 +274,8 @@ impl DeliveryRecord {
 pub struct FirstAttempt {
     pub event_id: EventId,
     pub event_name: EventName,
-    pub event_expires_at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub event_expires_at: OffsetDateTime,
     pub body: String,
     #[serde(default)]
     pub test: bool,
@@ -276,8 +293,12 @@ pub struct DeliveryJob {
     /// The record's [`DeliveryRecord::ticket`] when the job was queued (named for the attempt
     /// number it carried before tickets, so that jobs already queued still read).
     pub attempt: u32,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub not_before: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub not_before: Option<OffsetDateTime>,
     /// Present on a delivery's first job only: the record does not exist yet. Shared: the
     /// jobs fan-out makes for one event all carry the same one (body included), so it is
     /// built once rather than copied for each subscription.
@@ -353,8 +374,10 @@ pub trait DeliveryStore: Send + Sync {
         id: &DeliveryId,
         now: OffsetDateTime,
     ) -> Result<Option<DeliveryRecord>, StoreError>;
-    /// Writes `record` if the stored one is at `record.version - 1`.
-    async fn replace(&self, record: &DeliveryRecord) -> Result<(), StoreError>;
+    /// Writes `record` as its next version if the stored one is still at the version read
+    /// (`record.version`); then `record.version` is the version written. Otherwise
+    /// `PreconditionFailed`, and nothing changes.
+    async fn replace(&self, record: &mut DeliveryRecord) -> Result<(), StoreError>;
     async fn list(
         &self,
         account: &AccountId,
@@ -405,11 +428,69 @@ mod tests {
         assert_eq!(record.next_attempt, 2);
         // The queued job (ticket 2) is superseded.
         assert_eq!((job.attempt, record.ticket()), (3, 3));
-        assert_eq!(record.window_start.as_deref(), Some("2030-01-01T00:10:00Z"));
-        assert_eq!(record.version, 3);
+        assert_eq!(record.window_start, Some(now));
+        let json = serde_json::to_value(&record).expect("serializes");
+        assert_eq!(json["windowStart"], "2030-01-01T00:10:00Z");
+        assert_eq!(json["expiresAt"], "2030-04-01T00:10:00Z");
+        assert_eq!(record.version, 2, "versions are the store's to bump");
         // A second retry before any attempt: still number 2, another ticket.
         let job = record.retry_now(now, time::Duration::days(90));
         assert_eq!((record.next_attempt, job.attempt), (2, 4));
+    }
+
+    #[test]
+    fn a_stored_record_reads_back_and_writes_its_times_unchanged() {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let event = EventId::new(now);
+        let subscription = SubscriptionId::new(now);
+        let stored = serde_json::json!({
+            "id": DeliveryId::of(&event, &subscription),
+            "accountId": "acme",
+            "subscriptionId": subscription,
+            "eventId": event,
+            "eventName": "sms.sent",
+            "test": false,
+            "status": "pending",
+            "body": "{}",
+            "eventExpiresAt": "2030-01-06T00:00:00.73Z",
+            "attempts": [{
+                "number": 1,
+                "at": "2030-01-01T00:00:00.001Z",
+                "url": "https://hooks.acme.example/herald",
+                "requestHeaders": {},
+                "responseStatus": 500,
+                "responseHeaders": {},
+                "responseBody": "",
+                "responseBodyTruncated": false,
+                "durationMs": 12,
+                "outcome": "retry",
+                "nextAttemptAt": "2030-01-01T00:00:01.5Z"
+            }],
+            "attemptCount": 1,
+            "nextAttempt": 2,
+            "jobTicket": 2,
+            "nextAttemptAt": "2030-01-01T00:00:01.5Z",
+            "windowStart": "2030-01-01T00:00:00Z",
+            "claimedUntil": "2030-01-01T00:01:00.012Z",
+            "createdAt": "2030-01-01T00:00:00Z",
+            "updatedAt": "2030-01-01T00:00:00.123Z",
+            "expiresAt": "2030-04-01T00:00:00Z",
+            "version": 3
+        });
+        let record: DeliveryRecord = serde_json::from_value(stored.clone()).expect("a record");
+        assert_eq!(
+            record.event_expires_at,
+            datetime!(2030-01-06 00:00:00.730 UTC)
+        );
+        assert_eq!(
+            record.attempts[0].next_attempt_at, record.next_attempt_at,
+            "compared as times"
+        );
+        assert!(record.claimed_at(datetime!(2030-01-01 00:01:00.011 UTC)));
+        assert!(!record.claimed_at(datetime!(2030-01-01 00:01:00.012 UTC)));
+        assert!(!record.expired(datetime!(2030-03-31 23:59:59.999 UTC)));
+        assert!(record.expired(datetime!(2030-04-01 00:00:00 UTC)));
+        assert_eq!(serde_json::to_value(&record).expect("serializes"), stored);
     }
 
     #[test]
@@ -435,7 +516,7 @@ mod tests {
         let first = FirstAttempt {
             event_id: event.clone(),
             event_name: EventName::parse("sms.sent").expect("valid"),
-            event_expires_at: rfc3339(now),
+            event_expires_at: now,
             body: r#"{"id":"x"}"#.into(),
             test: false,
         };

@@ -87,7 +87,7 @@ mod tests {
             self.lists.fetch_add(1, Ordering::SeqCst);
             self.inner.list(account).await
         }
-        async fn replace(&self, s: &Subscription) -> Result<(), StoreError> {
+        async fn replace(&self, s: &mut Subscription) -> Result<(), StoreError> {
             self.inner.replace(s).await
         }
         async fn delete(

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
-use crate::common::clock::rfc3339;
+use crate::common::clock::{rfc3339, rfc3339_serde, to_millis};
 use crate::common::secret::SealedSecret;
 pub use crate::common::store::StoreError;
 use crate::events::webhook::{EventName, EventSelection, Tag, TagFilter};
@@ -36,10 +36,10 @@ pub const MAX_SIGNING_SECRETS: usize = 5;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
     "{MAX_SIGNING_SECRETS} secrets already sign this subscription's requests; the oldest \
-     stops at {oldest_retires_at}, and a rotation is possible from then"
+     stops at {}, and a rotation is possible from then", rfc3339(*.oldest_retires_at)
 )]
 pub struct TooManySecrets {
-    pub oldest_retires_at: String,
+    pub oldest_retires_at: OffsetDateTime,
 }
 
 /// A subscription's id: a ULID, so that an account's subscriptions list in creation order.
@@ -130,17 +130,19 @@ impl From<SubscriptionName> for String {
 #[serde(rename_all = "camelCase")]
 pub struct StoredSecret {
     pub sealed: SealedSecret,
-    pub created_at: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub retires_at: Option<String>,
+    #[serde(with = "rfc3339_serde")]
+    pub created_at: OffsetDateTime,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub retires_at: Option<OffsetDateTime>,
 }
 
 impl StoredSecret {
     fn signs_at(&self, now: OffsetDateTime) -> bool {
-        // Compared as times: RFC 3339 text leaves out zero milliseconds, so it does not sort.
-        self.retires_at
-            .as_deref()
-            .is_none_or(|t| parse_rfc3339(t).is_some_and(|t| t > now))
+        self.retires_at.is_none_or(|t| t > now)
     }
 }
 
@@ -162,9 +164,11 @@ pub struct Subscription {
     /// Why Herald deactivated it (the endpoint answered 410 Gone), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Bumped by every write; a write expects the version it read.
+    #[serde(with = "rfc3339_serde")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "rfc3339_serde")]
+    pub updated_at: OffsetDateTime,
+    /// Bumped by the store on every write, which expects the version read.
     pub version: u64,
 }
 
@@ -188,28 +192,29 @@ impl Subscription {
         &mut self,
         sealed: SealedSecret,
         now: OffsetDateTime,
-    ) -> Result<Option<String>, TooManySecrets> {
+    ) -> Result<Option<OffsetDateTime>, TooManySecrets> {
         let signing = self.signing_secrets(now).count();
         if signing >= MAX_SIGNING_SECRETS {
+            // All but the newest of them were replaced, so at least one retires.
             let oldest_retires_at = self
                 .signing_secrets(now)
-                .filter_map(|s| s.retires_at.clone())
-                .min_by_key(|t| parse_rfc3339(t))
-                .unwrap_or_default();
+                .filter_map(|s| s.retires_at)
+                .min()
+                .unwrap_or(now);
             return Err(TooManySecrets { oldest_retires_at });
         }
         self.secrets.retain(|s| s.signs_at(now));
         let mut previous_retires = None;
         if let Some(current) = self.secrets.first_mut() {
-            let retires_at = rfc3339(now + ROTATION_OVERLAP);
-            current.retires_at = Some(retires_at.clone());
+            let retires_at = to_millis(now + ROTATION_OVERLAP);
+            current.retires_at = Some(retires_at);
             previous_retires = Some(retires_at);
         }
         self.secrets.insert(
             0,
             StoredSecret {
                 sealed,
-                created_at: rfc3339(now),
+                created_at: to_millis(now),
                 retires_at: None,
             },
         );
@@ -217,15 +222,11 @@ impl Subscription {
     }
 
     /// When each replaced secret that still signs stops, the latest first.
-    pub fn replaced_secrets_retire_at(&self, now: OffsetDateTime) -> Vec<String> {
+    pub fn replaced_secrets_retire_at(&self, now: OffsetDateTime) -> Vec<OffsetDateTime> {
         self.signing_secrets(now)
-            .filter_map(|s| s.retires_at.clone())
+            .filter_map(|s| s.retires_at)
             .collect()
     }
-}
-
-fn parse_rfc3339(t: &str) -> Option<OffsetDateTime> {
-    OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
 }
 
 #[async_trait]
@@ -240,8 +241,10 @@ pub trait SubscriptionStore: Send + Sync {
     /// Every subscription of the account, oldest first (at most [`MAX_PER_ACCOUNT`]), as of
     /// the read: every write that returned before it is seen (a strongly consistent read).
     async fn list(&self, account: &AccountId) -> Result<Vec<Subscription>, StoreError>;
-    /// Writes `subscription` if the stored one is at `subscription.version - 1`.
-    async fn replace(&self, subscription: &Subscription) -> Result<(), StoreError>;
+    /// Writes `subscription` as its next version if the stored one is still at the version read
+    /// (`subscription.version`); then `subscription.version` is the version written. Otherwise
+    /// `PreconditionFailed`, and nothing changes.
+    async fn replace(&self, subscription: &mut Subscription) -> Result<(), StoreError>;
     /// `false` when there was nothing to delete.
     async fn delete(&self, account: &AccountId, id: &SubscriptionId) -> Result<bool, StoreError>;
 }
@@ -269,8 +272,8 @@ mod tests {
             events: serde_json::from_value(json!(["sms.sent", "sms.failed"])).expect("valid"),
             active: true,
             disabled_reason: None,
-            created_at: rfc3339(now),
-            updated_at: rfc3339(now),
+            created_at: now,
+            updated_at: now,
             version: 1,
         }
     }
@@ -303,7 +306,7 @@ mod tests {
         let t1 = t0 + time::Duration::hours(1);
         assert_eq!(
             s.rotate(sealed(2), t1),
-            Ok(Some("2030-01-02T01:00:00Z".to_owned()))
+            Ok(Some(datetime!(2030-01-02 01:00:00 UTC)))
         );
         assert_eq!(at(&s, t1), vec![sealed(2), sealed(1)]);
         assert_eq!(at(&s, t1 + time::Duration::hours(25)), vec![sealed(2)]);
@@ -321,7 +324,10 @@ mod tests {
         assert_eq!(at(&s, hours(2)), vec![sealed(3), sealed(2), sealed(1)]);
         assert_eq!(
             s.replaced_secrets_retire_at(hours(2)),
-            ["2030-01-02T02:00:00Z", "2030-01-02T01:00:00Z"]
+            [
+                datetime!(2030-01-02 02:00:00 UTC),
+                datetime!(2030-01-02 01:00:00 UTC)
+            ]
         );
         // Each retires 24 hours after it was replaced, not before.
         assert_eq!(at(&s, hours(24)), vec![sealed(3), sealed(2), sealed(1)]);
@@ -341,11 +347,19 @@ mod tests {
             s.rotate(sealed(i), minutes(i64::from(i))).expect("rotated");
         }
         let before = s.clone();
+        let refused = s.rotate(sealed(9), minutes(10));
         assert_eq!(
-            s.rotate(sealed(9), minutes(10)),
+            refused,
             Err(TooManySecrets {
-                oldest_retires_at: "2030-01-02T00:01:00Z".into()
+                oldest_retires_at: datetime!(2030-01-02 00:01:00 UTC)
             })
+        );
+        assert!(
+            refused
+                .expect_err("refused")
+                .to_string()
+                .contains("the oldest stops at 2030-01-02T00:01:00Z,"),
+            "the message names the time as the API writes times"
         );
         assert_eq!(s, before, "a refused rotation changes nothing");
         // Once the oldest replaced secret retires, a rotation goes through.

@@ -117,7 +117,6 @@ impl EmailDispatcher {
         crate::messaging::dispatch::settle(&mut attempt, &result);
         let now = self.clock.now();
         record.claimed_until = None;
-        record.version += 1;
         record.push_attempt(attempt.to_value());
         let reason = result.as_ref().err().map(|f| f.reason.clone());
         let outcome = match result {
@@ -151,7 +150,7 @@ impl EmailDispatcher {
             }
         };
         record.next_attempt_at = crate::messaging::dispatch::next_attempt_at(&outcome, now);
-        self.log.replace(&record).await?;
+        self.log.replace(&mut record).await?;
         tracing::info!(account = %job.account_id, message = %job.message_id, provider, outcome = ?outcome, reason, "email dispatched");
         if matches!(outcome, Outcome::Sent | Outcome::Failed) {
             crate::messaging::receipts::publish_status(

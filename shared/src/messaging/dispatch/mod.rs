@@ -14,7 +14,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
-use crate::common::clock::rfc3339;
+use crate::common::clock::{rfc3339, to_millis};
 use crate::messaging::log::{MessageId, MessageLog, MessageRecord};
 use crate::messaging::message::{Channel, MessageStatus};
 use crate::messaging::senders::{Accepted, Failure, FailureKind};
@@ -52,14 +52,11 @@ pub enum Outcome {
 pub const RETRY_AFTER: time::Duration = time::Duration::seconds(180);
 
 /// When the next attempt of a job that will come back is due, as the log shows it.
-pub(crate) fn next_attempt_at(outcome: &Outcome, now: time::OffsetDateTime) -> Option<String> {
-    (*outcome == Outcome::Retry)
-        .then(|| {
-            (now + RETRY_AFTER)
-                .format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .flatten()
+pub(crate) fn next_attempt_at(
+    outcome: &Outcome,
+    now: time::OffsetDateTime,
+) -> Option<time::OffsetDateTime> {
+    (*outcome == Outcome::Retry).then(|| to_millis(now + RETRY_AFTER))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -146,9 +143,8 @@ pub(crate) async fn claim(
     record: &mut MessageRecord,
     now: OffsetDateTime,
 ) -> Result<bool, DispatchError> {
-    record.claimed_until = Some(rfc3339(now + CLAIM));
+    record.claimed_until = Some(to_millis(now + CLAIM));
     record.enqueued = true;
-    record.version += 1;
     match log.replace(record).await {
         Ok(()) => Ok(true),
         Err(crate::common::store::StoreError::PreconditionFailed) => Ok(false),
@@ -184,9 +180,8 @@ pub async fn give_up(
     };
     record.claimed_until = None;
     record.next_attempt_at = None;
-    record.version += 1;
     record.set_status(MessageStatus::Failed, now, Some(reason.clone()));
-    match log.replace(&record).await {
+    match log.replace(&mut record).await {
         Ok(()) => {}
         // Another dispatcher moved it first: look again on the next delivery.
         Err(crate::common::store::StoreError::PreconditionFailed) => return Ok(Outcome::Retry),

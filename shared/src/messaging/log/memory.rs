@@ -153,17 +153,25 @@ impl MessageLog for MemoryMessageLog {
         Ok(Page { items, last })
     }
 
-    async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError> {
+    async fn replace(&self, record: &mut MessageRecord) -> Result<(), StoreError> {
         let mut inner = self.lock();
         let stored = inner
             .logs
             .get_mut(&(record.account_id.clone(), record.channel()))
             .and_then(|log| log.get_mut(&record.id))
             .ok_or(StoreError::PreconditionFailed)?;
-        if stored.version + 1 != record.version {
+        if stored.version != record.version {
             return Err(StoreError::PreconditionFailed);
         }
-        *stored = record.clone();
+        let next = record
+            .version
+            .checked_add(1)
+            .ok_or(StoreError::PreconditionFailed)?;
+        *stored = MessageRecord {
+            version: next,
+            ..record.clone()
+        };
+        record.version = next;
         Ok(())
     }
 
@@ -184,5 +192,60 @@ impl MessageLog for MemoryMessageLog {
                 channel: r.channel(),
                 message_id: r.id.clone(),
             }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::messaging::log::Content;
+    use crate::messaging::message::{MessageStatus, PhoneNumber, SmsMessage, SmsText};
+
+    #[tokio::test]
+    async fn a_write_is_the_next_version_and_a_stale_one_changes_nothing() {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let log = MemoryMessageLog::new();
+        let record = MessageRecord::queued(
+            MessageId::new(now),
+            AccountId::parse("acme").expect("valid"),
+            Content::Sms(SmsMessage {
+                to: PhoneNumber::parse("+4712345678").expect("valid"),
+                text: SmsText::parse("hello").expect("valid"),
+            }),
+            vec![],
+            now,
+            time::Duration::days(90),
+        );
+        log.create(&record, None).await.expect("created");
+        let read = || async {
+            log.get(&record.account_id, Channel::Sms, &record.id, now)
+                .await
+                .expect("read")
+                .expect("present")
+        };
+
+        let mut first = read().await;
+        let mut second = read().await;
+        first.enqueued = true;
+        log.replace(&mut first).await.expect("written");
+        assert_eq!(first.version, record.version + 1, "handed back");
+        assert_eq!(read().await, first, "stored as the next version");
+
+        // Read before that write: refused, and left as it was.
+        second.set_status(MessageStatus::Failed, now, None);
+        assert!(matches!(
+            log.replace(&mut second).await,
+            Err(StoreError::PreconditionFailed)
+        ));
+        assert_eq!(second.version, record.version);
+        assert_eq!(read().await, first);
+
+        // Written again from the version handed back.
+        first.set_status(MessageStatus::Sent, now, None);
+        log.replace(&mut first).await.expect("written");
+        assert_eq!(first.version, record.version + 2);
+        assert_eq!(read().await, first);
     }
 }

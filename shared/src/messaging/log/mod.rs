@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
-use crate::common::clock::rfc3339;
+use crate::common::clock::{rfc3339, rfc3339_serde, to_millis};
 pub use crate::common::idempotency::{IdempotencyClaim, IdempotencyKey};
 pub use crate::common::store::StoreError;
 use crate::messaging::message::{Channel, EmailMessage, MessageStatus, SmsMessage, Tag};
@@ -93,7 +93,8 @@ impl Content {
 #[serde(rename_all = "camelCase")]
 pub struct StatusChange {
     pub status: MessageStatus,
-    pub at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub at: OffsetDateTime,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
@@ -105,8 +106,10 @@ pub struct MessageRecord {
     pub id: MessageId,
     pub account_id: AccountId,
     pub status: MessageStatus,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "rfc3339_serde")]
+    pub updated_at: OffsetDateTime,
     pub tags: Vec<Tag>,
     pub message: Content,
     /// Each provider attempt, as dispatch records it.
@@ -114,7 +117,8 @@ pub struct MessageRecord {
     pub attempts: Vec<serde_json::Value>,
     pub status_history: Vec<StatusChange>,
     /// When the record is deleted (retention).
-    pub expires_at: String,
+    #[serde(with = "rfc3339_serde")]
+    pub expires_at: OffsetDateTime,
     /// Whether a dispatcher has taken the message (so its job surely reached the queue); a
     /// replayed request re-enqueues the job until then.
     #[serde(default)]
@@ -128,12 +132,20 @@ pub struct MessageRecord {
     pub failed_over: bool,
     /// A dispatcher is sending until this time; another one leaves the message alone until
     /// then (a duplicate delivery of its queue record).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub claimed_until: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub claimed_until: Option<OffsetDateTime>,
     /// When a message left `queued` by a temporary failure is tried again: its job comes back
     /// after the send queue's visibility timeout. Cleared by the next attempt's outcome.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub next_attempt_at: Option<String>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "rfc3339_serde::option"
+    )]
+    pub next_attempt_at: Option<OffsetDateTime>,
     /// Delivery receipts from the provider (SES events, SMS status callbacks), latest last,
     /// including those that changed nothing (duplicates, out of order, notes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -142,8 +154,8 @@ pub struct MessageRecord {
     /// SMTP server sends no receipts, so there `sent` is final.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking: Option<String>,
-    /// Bumped by every write, which is conditional on the version read (optimistic
-    /// concurrency), so concurrent dispatchers cannot both move a message.
+    /// Bumped by the store on every write, which is conditional on the version read
+    /// (optimistic concurrency), so concurrent dispatchers cannot both move a message.
     #[serde(default)]
     pub version: u64,
 }
@@ -157,13 +169,13 @@ impl MessageRecord {
         now: OffsetDateTime,
         retention: time::Duration,
     ) -> Self {
-        let at = rfc3339(now);
+        let at = to_millis(now);
         Self {
             id,
             account_id,
             status: MessageStatus::Queued,
-            created_at: at.clone(),
-            updated_at: at.clone(),
+            created_at: at,
+            updated_at: at,
             tags,
             message,
             attempts: Vec::new(),
@@ -172,7 +184,7 @@ impl MessageRecord {
                 at,
                 reason: None,
             }],
-            expires_at: rfc3339(now + retention),
+            expires_at: to_millis(now + retention),
             enqueued: false,
             sent_via: None,
             failed_over: false,
@@ -191,9 +203,9 @@ impl MessageRecord {
         now: OffsetDateTime,
         reason: Option<String>,
     ) {
-        let at = rfc3339(now);
+        let at = to_millis(now);
         self.status = status;
-        self.updated_at = at.clone();
+        self.updated_at = at;
         self.status_history
             .push(StatusChange { status, at, reason });
     }
@@ -212,12 +224,7 @@ impl MessageRecord {
 
     /// Whether another dispatcher holds the message at `now`.
     pub fn claimed_at(&self, now: OffsetDateTime) -> bool {
-        self.claimed_until
-            .as_deref()
-            .and_then(|t| {
-                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            })
-            .is_some_and(|until| until > now)
+        self.claimed_until.is_some_and(|until| until > now)
     }
 
     pub fn channel(&self) -> Channel {
@@ -288,11 +295,7 @@ impl MessageRecord {
     /// Whether retention has passed: such a record is never served, even before the store's
     /// TTL sweep removes it.
     pub fn expired(&self, now: OffsetDateTime) -> bool {
-        OffsetDateTime::parse(
-            &self.expires_at,
-            &time::format_description::well_known::Rfc3339,
-        )
-        .is_ok_and(|t| t <= now)
+        self.expires_at <= now
     }
 }
 
@@ -458,9 +461,10 @@ pub trait MessageLog: Send + Sync {
         now: OffsetDateTime,
     ) -> Result<Page, StoreError>;
 
-    /// Writes `record` in place of the stored one if that is still at `record.version - 1`;
-    /// otherwise [`StoreError::PreconditionFailed`] and nothing changes.
-    async fn replace(&self, record: &MessageRecord) -> Result<(), StoreError>;
+    /// Writes `record`, as its next version, in place of the stored one if that is still at the
+    /// version read (`record.version`); then `record.version` is the version written. Otherwise
+    /// [`StoreError::PreconditionFailed`] and nothing changes.
+    async fn replace(&self, record: &mut MessageRecord) -> Result<(), StoreError>;
 
     /// The message a provider knows by `provider_message_id`, for receipts that name nothing
     /// else. Only providers in [`LOOKED_UP_BY_PROVIDER_ID`] are indexed.
@@ -594,6 +598,46 @@ mod tests {
             whole < 200_000,
             "a record stays far below DynamoDB's 400 KB: {whole}"
         );
+    }
+
+    #[test]
+    fn stored_times_read_back_and_a_nanosecond_next_attempt_is_written_to_the_millisecond() {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let mut stored = serde_json::json!({
+            "id": MessageId::new(now),
+            "accountId": "acme",
+            "status": "queued",
+            "createdAt": "2030-01-01T00:00:00Z",
+            "updatedAt": "2030-01-01T00:00:00.5Z",
+            "tags": [],
+            "message": {"channel": "sms", "to": "+4712345678", "text": "hello"},
+            "attempts": [],
+            "statusHistory": [
+                {"status": "queued", "at": "2030-01-01T00:00:00Z"},
+                {"status": "queued", "at": "2030-01-01T00:00:00.5Z", "reason": "noted"}
+            ],
+            "expiresAt": "2030-04-01T00:00:00Z",
+            "enqueued": true,
+            "failedOver": false,
+            "claimedUntil": "2030-01-01T00:00:45.25Z",
+            // As the log wrote a message's next attempt before it was held as a time.
+            "nextAttemptAt": "2030-01-01T00:03:00.123456789Z",
+            "version": 2
+        });
+        let record: MessageRecord = serde_json::from_value(stored.clone()).expect("a record");
+        assert_eq!(
+            record.next_attempt_at,
+            Some(datetime!(2030-01-01 00:03:00.123 UTC))
+        );
+        assert_eq!(
+            record.status_history[1].at,
+            datetime!(2030-01-01 00:00:00.5 UTC)
+        );
+        assert!(record.claimed_at(datetime!(2030-01-01 00:00:45.249 UTC)));
+        assert!(!record.claimed_at(datetime!(2030-01-01 00:00:45.25 UTC)));
+        assert!(!record.expired(now));
+        stored["nextAttemptAt"] = serde_json::json!("2030-01-01T00:03:00.123Z");
+        assert_eq!(serde_json::to_value(&record).expect("serializes"), stored);
     }
 
     #[test]

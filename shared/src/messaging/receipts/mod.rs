@@ -18,7 +18,7 @@ use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
-use crate::common::clock::{Clock, rfc3339};
+use crate::common::clock::{Clock, rfc3339, to_millis};
 use crate::common::store::StoreError;
 use crate::events::publish::EventPublisher;
 use crate::messaging::log::{MessageId, MessageLog, MessageRecord};
@@ -198,10 +198,9 @@ impl StatusTracker {
             if let Some(status) = next {
                 record.set_status(status, update.at.unwrap_or(now), reason);
             } else {
-                record.updated_at = rfc3339(now);
+                record.updated_at = to_millis(now);
             }
-            record.version += 1;
-            match self.log.replace(&record).await {
+            match self.log.replace(&mut record).await {
                 Ok(()) => {}
                 Err(StoreError::PreconditionFailed) => continue,
                 Err(e) => return Err(e),
