@@ -118,7 +118,7 @@ impl EmailDispatcher {
         let now = self.clock.now();
         record.claimed_until = None;
         record.version += 1;
-        record.push_attempt(attempt.to_value());
+        record.push_attempt(attempt);
         let reason = result.as_ref().err().map(|f| f.reason.clone());
         let outcome = match result {
             Ok(_) => {

@@ -98,7 +98,7 @@ impl SmsDispatcher {
                     let mut attempt = Attempt::started(&unsettled.provider, Some(leg), now);
                     attempt.provider_message_id = Some(accepted.provider_message_id);
                     attempt.response = accepted.response;
-                    record.push_attempt(attempt.to_value());
+                    record.push_attempt(attempt);
                     record.claimed_until = None;
                     record.next_attempt_at = None;
                     record.sent_via = Some(unsettled.provider.clone());
@@ -175,7 +175,7 @@ impl SmsDispatcher {
         record.claimed_until = None;
         record.version += 1;
         crate::messaging::dispatch::settle(&mut attempt, &result);
-        record.push_attempt(attempt.to_value());
+        record.push_attempt(attempt);
         let outcome = match result {
             Ok(_) => {
                 record.sent_via = provider.map(|p| p.id().to_owned());
@@ -244,7 +244,7 @@ mod tests {
     use crate::common::etag::Precondition;
     use crate::common::queue::MemoryQueue;
     use crate::messaging::log::memory::MemoryMessageLog;
-    use crate::messaging::log::{MessageId, MessageRecord};
+    use crate::messaging::log::{AttemptOutcome, MessageId, MessageRecord};
     use crate::messaging::message::{Channel, PhoneNumber, SmsMessage, SmsText};
     use crate::messaging::senders::sms::{Accepted, Failure};
     use crate::messaging::settings::memory::MemorySettingsStore;
@@ -425,7 +425,10 @@ mod tests {
         assert_eq!(r.status, MessageStatus::Sent);
         assert_eq!(r.sent_via.as_deref(), Some("twilio"));
         assert_eq!(r.attempts.len(), 1);
-        assert_eq!(r.attempts[0]["providerMessageId"], "twilio-1");
+        assert_eq!(
+            r.attempts[0].provider_message_id.as_deref(),
+            Some("twilio-1")
+        );
         assert_eq!(f.twilio.sent.lock().expect("lock")[0], "Acme");
     }
 
@@ -443,7 +446,7 @@ mod tests {
         );
         let r = record(&f).await;
         assert_eq!(r.status, MessageStatus::Queued);
-        assert_eq!(r.attempts[0]["outcome"], "unknown");
+        assert_eq!(r.attempts[0].outcome, AttemptOutcome::Unknown);
         assert!(!r.failed_over);
 
         // The provider cannot tell: wait, then fail without sending again.
@@ -529,13 +532,17 @@ mod tests {
         let outcomes: Vec<_> = r
             .attempts
             .iter()
-            .map(|a| (a["provider"].clone(), a["outcome"].clone()))
+            .map(|a| (a.provider.as_str(), a.leg, a.outcome))
             .collect();
         assert_eq!(
             outcomes,
             [
-                (json!("twilio"), json!("temporaryFailure")),
-                (json!("vonage"), json!("accepted"))
+                (
+                    "twilio",
+                    Some(Leg::Primary),
+                    AttemptOutcome::TemporaryFailure
+                ),
+                ("vonage", Some(Leg::Secondary), AttemptOutcome::Accepted)
             ]
         );
     }

@@ -21,23 +21,40 @@ use crate::common::account::AccountId;
 use crate::common::clock::{Clock, rfc3339};
 use crate::common::store::StoreError;
 use crate::events::publish::EventPublisher;
-use crate::messaging::log::{MessageId, MessageLog, MessageRecord};
+use crate::messaging::log::{LoggedReceipt, MessageId, MessageLog, MessageRecord};
 use crate::messaging::message::{Channel, MessageStatus};
 
-/// What a provider reports about a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a provider reports about a message, as the log's receipts show it (`{"type":
+/// "failed", "reason": ..., "code": ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
 pub enum Receipt {
     Delivered,
     Opened,
     Failed {
         reason: String,
+        /// Shown as `null` when the provider gave none.
         code: Option<String>,
     },
     /// Worth recording, but no change of status: a transient bounce, a delivery delay.
+    #[serde(untagged)]
     Note {
-        kind: String,
+        #[serde(rename = "type")]
+        kind: NoteKind,
         detail: String,
     },
+}
+
+/// What a [`Receipt::Note`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NoteKind {
+    /// SES: a soft bounce; SES keeps trying.
+    TransientBounce,
+    /// SES: delivery is delayed.
+    DeliveryDelay,
+    /// An SMS provider's step before the end (queued, sending, buffered, ...).
+    ProviderStatus,
 }
 
 /// A receipt for one message, as a source (SES, Twilio, ...) reported it.
@@ -178,19 +195,14 @@ impl StatusTracker {
                 return Ok(Applied::Mismatch);
             }
             let next = next_status(record.status, &update.receipt);
-            let mut receipt = json!({
-                "source": update.source,
-                "receivedAt": rfc3339(now),
-                "receipt": describe(&update.receipt),
-                "raw": update.raw,
+            record.push_receipt(LoggedReceipt {
+                source: update.source.to_owned(),
+                received_at: rfc3339(now),
+                receipt: update.receipt.clone(),
+                at: update.at.map(rfc3339),
+                applied: next.is_some(),
+                raw: update.raw.clone(),
             });
-            if let Some(at) = update.at {
-                receipt["at"] = json!(rfc3339(at));
-            }
-            if next.is_none() {
-                receipt["applied"] = json!(false);
-            }
-            record.push_receipt(receipt);
             let reason = match &update.receipt {
                 Receipt::Failed { reason, .. } => Some(reason.clone()),
                 _ => None,
@@ -224,17 +236,6 @@ impl StatusTracker {
     }
 }
 
-fn describe(receipt: &Receipt) -> Value {
-    match receipt {
-        Receipt::Delivered => json!({"type": "delivered"}),
-        Receipt::Opened => json!({"type": "opened"}),
-        Receipt::Failed { reason, code } => {
-            json!({"type": "failed", "reason": reason, "code": code})
-        }
-        Receipt::Note { kind, detail } => json!({"type": kind, "detail": detail}),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,7 +255,7 @@ mod tests {
         assert_eq!(next_status(Failed, &Receipt::Delivered), None);
         assert_eq!(next_status(Failed, &failed), None);
         let note = Receipt::Note {
-            kind: "delay".into(),
+            kind: NoteKind::DeliveryDelay,
             detail: "mailbox full".into(),
         };
         assert_eq!(next_status(Sent, &note), None);
