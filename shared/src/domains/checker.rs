@@ -78,3 +78,107 @@ impl DomainChecker {
         Ok(total - failed)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+    use time::macros::datetime;
+
+    use super::*;
+    use crate::common::account::AccountId;
+    use crate::common::clock::ManualClock;
+    use crate::common::queue::MemoryQueue;
+    use crate::common::secret::SealedSecret;
+    use crate::domains::CheckedRecord;
+    use crate::domains::memory::MemoryDns;
+    use crate::domains::name::SendingDomain;
+    use crate::domains::records::{RecordType, SesRegion, dns_records};
+    use crate::domains::selector::DkimSelector;
+    use crate::domains::store::MemoryDomainStore;
+    use crate::events::webhook::Event;
+
+    /// What `domain.verified` and `domain.failed` carry: the domain, its status and every
+    /// record as the check found it.
+    #[tokio::test]
+    async fn a_status_change_publishes_the_domain_with_its_records() {
+        let now = datetime!(2030-01-10 00:00:00 UTC);
+        let queue = Arc::new(MemoryQueue::<Event>::default());
+        let dns = Arc::new(MemoryDns::new());
+        let store = Arc::new(MemoryDomainStore::new());
+        let checker = DomainChecker {
+            store: store.clone(),
+            dns: dns.clone(),
+            events: EventPublisher::new(queue.clone()),
+            clock: Arc::new(ManualClock::at(now)),
+        };
+        let pending = |domain: &str, added| {
+            let domain = SendingDomain::parse(domain).expect("valid");
+            let records = dns_records(
+                &domain,
+                &DkimSelector::parse("herald").expect("valid"),
+                crate::domains::dkim::test_key_pair().public_key(),
+                &SesRegion::parse("eu-west-1").expect("valid"),
+            );
+            DomainRecord {
+                domain,
+                account_id: AccountId::parse("acme").expect("valid"),
+                selector: DkimSelector::parse("herald").expect("valid"),
+                public_key: crate::domains::dkim::test_key_pair().public_key().clone(),
+                sealed_private_key: SealedSecret::from_bytes(vec![1, 2, 3]),
+                status: DomainStatus::Pending,
+                records: records.into_iter().map(CheckedRecord::pending).collect(),
+                in_use: false,
+                from_address_prefix: None,
+                added_at: rfc3339(added),
+                checked_at: None,
+                verified_at: None,
+                updated_at: rfc3339(added),
+                version: 1,
+            }
+        };
+        let published = pending("mail.acme.com", now - time::Duration::hours(1));
+        for r in &published.records {
+            match r.record.record_type {
+                RecordType::Txt => dns.set_txt(&r.record.name, [r.record.value.as_str()]),
+                RecordType::Mx => {
+                    let (preference, host) = r.record.value.split_once(' ').expect("an MX");
+                    dns.set_mx(&r.record.name, [(preference.parse().expect("u16"), host)]);
+                }
+            }
+        }
+        let missing = pending("mail.acme.org", now - time::Duration::hours(73));
+        for d in [&published, &missing] {
+            store.create(d).await.expect("created");
+        }
+        let verified = checker.check(published).await.expect("checked");
+        let failed = checker.check(missing).await.expect("checked");
+
+        let events = queue.jobs();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[0].event_name().as_str(), "domain.verified");
+        assert_eq!(
+            Value::Object(events[0].event_data().clone()),
+            json!({"domain": "mail.acme.com", "status": "verified",
+                   "records": serde_json::to_value(&verified.records).expect("json")})
+        );
+        assert_eq!(
+            events[0].event_data()["records"][1],
+            json!({"type": "MX", "name": "bounce.mail.acme.com",
+                   "value": "10 feedback-smtp.eu-west-1.amazonses.com", "purpose": "mailFromMx",
+                   "required": true, "status": "verified",
+                   "found": ["10 feedback-smtp.eu-west-1.amazonses.com"]})
+        );
+        assert_eq!(events[1].event_name().as_str(), "domain.failed");
+        assert_eq!(
+            Value::Object(events[1].event_data().clone()),
+            json!({"domain": "mail.acme.org", "status": "failed",
+                   "records": serde_json::to_value(&failed.records).expect("json")})
+        );
+        assert_eq!(
+            events[1].event_data()["records"][1],
+            json!({"type": "MX", "name": "bounce.mail.acme.org",
+                   "value": "10 feedback-smtp.eu-west-1.amazonses.com", "purpose": "mailFromMx",
+                   "required": true, "status": "missing", "found": []})
+        );
+    }
+}

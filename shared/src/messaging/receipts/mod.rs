@@ -261,6 +261,195 @@ mod tests {
         assert_eq!(next_status(Sent, &note), None);
     }
 
+    /// The `eventData` of every status event, field for field: what the message is, who took
+    /// it, and why it failed.
+    #[tokio::test]
+    async fn status_events_carry_the_message_and_why_it_failed() {
+        use crate::common::queue::{MemoryQueue, SendJob};
+        use crate::events::webhook::Event;
+        use crate::messaging::email::EmailAddress;
+        use crate::messaging::log::memory::MemoryMessageLog;
+        use crate::messaging::log::{Attempt, Content, Leg};
+        use crate::messaging::message::{
+            BodyPart, EmailMessage, PhoneNumber, SmsMessage, SmsText, Subject, Tag,
+        };
+        use time::macros::datetime;
+
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let log = Arc::new(MemoryMessageLog::new());
+        let queue = Arc::new(MemoryQueue::<Event>::default());
+        let tracker = StatusTracker {
+            log: log.clone(),
+            events: EventPublisher::new(queue.clone()),
+            clock: Arc::new(crate::common::clock::ManualClock::at(now)),
+        };
+        let account = AccountId::parse("acme").expect("valid");
+        let sent = |id: &str, content: Content, tags: &[&str], provider: &str, taken_as: &str| {
+            let mut r = MessageRecord::queued(
+                MessageId::parse(id).expect("a ULID"),
+                account.clone(),
+                content,
+                tags.iter().map(|t| Tag::parse(t).expect("a tag")).collect(),
+                now,
+                time::Duration::days(90),
+            );
+            let mut attempt = Attempt::started(provider, None, now);
+            attempt.provider_message_id = Some(taken_as.to_owned());
+            r.push_attempt(attempt);
+            r.sent_via = Some(provider.to_owned());
+            r.set_status(MessageStatus::Sent, now, None);
+            r
+        };
+        let sms = |to: &str| {
+            Content::Sms(SmsMessage {
+                to: PhoneNumber::parse(to).expect("valid"),
+                text: SmsText::parse("hello").expect("valid"),
+            })
+        };
+        let delivered = sent(
+            "01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+            sms("+4712345678"),
+            &["order-42", "eu"],
+            "twilio",
+            "SM1",
+        );
+        let undelivered = sent(
+            "01JD6ZK5Q2V7X8Y9Z0A1B2C3D5",
+            sms("+4712345679"),
+            &[],
+            "vonage",
+            "0A01",
+        );
+        let bounced = sent(
+            "01JD6ZK5Q2V7X8Y9Z0A1B2C3D6",
+            Content::Email(EmailMessage {
+                to: vec![
+                    EmailAddress::parse("a@example.com").expect("valid"),
+                    EmailAddress::parse("b@example.com").expect("valid"),
+                ],
+                subject: Subject::parse("Please sign").expect("valid"),
+                text: Some(BodyPart::parse("Sign here").expect("valid")),
+                html: None,
+                from: None,
+                reply_to: None,
+            }),
+            &["order-42"],
+            "ses",
+            "ses-1",
+        );
+        let mut dead = MessageRecord::queued(
+            MessageId::parse("01JD6ZK5Q2V7X8Y9Z0A1B2C3D7").expect("a ULID"),
+            account.clone(),
+            sms("+4712345670"),
+            vec![],
+            now,
+            time::Duration::days(90),
+        );
+        let mut failed = Attempt::started("twilio", Some(Leg::Primary), now);
+        failed.outcome = crate::messaging::log::AttemptOutcome::TemporaryFailure;
+        failed.reason = Some("Twilio answered 503".into());
+        dead.push_attempt(failed);
+        for r in [&delivered, &undelivered, &bounced, &dead] {
+            log.create(r, None).await.expect("created");
+        }
+        let update = |r: &MessageRecord, source, taken_as: &str, receipt| StatusUpdate {
+            account_id: account.clone(),
+            channel: r.channel(),
+            message_id: r.id.clone(),
+            receipt,
+            source,
+            provider_message_id: taken_as.to_owned(),
+            names_message: true,
+            at: None,
+            raw: Value::Null,
+        };
+        for (update, status) in [
+            (
+                update(&delivered, "twilio", "SM1", Receipt::Delivered),
+                MessageStatus::Delivered,
+            ),
+            (
+                update(
+                    &undelivered,
+                    "vonage",
+                    "0A01",
+                    Receipt::Failed {
+                        reason: "Vonage reports the message failed (error 6)".into(),
+                        code: Some("6".into()),
+                    },
+                ),
+                MessageStatus::Failed,
+            ),
+            (
+                update(
+                    &bounced,
+                    "ses",
+                    "ses-1",
+                    Receipt::Failed {
+                        reason: "Permanent bounce (General)".into(),
+                        code: None,
+                    },
+                ),
+                MessageStatus::Failed,
+            ),
+        ] {
+            assert_eq!(
+                tracker.apply(&update).await.expect("applied"),
+                Applied::Changed(status)
+            );
+        }
+        let job = SendJob {
+            account_id: account.clone(),
+            channel: Channel::Sms,
+            message_id: dead.id.clone(),
+        };
+        crate::messaging::dispatch::give_up(log.as_ref(), &tracker.events, now, &job)
+            .await
+            .expect("given up");
+
+        let published: Vec<(String, Value)> = queue
+            .jobs()
+            .iter()
+            .map(|e| {
+                (
+                    e.event_name().as_str().to_owned(),
+                    Value::Object(e.event_data().clone()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            published,
+            [
+                (
+                    "sms.delivered".to_owned(),
+                    json!({"messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D4", "channel": "sms",
+                           "status": "delivered", "to": "+4712345678", "provider": "twilio",
+                           "tags": ["order-42", "eu"]})
+                ),
+                (
+                    "sms.failed".to_owned(),
+                    json!({"messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D5", "channel": "sms",
+                           "status": "failed", "to": "+4712345679", "provider": "vonage",
+                           "tags": [], "reason": "Vonage reports the message failed (error 6)",
+                           "code": "6"})
+                ),
+                (
+                    "email.failed".to_owned(),
+                    json!({"messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D6", "channel": "email",
+                           "status": "failed", "to": "a@example.com, b@example.com",
+                           "provider": "ses", "tags": ["order-42"],
+                           "reason": "Permanent bounce (General)"})
+                ),
+                (
+                    "sms.failed".to_owned(),
+                    json!({"messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D7", "channel": "sms",
+                           "status": "failed", "to": "+4712345670", "tags": [],
+                           "reason": "not sent: every try of this message failed; the last: Twilio answered 503"})
+                ),
+            ]
+        );
+    }
+
     #[tokio::test]
     async fn a_malformed_record_fails_alone_and_the_others_are_done() {
         let tracker = StatusTracker {
