@@ -4,11 +4,10 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value, json};
-
 use crate::common::clock::{Clock, rfc3339};
 use crate::domains::store::{DomainRecord, DomainStore, StoreError};
 use crate::domains::{DnsLookup, DomainStatus, verify_domain};
+use crate::events::payload::DomainStatusEvent;
 use crate::events::publish::EventPublisher;
 
 /// The schedule checks at most this many domains a run; the rest wait for the next run.
@@ -42,19 +41,10 @@ impl DomainChecker {
         self.store.replace(&domain).await?;
         tracing::info!(account = %domain.account_id, domain = %domain.domain, status = ?domain.status, "domain checked");
         if let Some(event) = event {
-            let mut data = Map::new();
-            data.insert("domain".into(), json!(domain.domain.as_str()));
-            data.insert(
-                "status".into(),
-                serde_json::to_value(domain.status).unwrap_or(Value::Null),
-            );
-            data.insert(
-                "records".into(),
-                serde_json::to_value(&domain.records).unwrap_or(Value::Null),
-            );
+            let payload = DomainStatusEvent::of(event, &domain);
             if let Err(e) = self
                 .events
-                .herald_event(&domain.account_id, event.name(), data, vec![], now)
+                .herald_event(&domain.account_id, &payload, vec![], now)
                 .await
             {
                 // The status is stored; the event is lost only if the queue is down.
@@ -81,7 +71,7 @@ impl DomainChecker {
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{Value, json};
     use time::macros::datetime;
 
     use super::*;

@@ -154,13 +154,8 @@ impl EmailDispatcher {
         self.log.replace(&record).await?;
         tracing::info!(account = %job.account_id, message = %job.message_id, provider, outcome = ?outcome, reason, "email dispatched");
         if matches!(outcome, Outcome::Sent | Outcome::Failed) {
-            crate::messaging::receipts::publish_status(
-                &self.events,
-                &record,
-                crate::messaging::dispatch::failure_data(reason),
-                now,
-            )
-            .await;
+            crate::messaging::receipts::publish_status(&self.events, &record, reason, None, now)
+                .await;
         }
         Ok(outcome)
     }

@@ -9,7 +9,6 @@
 pub mod email;
 pub mod sms;
 
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::common::clock::rfc3339;
@@ -131,8 +130,7 @@ pub async fn give_up(
         Err(e) => return Err(e.into()),
     }
     tracing::error!(account = %job.account_id, message = %job.message_id, reason, "job dead-lettered; message failed");
-    crate::messaging::receipts::publish_status(events, &record, failure_data(Some(reason)), now)
-        .await;
+    crate::messaging::receipts::publish_status(events, &record, Some(reason), None, now).await;
     Ok(Outcome::Failed)
 }
 
@@ -155,15 +153,6 @@ pub(crate) fn unsettled(record: &MessageRecord) -> Option<Unsettled> {
         at: OffsetDateTime::parse(&last.at, &time::format_description::well_known::Rfc3339)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
     })
-}
-
-/// The `reason` of a `failed` event, when there is one.
-pub(crate) fn failure_data(reason: Option<String>) -> serde_json::Map<String, Value> {
-    let mut data = serde_json::Map::new();
-    if let Some(reason) = reason {
-        data.insert("reason".into(), Value::String(reason));
-    }
-    data
 }
 
 /// Fills an attempt from a provider's answer.

@@ -109,7 +109,8 @@ impl SmsDispatcher {
                     crate::messaging::receipts::publish_status(
                         &self.events,
                         &record,
-                        serde_json::Map::new(),
+                        None,
+                        None,
                         now,
                     )
                     .await;
@@ -136,7 +137,8 @@ impl SmsDispatcher {
                     crate::messaging::receipts::publish_status(
                         &self.events,
                         &record,
-                        crate::messaging::dispatch::failure_data(Some(reason)),
+                        Some(reason),
+                        None,
                         now,
                     )
                     .await;
@@ -217,13 +219,8 @@ impl SmsDispatcher {
         );
         if matches!(outcome, Outcome::Sent | Outcome::Failed) {
             let reason = record.status_history.last().and_then(|c| c.reason.clone());
-            crate::messaging::receipts::publish_status(
-                &self.events,
-                &record,
-                crate::messaging::dispatch::failure_data(reason),
-                now,
-            )
-            .await;
+            crate::messaging::receipts::publish_status(&self.events, &record, reason, None, now)
+                .await;
         }
         Ok(outcome)
     }

@@ -14,12 +14,13 @@ pub mod vonage;
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
 use crate::common::clock::{Clock, rfc3339};
 use crate::common::store::StoreError;
+use crate::events::payload::{EventPayload, MessageEvent};
 use crate::events::publish::EventPublisher;
 use crate::messaging::log::{LoggedReceipt, MessageId, MessageLog, MessageRecord};
 use crate::messaging::message::{Channel, MessageStatus};
@@ -123,45 +124,22 @@ pub struct StatusTracker {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The event published when a message reaches a status (`sms.delivered`, `email.opened`, ...).
-pub fn event_data(record: &MessageRecord, extra: Map<String, Value>) -> Map<String, Value> {
-    let mut data = Map::new();
-    data.insert("messageId".into(), json!(record.id.as_str()));
-    data.insert("channel".into(), json!(record.channel().as_str()));
-    data.insert("status".into(), json!(record.status.as_str()));
-    data.insert("to".into(), json!(record.message.recipient()));
-    if let Some(provider) = &record.sent_via {
-        data.insert("provider".into(), json!(provider));
-    }
-    data.insert(
-        "tags".into(),
-        json!(record.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
-    );
-    data.extend(extra);
-    data
-}
-
-/// Publishes `{channel}.{status}` for the record's current status; a lost event is logged, not
-/// fatal: the log record already holds the change.
+/// Publishes `{channel}.{status}` for the record's current status (`reason` and `code` say why
+/// it failed); a lost event is logged, not fatal: the log record already holds the change.
 pub async fn publish_status(
     events: &EventPublisher,
     record: &MessageRecord,
-    extra: Map<String, Value>,
+    reason: Option<String>,
+    code: Option<String>,
     now: OffsetDateTime,
 ) {
-    let name = format!("{}.{}", record.channel().as_str(), record.status.as_str());
+    let event = MessageEvent::of(record, reason, code);
     let tags = record.tags.iter().map(|t| t.as_str().to_owned()).collect();
     if let Err(e) = events
-        .herald_event(
-            &record.account_id,
-            &name,
-            event_data(record, extra),
-            tags,
-            now,
-        )
+        .herald_event(&record.account_id, &event, tags, now)
         .await
     {
-        tracing::error!(message = %record.id, event = %name, error = %e, "status event not published");
+        tracing::error!(message = %record.id, event = %event.event_name(), error = %e, "status event not published");
     }
 }
 
@@ -222,14 +200,11 @@ impl StatusTracker {
                 return Ok(Applied::Recorded);
             };
             tracing::info!(account = %record.account_id, message = %record.id, status = status.as_str(), source = update.source, "status changed");
-            let mut extra = Map::new();
-            if let Receipt::Failed { reason, code } = &update.receipt {
-                extra.insert("reason".into(), json!(reason));
-                if let Some(code) = code {
-                    extra.insert("code".into(), json!(code));
-                }
-            }
-            publish_status(&self.events, &record, extra, now).await;
+            let (reason, code) = match &update.receipt {
+                Receipt::Failed { reason, code } => (Some(reason.clone()), code.clone()),
+                _ => (None, None),
+            };
+            publish_status(&self.events, &record, reason, code, now).await;
             return Ok(Applied::Changed(status));
         }
         Err(StoreError::PreconditionFailed)
