@@ -28,6 +28,7 @@
 //! - **subscription**: an account's wish to receive some events at a destination;
 //! - **delivery**: one event to one subscription, made of one or more **attempt**s.
 
+#[cfg(feature = "aws")]
 pub mod adapters;
 pub mod common;
 pub mod domains;

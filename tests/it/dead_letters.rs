@@ -50,9 +50,12 @@ async fn a_dead_lettered_job_fails_its_message_with_the_last_reason() {
         time::Duration::days(1),
     );
     record.push_attempt(
-        json!({"provider": "twilio", "leg": "primary", "outcome": "temporaryFailure",
-        "at": herald::common::clock::rfc3339(now), "durationMs": 10000, "response": null,
-        "reason": "timed out: provider took too long"}),
+        serde_json::from_value(
+            json!({"provider": "twilio", "leg": "primary", "outcome": "temporaryFailure",
+            "at": herald::common::clock::rfc3339(now), "durationMs": 10000, "response": null,
+            "reason": "timed out: provider took too long"}),
+        )
+        .expect("an attempt"),
     );
     log.create(&record, None).await.expect("created");
 

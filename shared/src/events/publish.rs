@@ -3,12 +3,13 @@
 
 use std::sync::Arc;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
 use crate::common::queue::{JobQueue, QueueError};
 use crate::common::validation::FieldErrors;
+use crate::events::payload::EventPayload;
 use crate::events::webhook::{Event, EventId, NewEvent, Sender};
 
 #[derive(Clone)]
@@ -29,18 +30,23 @@ impl EventPublisher {
         Self { queue }
     }
 
-    /// Publishes an event Herald emits itself (`sender` is Herald), tagged as given.
+    /// Publishes an event Herald emits itself (`sender` is Herald), tagged as given: its name
+    /// and `eventData` are the payload's.
     pub async fn herald_event(
         &self,
         account: &AccountId,
-        event_name: &str,
-        data: Map<String, Value>,
+        payload: &impl EventPayload,
         tags: Vec<String>,
         now: OffsetDateTime,
     ) -> Result<Event, PublishError> {
+        let data = payload.event_data().map_err(|e| {
+            let mut errors = FieldErrors::new();
+            errors.push("eventData", e.to_string());
+            PublishError::Invalid(errors)
+        })?;
         let new = NewEvent {
             sender: Sender::herald().as_str().to_owned(),
-            event_name: event_name.to_owned(),
+            event_name: payload.event_name(),
             event_data: Value::Object(data),
             organization_id: None,
             expires_at: None,

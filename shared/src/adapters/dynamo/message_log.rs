@@ -328,3 +328,20 @@ impl MessageLog for DynamoMessageLog {
         }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn records_stored_before_attempts_and_receipts_were_typed_read_and_write_back_the_same() {
+        for stored in crate::messaging::log::tests::stored_records() {
+            let item: AttributeValue = serde_dynamo::to_attribute_value(&stored).expect("an item");
+            let record: MessageRecord =
+                serde_dynamo::from_attribute_value(item.clone()).expect("a record");
+            let written: AttributeValue =
+                serde_dynamo::to_attribute_value(&record).expect("an item");
+            assert_eq!(written, item);
+        }
+    }
+}

@@ -18,7 +18,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
 use rand::rngs::StdRng;
-use serde_json::{Map, Value, json};
 use time::OffsetDateTime;
 
 use crate::common::clock::{Clock, to_millis};
@@ -30,6 +29,7 @@ use crate::events::delivery::sqs_hop::remaining_until;
 use crate::events::delivery::{
     DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore, StoreError,
 };
+use crate::events::payload::SubscriptionDisabled;
 use crate::events::publish::EventPublisher;
 use crate::events::subscription::{Subscription, SubscriptionStore};
 use crate::events::webhook::{
@@ -498,7 +498,7 @@ impl Deliverer {
                 return Ok(());
             }
             subscription.active = false;
-            subscription.disabled_reason = Some("the endpoint answered 410 Gone".into());
+            subscription.disabled_reason = Some(SubscriptionDisabled::GONE.into());
             subscription.updated_at = to_millis(now);
             match self.subscriptions.replace(&mut subscription).await {
                 Ok(()) => {}
@@ -506,17 +506,14 @@ impl Deliverer {
                 Err(e) => return Err(e.into()),
             }
             tracing::warn!(account = %account, subscription = %id, "endpoint answered 410 Gone: subscription disabled");
-            let mut data = Map::new();
-            data.insert("subscriptionId".into(), json!(id.as_str()));
-            data.insert("name".into(), json!(subscription.name.as_str()));
-            data.insert("url".into(), json!(subscription.url));
-            data.insert(
-                "reason".into(),
-                Value::String("the endpoint answered 410 Gone".into()),
-            );
             if let Err(e) = self
                 .events
-                .herald_event(account, "subscription.disabled", data, vec![], now)
+                .herald_event(
+                    account,
+                    &SubscriptionDisabled::gone(&subscription),
+                    vec![],
+                    now,
+                )
                 .await
             {
                 tracing::error!(account = %account, error = %e, "subscription.disabled not published");

@@ -117,7 +117,7 @@ impl EmailDispatcher {
         crate::messaging::dispatch::settle(&mut attempt, &result);
         let now = self.clock.now();
         record.claimed_until = None;
-        record.push_attempt(attempt.to_value());
+        record.push_attempt(attempt);
         let reason = result.as_ref().err().map(|f| f.reason.clone());
         let outcome = match result {
             Ok(_) => {
@@ -153,13 +153,8 @@ impl EmailDispatcher {
         self.log.replace(&mut record).await?;
         tracing::info!(account = %job.account_id, message = %job.message_id, provider, outcome = ?outcome, reason, "email dispatched");
         if matches!(outcome, Outcome::Sent | Outcome::Failed) {
-            crate::messaging::receipts::publish_status(
-                &self.events,
-                &record,
-                crate::messaging::dispatch::failure_data(reason),
-                now,
-            )
-            .await;
+            crate::messaging::receipts::publish_status(&self.events, &record, reason, None, now)
+                .await;
         }
         Ok(outcome)
     }

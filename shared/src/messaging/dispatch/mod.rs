@@ -10,12 +10,12 @@ pub mod email;
 pub mod sms;
 
 use serde::Serialize;
-use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
-use crate::common::clock::{rfc3339, to_millis};
-use crate::messaging::log::{MessageId, MessageLog, MessageRecord};
+use crate::common::clock::to_millis;
+pub use crate::messaging::log::{Attempt, Leg};
+use crate::messaging::log::{AttemptOutcome, MessageId, MessageLog, MessageRecord};
 use crate::messaging::message::{Channel, MessageStatus};
 use crate::messaging::senders::{Accepted, Failure, FailureKind};
 
@@ -46,7 +46,6 @@ pub enum Outcome {
     Skipped,
 }
 
-/// Which provider of the account's pair an attempt used.
 /// How long a job whose send failed temporarily waits before it comes back: the visibility
 /// timeout of the send and failover queues in `template.yaml` (a test holds the two equal).
 pub const RETRY_AFTER: time::Duration = time::Duration::seconds(180);
@@ -57,53 +56,6 @@ pub(crate) fn next_attempt_at(
     now: time::OffsetDateTime,
 ) -> Option<time::OffsetDateTime> {
     (*outcome == Outcome::Retry).then(|| to_millis(now + RETRY_AFTER))
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Leg {
-    Primary,
-    Secondary,
-}
-
-/// One try at handing the message to a provider, as the log shows it.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Attempt {
-    pub provider: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub leg: Option<Leg>,
-    pub at: String,
-    pub duration_ms: u64,
-    /// `accepted`, `temporaryFailure` or `permanentFailure`.
-    pub outcome: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub provider_message_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub code: Option<String>,
-    pub response: Value,
-}
-
-impl Attempt {
-    pub fn started(provider: &str, leg: Option<Leg>, at: OffsetDateTime) -> Self {
-        Self {
-            provider: provider.to_owned(),
-            leg,
-            at: rfc3339(at),
-            duration_ms: 0,
-            outcome: "accepted",
-            provider_message_id: None,
-            reason: None,
-            code: None,
-            response: Value::Null,
-        }
-    }
-
-    pub fn to_value(&self) -> Value {
-        serde_json::to_value(self).unwrap_or(Value::Null)
-    }
 }
 
 /// A queued message ready for a dispatcher, or what to report instead.
@@ -169,11 +121,7 @@ pub async fn give_up(
         Loaded::Ready(record) => *record,
         Loaded::Done(outcome) => return Ok(outcome),
     };
-    let last = record
-        .attempts
-        .last()
-        .and_then(|a| a["reason"].as_str())
-        .map(str::to_owned);
+    let last = record.attempts.last().and_then(|a| a.reason.clone());
     let reason = match last {
         Some(last) => format!("not sent: every try of this message failed; the last: {last}"),
         None => "not sent: every try of this message failed before a provider was reached".into(),
@@ -188,8 +136,7 @@ pub async fn give_up(
         Err(e) => return Err(e.into()),
     }
     tracing::error!(account = %job.account_id, message = %job.message_id, reason, "job dead-lettered; message failed");
-    crate::messaging::receipts::publish_status(events, &record, failure_data(Some(reason)), now)
-        .await;
+    crate::messaging::receipts::publish_status(events, &record, Some(reason), None, now).await;
     Ok(Outcome::Failed)
 }
 
@@ -207,24 +154,11 @@ pub fn unsettled_by(record: &MessageRecord, provider: &str) -> bool {
 
 pub(crate) fn unsettled(record: &MessageRecord) -> Option<Unsettled> {
     let last = record.attempts.last()?;
-    (last["outcome"] == "unknown").then(|| Unsettled {
-        provider: last["provider"].as_str().unwrap_or_default().to_owned(),
-        at: last["at"]
-            .as_str()
-            .and_then(|t| {
-                OffsetDateTime::parse(t, &time::format_description::well_known::Rfc3339).ok()
-            })
+    (last.outcome == AttemptOutcome::Unknown).then(|| Unsettled {
+        provider: last.provider.clone(),
+        at: OffsetDateTime::parse(&last.at, &time::format_description::well_known::Rfc3339)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH),
     })
-}
-
-/// The `reason` of a `failed` event, when there is one.
-pub(crate) fn failure_data(reason: Option<String>) -> serde_json::Map<String, Value> {
-    let mut data = serde_json::Map::new();
-    if let Some(reason) = reason {
-        data.insert("reason".into(), Value::String(reason));
-    }
-    data
 }
 
 /// Fills an attempt from a provider's answer.
@@ -236,9 +170,9 @@ pub(crate) fn settle(attempt: &mut Attempt, result: &Result<Accepted, Failure>) 
         }
         Err(failure) => {
             attempt.outcome = match failure.kind {
-                FailureKind::Temporary => "temporaryFailure",
-                FailureKind::Permanent => "permanentFailure",
-                FailureKind::Unknown => "unknown",
+                FailureKind::Temporary => AttemptOutcome::TemporaryFailure,
+                FailureKind::Permanent => AttemptOutcome::PermanentFailure,
+                FailureKind::Unknown => AttemptOutcome::Unknown,
             };
             attempt.reason = Some(failure.reason.clone());
             attempt.code = failure.code.clone();

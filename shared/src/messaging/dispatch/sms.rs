@@ -100,7 +100,7 @@ impl SmsDispatcher {
                     let mut attempt = Attempt::started(&unsettled.provider, Some(leg), now);
                     attempt.provider_message_id = Some(accepted.provider_message_id);
                     attempt.response = accepted.response;
-                    record.push_attempt(attempt.to_value());
+                    record.push_attempt(attempt);
                     record.claimed_until = None;
                     record.next_attempt_at = None;
                     record.sent_via = Some(unsettled.provider.clone());
@@ -110,7 +110,8 @@ impl SmsDispatcher {
                     crate::messaging::receipts::publish_status(
                         &self.events,
                         &record,
-                        serde_json::Map::new(),
+                        None,
+                        None,
                         now,
                     )
                     .await;
@@ -136,7 +137,8 @@ impl SmsDispatcher {
                     crate::messaging::receipts::publish_status(
                         &self.events,
                         &record,
-                        crate::messaging::dispatch::failure_data(Some(reason)),
+                        Some(reason),
+                        None,
                         now,
                     )
                     .await;
@@ -174,7 +176,7 @@ impl SmsDispatcher {
         let now = self.clock.now();
         record.claimed_until = None;
         crate::messaging::dispatch::settle(&mut attempt, &result);
-        record.push_attempt(attempt.to_value());
+        record.push_attempt(attempt);
         let outcome = match result {
             Ok(_) => {
                 record.sent_via = provider.map(|p| p.id().to_owned());
@@ -216,13 +218,8 @@ impl SmsDispatcher {
         );
         if matches!(outcome, Outcome::Sent | Outcome::Failed) {
             let reason = record.status_history.last().and_then(|c| c.reason.clone());
-            crate::messaging::receipts::publish_status(
-                &self.events,
-                &record,
-                crate::messaging::dispatch::failure_data(reason),
-                now,
-            )
-            .await;
+            crate::messaging::receipts::publish_status(&self.events, &record, reason, None, now)
+                .await;
         }
         Ok(outcome)
     }
@@ -243,7 +240,7 @@ mod tests {
     use crate::common::etag::Precondition;
     use crate::common::queue::MemoryQueue;
     use crate::messaging::log::memory::MemoryMessageLog;
-    use crate::messaging::log::{MessageId, MessageRecord};
+    use crate::messaging::log::{AttemptOutcome, MessageId, MessageRecord};
     use crate::messaging::message::{Channel, PhoneNumber, SmsMessage, SmsText};
     use crate::messaging::senders::{Accepted, Failure};
     use crate::messaging::settings::memory::MemorySettingsStore;
@@ -424,7 +421,10 @@ mod tests {
         assert_eq!(r.status, MessageStatus::Sent);
         assert_eq!(r.sent_via.as_deref(), Some("twilio"));
         assert_eq!(r.attempts.len(), 1);
-        assert_eq!(r.attempts[0]["providerMessageId"], "twilio-1");
+        assert_eq!(
+            r.attempts[0].provider_message_id.as_deref(),
+            Some("twilio-1")
+        );
         assert_eq!(f.twilio.sent.lock().expect("lock")[0], "Acme");
     }
 
@@ -442,7 +442,7 @@ mod tests {
         );
         let r = record(&f).await;
         assert_eq!(r.status, MessageStatus::Queued);
-        assert_eq!(r.attempts[0]["outcome"], "unknown");
+        assert_eq!(r.attempts[0].outcome, AttemptOutcome::Unknown);
         assert!(!r.failed_over);
 
         // The provider cannot tell: wait, then fail without sending again.
@@ -528,13 +528,17 @@ mod tests {
         let outcomes: Vec<_> = r
             .attempts
             .iter()
-            .map(|a| (a["provider"].clone(), a["outcome"].clone()))
+            .map(|a| (a.provider.as_str(), a.leg, a.outcome))
             .collect();
         assert_eq!(
             outcomes,
             [
-                (json!("twilio"), json!("temporaryFailure")),
-                (json!("vonage"), json!("accepted"))
+                (
+                    "twilio",
+                    Some(Leg::Primary),
+                    AttemptOutcome::TemporaryFailure
+                ),
+                ("vonage", Some(Leg::Secondary), AttemptOutcome::Accepted)
             ]
         );
     }

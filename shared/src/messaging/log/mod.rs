@@ -2,6 +2,7 @@
 //! port is [`MessageLog`]; [`crate::adapters::dynamo::message_log::DynamoMessageLog`] and [`crate::messaging::log::memory::MemoryMessageLog`]
 //! implement it.
 
+pub mod entry;
 pub mod memory;
 
 use async_trait::async_trait;
@@ -9,10 +10,12 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
-use crate::common::clock::{rfc3339, rfc3339_serde, to_millis};
+use crate::common::clock::{rfc3339_serde, to_millis};
 pub use crate::common::idempotency::{IdempotencyClaim, IdempotencyKey};
 pub use crate::common::store::StoreError;
 use crate::messaging::message::{Channel, EmailMessage, MessageStatus, SmsMessage, Tag};
+
+pub use entry::{Attempt, AttemptOutcome, Leg, LoggedReceipt, MAX_ENTRY_BYTES, bounded};
 
 /// A message's id: a ULID, so that ids sort by creation time and a log lists in time order by
 /// its key alone.
@@ -114,7 +117,7 @@ pub struct MessageRecord {
     pub message: Content,
     /// Each provider attempt, as dispatch records it.
     #[serde(default)]
-    pub attempts: Vec<serde_json::Value>,
+    pub attempts: Vec<Attempt>,
     pub status_history: Vec<StatusChange>,
     /// When the record is deleted (retention).
     #[serde(with = "rfc3339_serde")]
@@ -149,7 +152,7 @@ pub struct MessageRecord {
     /// Delivery receipts from the provider (SES events, SMS status callbacks), latest last,
     /// including those that changed nothing (duplicates, out of order, notes).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub receipts: Vec<serde_json::Value>,
+    pub receipts: Vec<LoggedReceipt>,
     /// How the status can move after `sent`, when the route reports nothing: an account's own
     /// SMTP server sends no receipts, so there `sent` is final.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -212,13 +215,13 @@ impl MessageRecord {
 
     /// Records one provider attempt, bounded: see [`bounded`]. Only the latest
     /// [`MAX_ATTEMPTS_KEPT`] are kept, so no number of retries can outgrow the record.
-    pub fn push_attempt(&mut self, attempt: serde_json::Value) {
+    pub fn push_attempt(&mut self, attempt: Attempt) {
         push_bounded(&mut self.attempts, attempt, MAX_ATTEMPTS_KEPT);
     }
 
     /// Records one delivery receipt, bounded as attempts are; the latest
     /// [`MAX_RECEIPTS_KEPT`] are kept.
-    pub fn push_receipt(&mut self, receipt: serde_json::Value) {
+    pub fn push_receipt(&mut self, receipt: LoggedReceipt) {
         push_bounded(&mut self.receipts, receipt, MAX_RECEIPTS_KEPT);
     }
 
@@ -237,21 +240,17 @@ impl MessageRecord {
         self.attempts
             .iter()
             .rev()
-            .find(|a| a["outcome"] == "accepted" && a["provider"] == provider)
-            .and_then(|a| a["providerMessageId"].as_str())
+            .find(|a| a.accepted_by(provider))
+            .and_then(|a| a.provider_message_id.as_deref())
     }
 
     /// Every id `provider` gave this message when it took it: the accepted attempts' ids, and
     /// for Vonage each part's `message-id` (a long SMS is sent, and receipted, in parts).
     pub fn provider_message_ids(&self, provider: &str) -> Vec<&str> {
         let mut ids = Vec::new();
-        for a in self
-            .attempts
-            .iter()
-            .filter(|a| a["outcome"] == "accepted" && a["provider"] == provider)
-        {
-            ids.extend(a["providerMessageId"].as_str());
-            if let Some(parts) = a["response"]["messages"].as_array() {
+        for a in self.attempts.iter().filter(|a| a.accepted_by(provider)) {
+            ids.extend(a.provider_message_id.as_deref());
+            if let Some(parts) = a.response["messages"].as_array() {
                 ids.extend(parts.iter().filter_map(|p| p["message-id"].as_str()));
             }
         }
@@ -266,16 +265,10 @@ impl MessageRecord {
         provider_message_id: &str,
         now: OffsetDateTime,
     ) {
-        let at = rfc3339(now);
-        let leg = self.attempts.last().map(|a| a["leg"].clone());
-        let mut attempt = serde_json::json!({
-            "provider": provider, "at": at, "durationMs": 0, "outcome": "accepted",
-            "providerMessageId": provider_message_id,
-            "response": {"settledBy": "receipt"},
-        });
-        if let Some(leg) = leg.filter(|l| !l.is_null()) {
-            attempt["leg"] = leg;
-        }
+        let leg = self.attempts.last().and_then(|a| a.leg);
+        let mut attempt = Attempt::started(provider, leg, now);
+        attempt.provider_message_id = Some(provider_message_id.to_owned());
+        attempt.response = serde_json::json!({"settledBy": "receipt"});
         self.push_attempt(attempt);
         self.sent_via = Some(provider.to_owned());
         self.next_attempt_at = None;
@@ -305,72 +298,13 @@ pub const MAX_ATTEMPTS_KEPT: usize = 25;
 /// Receipts kept per message: a message gets a handful; a provider resending more would only
 /// grow the record.
 pub const MAX_RECEIPTS_KEPT: usize = 50;
-/// The most one attempt or receipt may take in the record, serialized. A DynamoDB item holds
-/// at most 400 KB: 75 entries of 2 KiB leave ample room for the message itself, so recording
-/// an outcome can never fail on size, however large a reply was.
-pub const MAX_ENTRY_BYTES: usize = 2048;
 
-fn push_bounded(list: &mut Vec<serde_json::Value>, entry: serde_json::Value, keep: usize) {
+fn push_bounded<T: entry::LogEntry>(list: &mut Vec<T>, entry: T, keep: usize) {
     list.push(bounded(entry));
     if list.len() > keep {
         let excess = list.len() - keep;
         list.drain(..excess);
     }
-}
-
-/// An attempt or receipt within [`MAX_ENTRY_BYTES`]: every string cut to a short excerpt
-/// first, and if that is not enough, its `response` replaced by an excerpt of itself. Status,
-/// outcome, provider ids and times stay as they were.
-pub fn bounded(entry: serde_json::Value) -> serde_json::Value {
-    use crate::common::destination::excerpt::excerpt;
-    use serde_json::Value;
-    fn size<T: serde::Serialize>(v: &T) -> usize {
-        serde_json::to_vec(v).map_or(usize::MAX, |b| b.len())
-    }
-    fn cut_strings(v: Value) -> Value {
-        match v {
-            Value::String(s) => Value::String(excerpt(&s)),
-            Value::Array(items) => Value::Array(items.into_iter().map(cut_strings).collect()),
-            Value::Object(map) => {
-                Value::Object(map.into_iter().map(|(k, v)| (k, cut_strings(v))).collect())
-            }
-            other => other,
-        }
-    }
-    if size(&entry) <= MAX_ENTRY_BYTES {
-        return entry;
-    }
-    let entry = cut_strings(entry);
-    if size(&entry) <= MAX_ENTRY_BYTES {
-        return entry;
-    }
-    let Value::Object(mut map) = entry else {
-        return serde_json::json!({"excerpt": excerpt(&entry.to_string()), "truncated": true});
-    };
-    for key in ["response", "raw", "body"] {
-        if let Some(v) = map.get_mut(key) {
-            *v = serde_json::json!({"excerpt": excerpt(&v.to_string()), "truncated": true});
-        }
-    }
-    if size(&map) > MAX_ENTRY_BYTES {
-        // Anything else that is large: keep only the fields a reader needs.
-        map.retain(|k, _| {
-            matches!(
-                k.as_str(),
-                "provider"
-                    | "leg"
-                    | "at"
-                    | "durationMs"
-                    | "outcome"
-                    | "providerMessageId"
-                    | "reason"
-                    | "code"
-                    | "status"
-                    | "response"
-            )
-        });
-    }
-    Value::Object(map)
 }
 
 /// What creating a record did.
@@ -488,7 +422,7 @@ pub struct MessageKey {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use time::macros::datetime;
 
@@ -511,10 +445,11 @@ mod tests {
                 time::Duration::days(90),
             );
             r.sent_via = Some(provider.to_owned());
-            r.attempts = vec![
-                serde_json::json!({"provider": "twilio", "outcome": "temporaryFailure"}),
-                serde_json::json!({"provider": provider, "outcome": "accepted", "providerMessageId": id}),
-            ];
+            let mut failed = Attempt::started("twilio", Some(Leg::Primary), now);
+            failed.outcome = AttemptOutcome::TemporaryFailure;
+            let mut accepted = Attempt::started(provider, Some(Leg::Secondary), now);
+            accepted.provider_message_id = Some(id.to_owned());
+            r.attempts = vec![failed, accepted];
             r
         };
         let by_sns = sent("sns", "34d9b400");
@@ -551,52 +486,261 @@ mod tests {
         );
     }
 
-    #[test]
-    fn attempts_and_receipts_are_bounded_in_size_and_number() {
-        let huge = "e".repeat(1024 * 1024);
-        let attempt = serde_json::json!({
-            "provider": "smtp", "outcome": "temporaryFailure", "at": "2030-01-01T00:00:00Z",
-            "reason": format!("token endpoint answered 400: {huge}"),
-            "response": {"status": 400, "body": huge, "nested": [huge.clone(), huge.clone()]},
-        });
-        let kept = bounded(attempt);
-        let bytes = serde_json::to_vec(&kept).expect("json").len();
-        assert!(bytes <= MAX_ENTRY_BYTES, "{bytes} bytes");
-        assert_eq!(kept["outcome"], "temporaryFailure");
-        assert_eq!(kept["provider"], "smtp");
-        assert!(
-            kept["reason"]
-                .as_str()
-                .expect("reason")
-                .starts_with("token endpoint answered 400")
-        );
-
-        let small = serde_json::json!({"provider": "twilio", "outcome": "accepted"});
-        assert_eq!(bounded(small.clone()), small);
-
-        let now = datetime!(2030-01-01 00:00:00 UTC);
-        let mut r = MessageRecord::queued(
+    fn sms_record(now: OffsetDateTime) -> MessageRecord {
+        use crate::messaging::message::{PhoneNumber, SmsText};
+        MessageRecord::queued(
             MessageId::new(now),
             AccountId::parse("acme").expect("valid"),
-            Content::Sms(crate::messaging::message::SmsMessage {
-                to: crate::messaging::message::PhoneNumber::parse("+4712345678").expect("valid"),
-                text: crate::messaging::message::SmsText::parse("hello").expect("valid"),
+            Content::Sms(SmsMessage {
+                to: PhoneNumber::parse("+4712345678").expect("valid"),
+                text: SmsText::parse("hello").expect("valid"),
             }),
             vec![],
             now,
             time::Duration::days(90),
+        )
+    }
+
+    #[test]
+    fn attempts_and_receipts_are_bounded_in_size_and_number() {
+        use crate::messaging::receipts::Receipt;
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let huge = "e".repeat(1024 * 1024);
+        let mut attempt = Attempt::started("smtp", None, now);
+        attempt.outcome = AttemptOutcome::TemporaryFailure;
+        attempt.reason = Some(format!("token endpoint answered 400: {huge}"));
+        attempt.response =
+            serde_json::json!({"status": 400, "body": huge, "nested": vec![huge.clone(); 20]});
+        let kept = bounded(attempt);
+        let bytes = serde_json::to_vec(&kept).expect("json").len();
+        assert!(bytes <= MAX_ENTRY_BYTES, "{bytes} bytes");
+        assert_eq!(kept.outcome, AttemptOutcome::TemporaryFailure);
+        assert_eq!(kept.provider, "smtp");
+        assert!(
+            kept.reason
+                .as_deref()
+                .expect("reason")
+                .starts_with("token endpoint answered 400")
         );
+        assert_eq!(kept.response["truncated"], true);
+
+        // Only the strings are cut when that is enough: the answer keeps its shape.
+        let mut long = Attempt::started("twilio", Some(Leg::Primary), now);
+        long.response = serde_json::json!({"status": 400, "message": "m".repeat(4096)});
+        let kept = bounded(long);
+        assert_eq!(kept.response["status"], 400);
+        assert!(
+            kept.response["message"]
+                .as_str()
+                .expect("cut")
+                .ends_with('…')
+        );
+
+        let mut small = Attempt::started("twilio", Some(Leg::Primary), now);
+        small.provider_message_id = Some("SM123".into());
+        assert_eq!(bounded(small.clone()), small);
+
+        let receipt = LoggedReceipt {
+            source: "ses".into(),
+            received_at: "2030-01-01T00:00:00Z".into(),
+            receipt: Receipt::Failed {
+                reason: format!("Permanent bounce (General): {huge}"),
+                code: Some("5.1.1".into()),
+            },
+            at: None,
+            applied: true,
+            raw: serde_json::json!({"bounce": {"diagnosticCode": huge}}),
+        };
+        let kept = bounded(receipt);
+        let bytes = serde_json::to_vec(&kept).expect("json").len();
+        assert!(bytes <= MAX_ENTRY_BYTES, "{bytes} bytes");
+        let Receipt::Failed { reason, code } = &kept.receipt else {
+            panic!("still a failure: {kept:?}");
+        };
+        assert!(reason.starts_with("Permanent bounce (General): eee"));
+        assert_eq!(code.as_deref(), Some("5.1.1"));
+        assert_eq!(kept.source, "ses");
+
+        let mut r = sms_record(now);
         for i in 0..100 {
-            r.push_attempt(serde_json::json!({"n": i, "reason": huge}));
-            r.push_receipt(serde_json::json!({"n": i, "raw": huge}));
+            let mut attempt = Attempt::started("twilio", Some(Leg::Primary), now);
+            attempt.duration_ms = i;
+            attempt.reason = Some(huge.clone());
+            r.push_attempt(attempt);
+            r.push_receipt(LoggedReceipt {
+                source: "twilio".into(),
+                received_at: "2030-01-01T00:00:00Z".into(),
+                receipt: Receipt::Delivered,
+                at: None,
+                applied: false,
+                raw: serde_json::json!({"n": i, "raw": huge}),
+            });
         }
         assert_eq!(r.attempts.len(), MAX_ATTEMPTS_KEPT);
-        assert_eq!(r.attempts.last().expect("latest")["n"], 99);
+        assert_eq!(r.attempts.last().expect("latest").duration_ms, 99);
         assert_eq!(r.receipts.len(), MAX_RECEIPTS_KEPT);
         let whole = serde_json::to_vec(&r).expect("json").len();
         assert!(
             whole < 200_000,
             "a record stays far below DynamoDB's 400 KB: {whole}"
+        );
+    }
+
+    /// Two records as the log has stored them (the `record` attribute of their items), with
+    /// every shape of attempt and receipt dispatch and the status tracker have written.
+    pub(crate) fn stored_records() -> [serde_json::Value; 2] {
+        let sms = serde_json::json!({
+            "id": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+            "accountId": "acme",
+            "status": "failed",
+            "createdAt": "2030-01-01T00:00:00Z",
+            "updatedAt": "2030-01-01T00:01:00Z",
+            "tags": ["order-42"],
+            "message": {"channel": "sms", "to": "+4712345678", "text": "Your code is 1234"},
+            "attempts": [
+                {"provider": "twilio", "leg": "primary", "at": "2030-01-01T00:00:01Z",
+                 "durationMs": 412, "outcome": "temporaryFailure",
+                 "reason": "Twilio answered 503: Service Unavailable", "code": "20503",
+                 "response": {"status": 503, "body": {"code": 20503, "message": "Service Unavailable"}}},
+                {"provider": "vonage", "leg": "secondary", "at": "2030-01-01T00:00:02Z",
+                 "durationMs": 230, "outcome": "accepted", "providerMessageId": "0A00000012345678",
+                 "response": {"message-count": "2", "messages": [
+                     {"message-id": "0A00000012345678", "status": "0"},
+                     {"message-id": "0A00000012345679", "status": "0"}]}},
+            ],
+            "statusHistory": [
+                {"status": "queued", "at": "2030-01-01T00:00:00Z"},
+                {"status": "sent", "at": "2030-01-01T00:00:02Z"},
+                {"status": "failed", "at": "2030-01-01T00:00:40Z",
+                 "reason": "Vonage reports the message failed (error 6)"},
+            ],
+            "expiresAt": "2030-04-01T00:00:00Z",
+            "enqueued": true,
+            "sentVia": "vonage",
+            "failedOver": true,
+            "receipts": [
+                {"source": "vonage", "receivedAt": "2030-01-01T00:00:05Z",
+                 "receipt": {"type": "providerStatus", "detail": "buffered"},
+                 "raw": {"messageId": "0A00000012345678", "status": "buffered"},
+                 "at": "2030-01-01T00:00:04Z", "applied": false},
+                {"source": "vonage", "receivedAt": "2030-01-01T00:00:41Z",
+                 "receipt": {"type": "failed", "reason": "Vonage reports the message failed (error 6)", "code": "6"},
+                 "raw": {"messageId": "0A00000012345679", "status": "failed", "err-code": "6"},
+                 "at": "2030-01-01T00:00:40Z"},
+                {"source": "vonage", "receivedAt": "2030-01-01T00:01:00Z",
+                 "receipt": {"type": "failed", "reason": "Vonage reports the message rejected", "code": null},
+                 "raw": {"messageId": "0A00000012345678", "status": "rejected"},
+                 "applied": false},
+            ],
+            "version": 6,
+        });
+        let email = serde_json::json!({
+            "id": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D5",
+            "accountId": "acme",
+            "status": "opened",
+            "createdAt": "2030-01-01T00:00:00Z",
+            "updatedAt": "2030-01-01T02:00:00Z",
+            "tags": [],
+            "message": {"channel": "email", "to": ["signer@example.com"], "subject": "Please sign",
+                        "text": "Sign here", "html": null, "from": "noreply@mail.acme.com",
+                        "replyTo": null},
+            "attempts": [
+                {"provider": "ses", "at": "2030-01-01T00:00:01Z", "durationMs": 30000,
+                 "outcome": "unknown", "reason": "SES did not answer in time",
+                 "response": {"excerpt": "{\"error\":\"timeout\"}", "truncated": true}},
+                {"provider": "ses", "at": "2030-01-01T00:00:45Z", "durationMs": 0,
+                 "outcome": "accepted", "providerMessageId": "0100018c-ses-id",
+                 "response": {"settledBy": "receipt"}},
+            ],
+            "statusHistory": [
+                {"status": "queued", "at": "2030-01-01T00:00:00Z"},
+                {"status": "sent", "at": "2030-01-01T00:00:45Z"},
+                {"status": "opened", "at": "2030-01-01T01:00:00Z"},
+            ],
+            "expiresAt": "2030-04-01T00:00:00Z",
+            "enqueued": true,
+            "sentVia": "ses",
+            "failedOver": false,
+            "claimedUntil": "2030-01-01T00:00:46Z",
+            "nextAttemptAt": "2030-01-01T00:03:01Z",
+            "receipts": [
+                {"source": "ses", "receivedAt": "2030-01-01T00:00:45Z",
+                 "receipt": {"type": "deliveryDelay", "detail": "MailboxFull"},
+                 "raw": {"eventType": "DeliveryDelay"}, "applied": false},
+                {"source": "ses", "receivedAt": "2030-01-01T00:00:50Z",
+                 "receipt": {"type": "transientBounce", "detail": "Transient bounce (General)"},
+                 "raw": null, "applied": false},
+                {"source": "ses", "receivedAt": "2030-01-01T01:00:01Z",
+                 "receipt": {"type": "opened"}, "raw": {"eventType": "Open"},
+                 "at": "2030-01-01T01:00:00Z"},
+                {"source": "ses", "receivedAt": "2030-01-01T01:00:02Z",
+                 "receipt": {"type": "delivered"}, "raw": {"eventType": "Delivery"},
+                 "at": "2030-01-01T00:59:00Z", "applied": false},
+            ],
+            "tracking": "sent through the account's SMTP server, which reports no delivery: sent is final",
+            "version": 9,
+        });
+        [sms, email]
+    }
+
+    #[test]
+    fn records_stored_before_attempts_and_receipts_were_typed_read_and_write_back_the_same() {
+        use crate::messaging::receipts::{NoteKind, Receipt};
+        let [sms, email] = stored_records();
+        let read: MessageRecord = serde_json::from_value(sms.clone()).expect("an SMS record");
+        assert_eq!(serde_json::to_value(&read).expect("json"), sms);
+        assert_eq!(read.attempts[0].outcome, AttemptOutcome::TemporaryFailure);
+        assert_eq!(read.attempts[0].code.as_deref(), Some("20503"));
+        assert_eq!(read.attempts[1].leg, Some(Leg::Secondary));
+        assert_eq!(read.provider_message_id(), Some("0A00000012345678"));
+        assert_eq!(
+            read.provider_message_ids("vonage"),
+            ["0A00000012345678", "0A00000012345678", "0A00000012345679"]
+        );
+        assert!(read.provider_message_ids("twilio").is_empty());
+        assert_eq!(
+            read.receipts[0].receipt,
+            Receipt::Note {
+                kind: NoteKind::ProviderStatus,
+                detail: "buffered".into()
+            }
+        );
+        assert!(!read.receipts[0].applied);
+        assert!(read.receipts[1].applied);
+        assert_eq!(
+            read.receipts[2].receipt,
+            Receipt::Failed {
+                reason: "Vonage reports the message rejected".into(),
+                code: None
+            }
+        );
+
+        let read: MessageRecord = serde_json::from_value(email.clone()).expect("an email record");
+        assert_eq!(serde_json::to_value(&read).expect("json"), email);
+        assert_eq!(read.attempts[0].outcome, AttemptOutcome::Unknown);
+        assert_eq!(read.attempts[0].leg, None);
+        assert_eq!(read.provider_message_id(), Some("0100018c-ses-id"));
+        assert_eq!(read.receipts[2].receipt, Receipt::Opened);
+        assert_eq!(read.receipts[1].raw, serde_json::Value::Null);
+        assert_eq!(read.receipts[2].at.as_deref(), Some("2030-01-01T01:00:00Z"));
+    }
+
+    #[test]
+    fn a_receipt_settles_an_unknown_outcome_with_the_attempts_leg() {
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let mut r = sms_record(now);
+        let mut unknown = Attempt::started("vonage", Some(Leg::Secondary), now);
+        unknown.outcome = AttemptOutcome::Unknown;
+        r.push_attempt(unknown);
+        r.settle_by_receipt("vonage", "0A00000012345678", now);
+        assert_eq!(r.status, MessageStatus::Sent);
+        assert_eq!(
+            serde_json::to_value(&r.attempts[1]).expect("json"),
+            serde_json::json!({
+                "provider": "vonage", "leg": "secondary", "at": "2030-01-01T00:00:00Z",
+                "durationMs": 0, "outcome": "accepted", "providerMessageId": "0A00000012345678",
+                "response": {"settledBy": "receipt"},
+            })
         );
     }
 

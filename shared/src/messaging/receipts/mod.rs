@@ -13,31 +13,49 @@ pub mod vonage;
 
 use std::sync::Arc;
 
-use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
 use crate::common::clock::{Clock, rfc3339, to_millis};
 use crate::common::store::StoreError;
+use crate::events::payload::{EventPayload, MessageEvent};
 use crate::events::publish::EventPublisher;
-use crate::messaging::log::{MessageId, MessageLog, MessageRecord};
+use crate::messaging::log::{LoggedReceipt, MessageId, MessageLog, MessageRecord};
 use crate::messaging::message::{Channel, MessageStatus};
 
-/// What a provider reports about a message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What a provider reports about a message, as the log's receipts show it (`{"type":
+/// "failed", "reason": ..., "code": ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
 pub enum Receipt {
     Delivered,
     Opened,
     Failed {
         reason: String,
+        /// Shown as `null` when the provider gave none.
         code: Option<String>,
     },
     /// Worth recording, but no change of status: a transient bounce, a delivery delay.
+    #[serde(untagged)]
     Note {
-        kind: String,
+        #[serde(rename = "type")]
+        kind: NoteKind,
         detail: String,
     },
+}
+
+/// What a [`Receipt::Note`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NoteKind {
+    /// SES: a soft bounce; SES keeps trying.
+    TransientBounce,
+    /// SES: delivery is delayed.
+    DeliveryDelay,
+    /// An SMS provider's step before the end (queued, sending, buffered, ...).
+    ProviderStatus,
 }
 
 /// A receipt for one message, as a source (SES, Twilio, ...) reported it.
@@ -106,45 +124,22 @@ pub struct StatusTracker {
     pub clock: Arc<dyn Clock>,
 }
 
-/// The event published when a message reaches a status (`sms.delivered`, `email.opened`, ...).
-pub fn event_data(record: &MessageRecord, extra: Map<String, Value>) -> Map<String, Value> {
-    let mut data = Map::new();
-    data.insert("messageId".into(), json!(record.id.as_str()));
-    data.insert("channel".into(), json!(record.channel().as_str()));
-    data.insert("status".into(), json!(record.status.as_str()));
-    data.insert("to".into(), json!(record.message.recipient()));
-    if let Some(provider) = &record.sent_via {
-        data.insert("provider".into(), json!(provider));
-    }
-    data.insert(
-        "tags".into(),
-        json!(record.tags.iter().map(|t| t.as_str()).collect::<Vec<_>>()),
-    );
-    data.extend(extra);
-    data
-}
-
-/// Publishes `{channel}.{status}` for the record's current status; a lost event is logged, not
-/// fatal: the log record already holds the change.
+/// Publishes `{channel}.{status}` for the record's current status (`reason` and `code` say why
+/// it failed); a lost event is logged, not fatal: the log record already holds the change.
 pub async fn publish_status(
     events: &EventPublisher,
     record: &MessageRecord,
-    extra: Map<String, Value>,
+    reason: Option<String>,
+    code: Option<String>,
     now: OffsetDateTime,
 ) {
-    let name = format!("{}.{}", record.channel().as_str(), record.status.as_str());
+    let event = MessageEvent::of(record, reason, code);
     let tags = record.tags.iter().map(|t| t.as_str().to_owned()).collect();
     if let Err(e) = events
-        .herald_event(
-            &record.account_id,
-            &name,
-            event_data(record, extra),
-            tags,
-            now,
-        )
+        .herald_event(&record.account_id, &event, tags, now)
         .await
     {
-        tracing::error!(message = %record.id, event = %name, error = %e, "status event not published");
+        tracing::error!(message = %record.id, event = %event.event_name(), error = %e, "status event not published");
     }
 }
 
@@ -178,19 +173,14 @@ impl StatusTracker {
                 return Ok(Applied::Mismatch);
             }
             let next = next_status(record.status, &update.receipt);
-            let mut receipt = json!({
-                "source": update.source,
-                "receivedAt": rfc3339(now),
-                "receipt": describe(&update.receipt),
-                "raw": update.raw,
+            record.push_receipt(LoggedReceipt {
+                source: update.source.to_owned(),
+                received_at: rfc3339(now),
+                receipt: update.receipt.clone(),
+                at: update.at.map(rfc3339),
+                applied: next.is_some(),
+                raw: update.raw.clone(),
             });
-            if let Some(at) = update.at {
-                receipt["at"] = json!(rfc3339(at));
-            }
-            if next.is_none() {
-                receipt["applied"] = json!(false);
-            }
-            record.push_receipt(receipt);
             let reason = match &update.receipt {
                 Receipt::Failed { reason, .. } => Some(reason.clone()),
                 _ => None,
@@ -209,33 +199,21 @@ impl StatusTracker {
                 return Ok(Applied::Recorded);
             };
             tracing::info!(account = %record.account_id, message = %record.id, status = status.as_str(), source = update.source, "status changed");
-            let mut extra = Map::new();
-            if let Receipt::Failed { reason, code } = &update.receipt {
-                extra.insert("reason".into(), json!(reason));
-                if let Some(code) = code {
-                    extra.insert("code".into(), json!(code));
-                }
-            }
-            publish_status(&self.events, &record, extra, now).await;
+            let (reason, code) = match &update.receipt {
+                Receipt::Failed { reason, code } => (Some(reason.clone()), code.clone()),
+                _ => (None, None),
+            };
+            publish_status(&self.events, &record, reason, code, now).await;
             return Ok(Applied::Changed(status));
         }
         Err(StoreError::PreconditionFailed)
     }
 }
 
-fn describe(receipt: &Receipt) -> Value {
-    match receipt {
-        Receipt::Delivered => json!({"type": "delivered"}),
-        Receipt::Opened => json!({"type": "opened"}),
-        Receipt::Failed { reason, code } => {
-            json!({"type": "failed", "reason": reason, "code": code})
-        }
-        Receipt::Note { kind, detail } => json!({"type": kind, "detail": detail}),
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -253,9 +231,199 @@ mod tests {
         assert_eq!(next_status(Failed, &Receipt::Delivered), None);
         assert_eq!(next_status(Failed, &failed), None);
         let note = Receipt::Note {
-            kind: "delay".into(),
+            kind: NoteKind::DeliveryDelay,
             detail: "mailbox full".into(),
         };
         assert_eq!(next_status(Sent, &note), None);
+    }
+
+    /// The `eventData` of every status event, field for field: what the message is, who took
+    /// it, and why it failed.
+    #[tokio::test]
+    async fn status_events_carry_the_message_and_why_it_failed() {
+        use crate::common::queue::MemoryQueue;
+        use crate::events::webhook::Event;
+        use crate::messaging::dispatch::SendJob;
+        use crate::messaging::email::EmailAddress;
+        use crate::messaging::log::memory::MemoryMessageLog;
+        use crate::messaging::log::{Attempt, Content, Leg};
+        use crate::messaging::message::{
+            BodyPart, EmailMessage, PhoneNumber, SmsMessage, SmsText, Subject, Tag,
+        };
+        use time::macros::datetime;
+
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let log = Arc::new(MemoryMessageLog::new());
+        let queue = Arc::new(MemoryQueue::<Event>::default());
+        let tracker = StatusTracker {
+            log: log.clone(),
+            events: EventPublisher::new(queue.clone()),
+            clock: Arc::new(crate::common::clock::ManualClock::at(now)),
+        };
+        let account = AccountId::parse("acme").expect("valid");
+        let sent = |id: &str, content: Content, tags: &[&str], provider: &str, taken_as: &str| {
+            let mut r = MessageRecord::queued(
+                MessageId::parse(id).expect("a ULID"),
+                account.clone(),
+                content,
+                tags.iter().map(|t| Tag::parse(t).expect("a tag")).collect(),
+                now,
+                time::Duration::days(90),
+            );
+            let mut attempt = Attempt::started(provider, None, now);
+            attempt.provider_message_id = Some(taken_as.to_owned());
+            r.push_attempt(attempt);
+            r.sent_via = Some(provider.to_owned());
+            r.set_status(MessageStatus::Sent, now, None);
+            r
+        };
+        let sms = |to: &str| {
+            Content::Sms(SmsMessage {
+                to: PhoneNumber::parse(to).expect("valid"),
+                text: SmsText::parse("hello").expect("valid"),
+            })
+        };
+        let delivered = sent(
+            "01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+            sms("+4712345678"),
+            &["order-42", "eu"],
+            "twilio",
+            "SM1",
+        );
+        let undelivered = sent(
+            "01JD6ZK5Q2V7X8Y9Z0A1B2C3D5",
+            sms("+4712345679"),
+            &[],
+            "vonage",
+            "0A01",
+        );
+        let bounced = sent(
+            "01JD6ZK5Q2V7X8Y9Z0A1B2C3D6",
+            Content::Email(EmailMessage {
+                to: vec![
+                    EmailAddress::parse("a@example.com").expect("valid"),
+                    EmailAddress::parse("b@example.com").expect("valid"),
+                ],
+                subject: Subject::parse("Please sign").expect("valid"),
+                text: Some(BodyPart::parse("Sign here").expect("valid")),
+                html: None,
+                from: None,
+                reply_to: None,
+            }),
+            &["order-42"],
+            "ses",
+            "ses-1",
+        );
+        let mut dead = MessageRecord::queued(
+            MessageId::parse("01JD6ZK5Q2V7X8Y9Z0A1B2C3D7").expect("a ULID"),
+            account.clone(),
+            sms("+4712345670"),
+            vec![],
+            now,
+            time::Duration::days(90),
+        );
+        let mut failed = Attempt::started("twilio", Some(Leg::Primary), now);
+        failed.outcome = crate::messaging::log::AttemptOutcome::TemporaryFailure;
+        failed.reason = Some("Twilio answered 503".into());
+        dead.push_attempt(failed);
+        for r in [&delivered, &undelivered, &bounced, &dead] {
+            log.create(r, None).await.expect("created");
+        }
+        let update = |r: &MessageRecord, source, taken_as: &str, receipt| StatusUpdate {
+            account_id: account.clone(),
+            channel: r.channel(),
+            message_id: r.id.clone(),
+            receipt,
+            source,
+            provider_message_id: taken_as.to_owned(),
+            names_message: true,
+            at: None,
+            raw: Value::Null,
+        };
+        for (update, status) in [
+            (
+                update(&delivered, "twilio", "SM1", Receipt::Delivered),
+                MessageStatus::Delivered,
+            ),
+            (
+                update(
+                    &undelivered,
+                    "vonage",
+                    "0A01",
+                    Receipt::Failed {
+                        reason: "Vonage reports the message failed (error 6)".into(),
+                        code: Some("6".into()),
+                    },
+                ),
+                MessageStatus::Failed,
+            ),
+            (
+                update(
+                    &bounced,
+                    "ses",
+                    "ses-1",
+                    Receipt::Failed {
+                        reason: "Permanent bounce (General)".into(),
+                        code: None,
+                    },
+                ),
+                MessageStatus::Failed,
+            ),
+        ] {
+            assert_eq!(
+                tracker.apply(&update).await.expect("applied"),
+                Applied::Changed(status)
+            );
+        }
+        let job = SendJob {
+            account_id: account.clone(),
+            channel: Channel::Sms,
+            message_id: dead.id.clone(),
+        };
+        crate::messaging::dispatch::give_up(log.as_ref(), &tracker.events, now, &job)
+            .await
+            .expect("given up");
+
+        let published: Vec<(String, Value)> = queue
+            .jobs()
+            .iter()
+            .map(|e| {
+                (
+                    e.event_name().as_str().to_owned(),
+                    Value::Object(e.event_data().clone()),
+                )
+            })
+            .collect();
+        assert_eq!(
+            published,
+            [
+                (
+                    "sms.delivered".to_owned(),
+                    json!({"messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D4", "channel": "sms",
+                           "status": "delivered", "to": "+4712345678", "provider": "twilio",
+                           "tags": ["order-42", "eu"]})
+                ),
+                (
+                    "sms.failed".to_owned(),
+                    json!({"messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D5", "channel": "sms",
+                           "status": "failed", "to": "+4712345679", "provider": "vonage",
+                           "tags": [], "reason": "Vonage reports the message failed (error 6)",
+                           "code": "6"})
+                ),
+                (
+                    "email.failed".to_owned(),
+                    json!({"messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D6", "channel": "email",
+                           "status": "failed", "to": "a@example.com, b@example.com",
+                           "provider": "ses", "tags": ["order-42"],
+                           "reason": "Permanent bounce (General)"})
+                ),
+                (
+                    "sms.failed".to_owned(),
+                    json!({"messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D7", "channel": "sms",
+                           "status": "failed", "to": "+4712345670", "tags": [],
+                           "reason": "not sent: every try of this message failed; the last: Twilio answered 503"})
+                ),
+            ]
+        );
     }
 }

@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use crate::common::account::AccountId;
 use crate::messaging::log::MessageId;
 use crate::messaging::message::Channel;
-use crate::messaging::receipts::{Receipt, StatusUpdate};
+use crate::messaging::receipts::{NoteKind, Receipt, StatusUpdate};
 use crate::messaging::senders::email::{ACCOUNT_TAG, MESSAGE_TAG};
 
 fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {
@@ -64,7 +64,7 @@ pub fn parse(body: &str) -> Result<Option<StatusUpdate>, String> {
             } else {
                 // A transient bounce: SES keeps trying; nothing is final yet.
                 let receipt = Receipt::Note {
-                    kind: "transientBounce".into(),
+                    kind: NoteKind::TransientBounce,
                     detail: reason,
                 };
                 (receipt, at)
@@ -97,7 +97,7 @@ pub fn parse(body: &str) -> Result<Option<StatusUpdate>, String> {
         "DeliveryDelay" => {
             let delay = text(&event, "/deliveryDelay/delayType").unwrap_or("Undetermined");
             let receipt = Receipt::Note {
-                kind: "deliveryDelay".into(),
+                kind: NoteKind::DeliveryDelay,
                 detail: delay.to_owned(),
             };
             (receipt, time_at(&event, "/deliveryDelay/timestamp"))
@@ -173,7 +173,7 @@ mod tests {
             (
                 json!({"eventType": "Bounce", "mail": mail(), "bounce": {"bounceType": "Transient", "bounceSubType": "MailboxFull", "bouncedRecipients": [], "timestamp": "2025-11-24T10:00:03.000Z"}}),
                 Some(Receipt::Note {
-                    kind: "transientBounce".into(),
+                    kind: NoteKind::TransientBounce,
                     detail: "Transient bounce (MailboxFull)".into(),
                 }),
             ),
@@ -202,7 +202,7 @@ mod tests {
             (
                 json!({"eventType": "DeliveryDelay", "mail": mail(), "deliveryDelay": {"delayType": "MailboxFull", "timestamp": "2025-11-24T10:30:00.000Z"}}),
                 Some(Receipt::Note {
-                    kind: "deliveryDelay".into(),
+                    kind: NoteKind::DeliveryDelay,
                     detail: "MailboxFull".into(),
                 }),
             ),

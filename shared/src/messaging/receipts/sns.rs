@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::{OffsetDateTime, PrimitiveDateTime, format_description::FormatItem, macros};
 
-use crate::messaging::receipts::Receipt;
+use crate::messaging::receipts::{NoteKind, Receipt};
 
 #[derive(Deserialize)]
 struct Line {
@@ -56,7 +56,7 @@ pub fn parse(line: &str) -> Result<SmsStatus, String> {
             code: None,
         },
         other => Receipt::Note {
-            kind: "providerStatus".into(),
+            kind: NoteKind::ProviderStatus,
             detail: other.to_owned(),
         },
     };

@@ -8,7 +8,7 @@ use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, Mac};
 use sha1::Sha1;
 
-use crate::messaging::receipts::Receipt;
+use crate::messaging::receipts::{NoteKind, Receipt};
 
 fn mac(auth_token: &str, url: &str, params: &[(String, String)]) -> Hmac<Sha1> {
     let mut sorted: Vec<&(String, String)> = params.iter().collect();
@@ -66,7 +66,7 @@ pub fn receipt(params: &[(String, String)]) -> Option<Receipt> {
             code,
         },
         other => Receipt::Note {
-            kind: "providerStatus".into(),
+            kind: NoteKind::ProviderStatus,
             detail: other.to_owned(),
         },
     })

@@ -13,7 +13,7 @@ use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::messaging::receipts::Receipt;
+use crate::messaging::receipts::{NoteKind, Receipt};
 
 /// The signature methods Vonage's dashboard offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,7 +186,7 @@ pub fn receipt(params: &[(String, String)]) -> Option<Receipt> {
             code,
         },
         other => Receipt::Note {
-            kind: "providerStatus".into(),
+            kind: NoteKind::ProviderStatus,
             detail: other.to_owned(),
         },
     })
