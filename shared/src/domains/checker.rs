@@ -5,9 +5,9 @@
 use std::sync::Arc;
 
 use crate::common::clock::{Clock, to_millis};
+use crate::domains::events::DomainStatusEvent;
 use crate::domains::store::{DomainRecord, DomainStore, StoreError};
 use crate::domains::{DnsLookup, DomainStatus, verify_domain};
-use crate::events::payload::DomainStatusEvent;
 use crate::events::publish::EventPublisher;
 
 /// The schedule checks at most this many domains a run; the rest wait for the next run.

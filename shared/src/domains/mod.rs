@@ -17,6 +17,7 @@
 
 pub mod checker;
 pub mod dkim;
+pub mod events;
 pub mod identity;
 pub mod memory;
 pub mod name;

@@ -6,8 +6,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::domains::events::DomainStatusEvent;
 use crate::domains::verify::DomainEvent;
-use crate::events::payload::{DomainStatusEvent, EventPayload, MessageEvent, SubscriptionDisabled};
+use crate::events::payload::{EventPayload, SubscriptionDisabled};
+use crate::messaging::events::MessageEvent;
 use crate::messaging::message::{Channel, MessageStatus};
 
 /// One kind of event.

@@ -286,6 +286,39 @@ impl EmailMessage {
     pub const MAX_RECIPIENTS: usize = 50;
 }
 
+/// What a provider reports about a message, as the log's receipts show it (`{"type":
+/// "failed", "reason": ..., "code": ...}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum Receipt {
+    Delivered,
+    Opened,
+    Failed {
+        reason: String,
+        /// Shown as `null` when the provider gave none.
+        code: Option<String>,
+    },
+    /// Worth recording, but no change of status: a transient bounce, a delivery delay.
+    #[serde(untagged)]
+    Note {
+        #[serde(rename = "type")]
+        kind: NoteKind,
+        detail: String,
+    },
+}
+
+/// What a [`Receipt::Note`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum NoteKind {
+    /// SES: a soft bounce; SES keeps trying.
+    TransientBounce,
+    /// SES: delivery is delayed.
+    DeliveryDelay,
+    /// An SMS provider's step before the end (queued, sending, buffered, ...).
+    ProviderStatus,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

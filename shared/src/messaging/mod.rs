@@ -1,5 +1,6 @@
 pub mod dispatch;
 pub mod email;
+pub mod events;
 pub mod log;
 pub mod message;
 pub mod provider_secrets;

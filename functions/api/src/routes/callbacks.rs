@@ -15,7 +15,8 @@ use axum::http::{HeaderMap, StatusCode, Uri, header};
 use herald::common::account::AccountId;
 use herald::messaging::log::MessageId;
 use herald::messaging::message::Channel;
-use herald::messaging::receipts::{Applied, Receipt, StatusTracker, StatusUpdate, twilio, vonage};
+use herald::messaging::message::Receipt;
+use herald::messaging::receipts::{Applied, StatusTracker, StatusUpdate, twilio, vonage};
 use serde_json::{Map, Value};
 
 use crate::AppState;

@@ -153,7 +153,7 @@ impl EmailDispatcher {
         self.log.replace(&mut record).await?;
         tracing::info!(account = %job.account_id, message = %job.message_id, provider, outcome = ?outcome, reason, "email dispatched");
         if matches!(outcome, Outcome::Sent | Outcome::Failed) {
-            crate::messaging::receipts::publish_status(&self.events, &record, reason, None, now)
+            crate::messaging::events::publish_status(&self.events, &record, reason, None, now)
                 .await;
         }
         Ok(outcome)

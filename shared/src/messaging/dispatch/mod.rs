@@ -136,29 +136,8 @@ pub async fn give_up(
         Err(e) => return Err(e.into()),
     }
     tracing::error!(account = %job.account_id, message = %job.message_id, reason, "job dead-lettered; message failed");
-    crate::messaging::receipts::publish_status(events, &record, Some(reason), None, now).await;
+    crate::messaging::events::publish_status(events, &record, Some(reason), None, now).await;
     Ok(Outcome::Failed)
-}
-
-/// The last attempt, when its outcome is unknown: sent, and no answer came in time.
-pub(crate) struct Unsettled {
-    pub provider: String,
-    /// When that attempt started: the provider's record of the message is no older.
-    pub at: OffsetDateTime,
-}
-
-/// Whether the last attempt went to `provider` with an unknown outcome.
-pub fn unsettled_by(record: &MessageRecord, provider: &str) -> bool {
-    unsettled(record).is_some_and(|u| u.provider == provider)
-}
-
-pub(crate) fn unsettled(record: &MessageRecord) -> Option<Unsettled> {
-    let last = record.attempts.last()?;
-    (last.outcome == AttemptOutcome::Unknown).then(|| Unsettled {
-        provider: last.provider.clone(),
-        at: OffsetDateTime::parse(&last.at, &time::format_description::well_known::Rfc3339)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH),
-    })
 }
 
 /// Fills an attempt from a provider's answer.

@@ -78,7 +78,7 @@ impl SmsDispatcher {
         };
         // The last try went out and no answer came: the provider may have the message. Ask it
         // before sending again; with no way to tell, wait for its receipt.
-        if let Some(unsettled) = crate::messaging::dispatch::unsettled(&record) {
+        if let Some(unsettled) = record.unsettled() {
             let outgoing = OutgoingSms {
                 account_id: job.account_id.as_str(),
                 message_id: job.message_id.as_str(),
@@ -107,7 +107,7 @@ impl SmsDispatcher {
                     record.set_status(MessageStatus::Sent, now, None);
                     self.log.replace(&mut record).await?;
                     tracing::info!(account = %job.account_id, message = %job.message_id, provider = unsettled.provider, "unknown outcome settled: the provider had taken it");
-                    crate::messaging::receipts::publish_status(
+                    crate::messaging::events::publish_status(
                         &self.events,
                         &record,
                         None,
@@ -134,7 +134,7 @@ impl SmsDispatcher {
                     record.next_attempt_at = None;
                     record.set_status(MessageStatus::Failed, now, Some(reason.clone()));
                     self.log.replace(&mut record).await?;
-                    crate::messaging::receipts::publish_status(
+                    crate::messaging::events::publish_status(
                         &self.events,
                         &record,
                         Some(reason),
@@ -218,7 +218,7 @@ impl SmsDispatcher {
         );
         if matches!(outcome, Outcome::Sent | Outcome::Failed) {
             let reason = record.status_history.last().and_then(|c| c.reason.clone());
-            crate::messaging::receipts::publish_status(&self.events, &record, reason, None, now)
+            crate::messaging::events::publish_status(&self.events, &record, reason, None, now)
                 .await;
         }
         Ok(outcome)

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use crate::common::clock::rfc3339;
 use crate::common::destination::excerpt::excerpt;
-use crate::messaging::receipts::Receipt;
+use crate::messaging::message::Receipt;
 
 /// Which provider of the account's pair an attempt used.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

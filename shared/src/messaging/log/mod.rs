@@ -163,7 +163,29 @@ pub struct MessageRecord {
     pub version: u64,
 }
 
+/// A message's last attempt whose outcome is unknown.
+pub struct Unsettled {
+    pub provider: String,
+    /// When that attempt started: the provider's record of the message is no older.
+    pub at: OffsetDateTime,
+}
+
 impl MessageRecord {
+    /// The last attempt, when its outcome is unknown: sent, and no answer came in time.
+    pub fn unsettled(&self) -> Option<Unsettled> {
+        let last = self.attempts.last()?;
+        (last.outcome == AttemptOutcome::Unknown).then(|| Unsettled {
+            provider: last.provider.clone(),
+            at: OffsetDateTime::parse(&last.at, &time::format_description::well_known::Rfc3339)
+                .unwrap_or(OffsetDateTime::UNIX_EPOCH),
+        })
+    }
+
+    /// Whether the last attempt went to `provider` with an unknown outcome.
+    pub fn unsettled_by(&self, provider: &str) -> bool {
+        self.unsettled().is_some_and(|u| u.provider == provider)
+    }
+
     pub fn queued(
         id: MessageId,
         account_id: AccountId,
@@ -503,7 +525,7 @@ pub(crate) mod tests {
 
     #[test]
     fn attempts_and_receipts_are_bounded_in_size_and_number() {
-        use crate::messaging::receipts::Receipt;
+        use crate::messaging::message::Receipt;
         let now = datetime!(2030-01-01 00:00:00 UTC);
         let huge = "e".repeat(1024 * 1024);
         let mut attempt = Attempt::started("smtp", None, now);
@@ -685,7 +707,7 @@ pub(crate) mod tests {
 
     #[test]
     fn records_stored_before_attempts_and_receipts_were_typed_read_and_write_back_the_same() {
-        use crate::messaging::receipts::{NoteKind, Receipt};
+        use crate::messaging::message::{NoteKind, Receipt};
         let [sms, email] = stored_records();
         let read: MessageRecord = serde_json::from_value(sms.clone()).expect("an SMS record");
         assert_eq!(serde_json::to_value(&read).expect("json"), sms);

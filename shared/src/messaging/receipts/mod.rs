@@ -13,50 +13,16 @@ pub mod vonage;
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
 use crate::common::clock::{Clock, rfc3339, to_millis};
 use crate::common::store::StoreError;
-use crate::events::payload::{EventPayload, MessageEvent};
 use crate::events::publish::EventPublisher;
-use crate::messaging::log::{LoggedReceipt, MessageId, MessageLog, MessageRecord};
-use crate::messaging::message::{Channel, MessageStatus};
-
-/// What a provider reports about a message, as the log's receipts show it (`{"type":
-/// "failed", "reason": ..., "code": ...}`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "camelCase")]
-pub enum Receipt {
-    Delivered,
-    Opened,
-    Failed {
-        reason: String,
-        /// Shown as `null` when the provider gave none.
-        code: Option<String>,
-    },
-    /// Worth recording, but no change of status: a transient bounce, a delivery delay.
-    #[serde(untagged)]
-    Note {
-        #[serde(rename = "type")]
-        kind: NoteKind,
-        detail: String,
-    },
-}
-
-/// What a [`Receipt::Note`] is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub enum NoteKind {
-    /// SES: a soft bounce; SES keeps trying.
-    TransientBounce,
-    /// SES: delivery is delayed.
-    DeliveryDelay,
-    /// An SMS provider's step before the end (queued, sending, buffered, ...).
-    ProviderStatus,
-}
+use crate::messaging::log::{LoggedReceipt, MessageId, MessageLog};
+use crate::messaging::message::{Channel, MessageStatus, Receipt};
 
 /// A receipt for one message, as a source (SES, Twilio, ...) reported it.
 #[derive(Debug, Clone, PartialEq)]
@@ -124,25 +90,6 @@ pub struct StatusTracker {
     pub clock: Arc<dyn Clock>,
 }
 
-/// Publishes `{channel}.{status}` for the record's current status (`reason` and `code` say why
-/// it failed); a lost event is logged, not fatal: the log record already holds the change.
-pub async fn publish_status(
-    events: &EventPublisher,
-    record: &MessageRecord,
-    reason: Option<String>,
-    code: Option<String>,
-    now: OffsetDateTime,
-) {
-    let event = MessageEvent::of(record, reason, code);
-    let tags = record.tags.iter().map(|t| t.as_str().to_owned()).collect();
-    if let Err(e) = events
-        .herald_event(&record.account_id, &event, tags, now)
-        .await
-    {
-        tracing::error!(message = %record.id, event = %event.event_name(), error = %e, "status event not published");
-    }
-}
-
 impl StatusTracker {
     /// Applies one receipt: records it, moves the status forward if it should, publishes the
     /// change. Retried on a concurrent write (a dispatcher or another receipt).
@@ -160,7 +107,7 @@ impl StatusTracker {
             let known = record
                 .provider_message_ids(update.source)
                 .contains(&update.provider_message_id.as_str());
-            let unsettled = crate::messaging::dispatch::unsettled_by(&record, update.source);
+            let unsettled = record.unsettled_by(update.source);
             if !known && update.names_message && record.status == MessageStatus::Queued && unsettled
             {
                 record.settle_by_receipt(update.source, &update.provider_message_id, now);
@@ -203,7 +150,8 @@ impl StatusTracker {
                 Receipt::Failed { reason, code } => (Some(reason.clone()), code.clone()),
                 _ => (None, None),
             };
-            publish_status(&self.events, &record, reason, code, now).await;
+            crate::messaging::events::publish_status(&self.events, &record, reason, code, now)
+                .await;
             return Ok(Applied::Changed(status));
         }
         Err(StoreError::PreconditionFailed)
@@ -215,6 +163,8 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+    use crate::messaging::log::MessageRecord;
+    use crate::messaging::message::NoteKind;
 
     #[test]
     fn status_only_moves_forward() {

@@ -11,7 +11,8 @@ use time::format_description::well_known::Rfc3339;
 use crate::common::account::AccountId;
 use crate::messaging::log::MessageId;
 use crate::messaging::message::Channel;
-use crate::messaging::receipts::{NoteKind, Receipt, StatusUpdate};
+use crate::messaging::message::{NoteKind, Receipt};
+use crate::messaging::receipts::StatusUpdate;
 use crate::messaging::senders::email::{ACCOUNT_TAG, MESSAGE_TAG};
 
 fn text<'a>(v: &'a Value, pointer: &str) -> Option<&'a str> {

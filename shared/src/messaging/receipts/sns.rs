@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use time::{OffsetDateTime, PrimitiveDateTime, format_description::FormatItem, macros};
 
-use crate::messaging::receipts::{NoteKind, Receipt};
+use crate::messaging::message::{NoteKind, Receipt};
 
 #[derive(Deserialize)]
 struct Line {

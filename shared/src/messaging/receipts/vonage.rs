@@ -13,7 +13,7 @@ use sha1::Sha1;
 use sha2::{Sha256, Sha512};
 use subtle::ConstantTimeEq;
 
-use crate::messaging::receipts::{NoteKind, Receipt};
+use crate::messaging::message::{NoteKind, Receipt};
 
 /// The signature methods Vonage's dashboard offers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
