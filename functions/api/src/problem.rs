@@ -45,6 +45,15 @@ impl ApiError {
     pub fn internal(e: impl std::error::Error + Send + Sync + 'static) -> Self {
         Self::Internal(Box::new(e))
     }
+
+    /// A store's error where a lost race (the record changed since it was read) is the
+    /// caller's to retry: 409 with `message`; every other error as usual.
+    pub fn conflict_if_changed(message: impl Into<String>) -> impl FnOnce(StoreError) -> Self {
+        move |e| match e {
+            StoreError::PreconditionFailed => Self::Conflict(message.into()),
+            other => other.into(),
+        }
+    }
 }
 
 /// What a client reads when AWS failed or did not answer within the SDK's timeouts

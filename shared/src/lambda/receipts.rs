@@ -132,7 +132,7 @@ pub async fn handle_sns_logs(data: LogData, tracker: &StatusTracker) -> Result<u
 pub async fn handle_invocation(
     payload: Value,
     tracker: &StatusTracker,
-) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+) -> Result<Value, crate::lambda::Error> {
     if payload.get("awslogs").is_some() {
         // From a reference: the log data's decoder borrows its base64 text.
         let logs = LogsEvent::deserialize(&payload)?;

@@ -191,12 +191,9 @@ pub async fn retry(
         .deliveries
         .replace(&mut record)
         .await
-        .map_err(|e| match e {
-            herald::common::store::StoreError::PreconditionFailed => {
-                ApiError::Conflict("the delivery changed meanwhile; try again".into())
-            }
-            other => other.into(),
-        })?;
+        .map_err(ApiError::conflict_if_changed(
+            "the delivery changed meanwhile; try again",
+        ))?;
     state.deliveries_queue.enqueue(&job).await?;
     tracing::info!(account = %account, delivery = %record.id, attempt = number, "manual retry queued");
     Ok((

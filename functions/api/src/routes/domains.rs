@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use herald::common::account::AccountId;
 use herald::common::clock::{rfc3339_serde, to_millis};
 use herald::common::json_fields::{ObjectReader, parsed, string};
-use herald::common::store::StoreError;
 use herald::common::validation::FieldErrors;
 use herald::domains::store::DomainRecord;
 use herald::domains::{
@@ -175,15 +174,13 @@ pub async fn add(
         version: 1,
     };
     // Claimed first, so that two accounts racing for a name never both reach SES.
-    match state.domains.create(&record).await {
-        Ok(()) => {}
-        Err(StoreError::PreconditionFailed) => {
-            return Err(ApiError::Conflict(format!(
-                "{domain} was just added by another request"
-            )));
-        }
-        Err(e) => return Err(e.into()),
-    }
+    state
+        .domains
+        .create(&record)
+        .await
+        .map_err(ApiError::conflict_if_changed(format!(
+            "{domain} was just added by another request"
+        )))?;
     if let Err(e) = state
         .identities
         .create(&domain, &selector, keys.private_key())
@@ -230,12 +227,13 @@ pub async fn verify(
     Path(path): Path<HashMap<String, String>>,
 ) -> Result<Json<View>, ApiError> {
     let domain = find(&state, &account, &path).await?;
-    let checked = state.checker.check(domain).await.map_err(|e| match e {
-        StoreError::PreconditionFailed => {
-            ApiError::Conflict("the domain changed meanwhile; try again".into())
-        }
-        other => other.into(),
-    })?;
+    let checked = state
+        .checker
+        .check(domain)
+        .await
+        .map_err(ApiError::conflict_if_changed(
+            "the domain changed meanwhile; try again",
+        ))?;
     Ok(Json(checked.into()))
 }
 
@@ -279,12 +277,9 @@ pub async fn use_domain(
         .domains
         .put_in_use(&mut domain)
         .await
-        .map_err(|e| match e {
-            StoreError::PreconditionFailed => ApiError::Conflict(
-                "another domain is in use for this account (or this one changed meanwhile)".into(),
-            ),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::conflict_if_changed(
+            "another domain is in use for this account (or this one changed meanwhile)",
+        ))?;
     tracing::info!(account = %account, domain = %domain.domain, "domain in use");
     Ok(Json(domain.into()))
 }

@@ -295,12 +295,9 @@ pub async fn put(
         .subscriptions
         .replace(&mut s)
         .await
-        .map_err(|e| match e {
-            herald::common::store::StoreError::PreconditionFailed => ApiError::Conflict(
-                "the subscription changed meanwhile; read it and try again".into(),
-            ),
-            other => other.into(),
-        })?;
+        .map_err(ApiError::conflict_if_changed(
+            "the subscription changed meanwhile; read it and try again",
+        ))?;
     Ok(Json(with_secret(View::of(&s, now), shown.as_ref())?))
 }
 
@@ -335,12 +332,9 @@ pub async fn rotate_secret(
         .subscriptions
         .replace(&mut s)
         .await
-        .map_err(|e| match e {
-            herald::common::store::StoreError::PreconditionFailed => {
-                ApiError::Conflict("the subscription changed meanwhile; try again".into())
-            }
-            other => other.into(),
-        })?;
+        .map_err(ApiError::conflict_if_changed(
+            "the subscription changed meanwhile; try again",
+        ))?;
     tracing::info!(account = %account, subscription = %s.id, "subscription secret rotated");
     Ok(Json(with_secret(View::of(&s, now), Some(&secret))?))
 }
