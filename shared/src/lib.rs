@@ -8,6 +8,7 @@
 //! - [`events`]: the event envelope and names, the catalog, publishing, subscriptions and their
 //!   tag filters, deliveries (records, fan-out, the deliverer, the retry schedule) and the
 //!   webhook rules (URL policy, signatures, secrets).
+//! - [`dashboard`]: who may use the account pages: one-time sign-in links and sessions.
 //! - [`domains`]: sending domains: selectors, DKIM keys, DNS records and their verification.
 //! - `adapters` (feature `aws`): DynamoDB stores, SQS, KMS, Secrets Manager, SES, SNS, Twilio,
 //!   Vonage, SMTP, the DNS resolver and the webhook HTTP client.
@@ -31,6 +32,7 @@
 #[cfg(feature = "aws")]
 pub mod adapters;
 pub mod common;
+pub mod dashboard;
 pub mod domains;
 pub mod events;
 #[cfg(feature = "aws")]

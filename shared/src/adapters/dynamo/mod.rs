@@ -1,6 +1,7 @@
 //! What every DynamoDB adapter shares: attribute values, and reading a failed call as a
 //! lost condition or an unavailable store.
 
+pub mod dashboard_sessions;
 pub mod deliveries;
 pub mod domains;
 pub mod idempotency;
