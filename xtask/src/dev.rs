@@ -135,6 +135,9 @@ fn print_banner(stack: &stack::Stack, token: &str, logs: bool) {
 Herald is running on an emulated AWS.
 
   API          {api}   (routes and JWT authorizer as template.yaml declares them)
+  dashboard    {services}/dashboard   opens the dashboard of account "acme" as an admin
+               (each visit asks the API for a fresh one-time sign-in link, as a platform does;
+               ?role=viewer for a read-only session, &accounts=acme-eu,acme-us for more accounts)
   token        account "acme", internal service, valid 7 days, from the local issuer
                {services}/issuer (its keys: /.well-known/jwks.json)
   sent         {services}/sent   every SMS, email and webhook sent, newest first

@@ -14,6 +14,7 @@ mod process;
 mod provision;
 mod pump;
 mod sent;
+mod sign_in;
 mod stack;
 mod system;
 mod template;

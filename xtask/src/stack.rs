@@ -245,7 +245,15 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     let services = crate::fakes::router(sent.clone())
         .merge(issuer.router())
         .merge(inbox)
-        .merge(sent.router());
+        .merge(sent.router())
+        .merge(crate::sign_in::router(
+            issuer.clone(),
+            template
+                .parameter("JwtAudience")
+                .unwrap_or_default()
+                .to_owned(),
+            api_url.clone(),
+        ));
     serve(&background, services_listener, services);
     background.spawn(sent.clone().follow_smtp());
     eprintln!("==> local services on {services_url}: token issuer, Twilio, Vonage, webhook inbox");

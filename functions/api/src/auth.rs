@@ -54,6 +54,18 @@ impl Caller {
         }
     }
 
+    /// A person signed in to the dashboard: `accounts` and nothing internal.
+    pub fn person(
+        subject: impl Into<String>,
+        accounts: impl IntoIterator<Item = AccountId>,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            accounts: Grant::Some(accounts.into_iter().map(|a| a.to_string()).collect()),
+            internal: false,
+        }
+    }
+
     fn from_parts(subject: Option<String>, accounts: Vec<String>, scopes: &[String]) -> Self {
         let accounts = if accounts.iter().any(|a| a == "*") {
             Grant::All

@@ -17,6 +17,7 @@ use herald::common::clock::Clock;
 use herald::common::idempotency::IdempotencyStore;
 use herald::common::queue::JobQueue;
 use herald::common::seal::SecretSealer;
+use herald::dashboard::{SessionStore, Sessions};
 use herald::domains::checker::DomainChecker;
 use herald::domains::identity::EmailIdentities;
 use herald::domains::store::DomainStore;
@@ -65,6 +66,8 @@ pub struct Services {
     pub checker: Arc<DomainChecker>,
     pub clock: Arc<dyn Clock>,
     pub provider_secrets: Option<Arc<dyn ProviderSecretsSource>>,
+    /// Dashboard sign-in links and sessions, where the dashboard is deployed.
+    pub sessions: Option<Sessions<dyn SessionStore>>,
 }
 
 impl AppState {
@@ -99,23 +102,15 @@ impl AppState {
             identities: adapters.identities,
             clock: adapters.clock,
             provider_secrets: adapters.provider_secrets,
+            sessions: adapters.sessions.map(Sessions::new),
         }))
     }
 }
 
-pub fn router(state: AppState) -> Router {
-    // Providers' delivery receipts carry no bearer token: each is checked by its provider's
-    // signature instead.
-    let receipts = Router::new()
-        .route(
-            "/callbacks/twilio/{account_id}/{message_id}",
-            post(routes::callbacks::twilio),
-        )
-        .route(
-            "/callbacks/vonage/{account_id}/{message_id}",
-            get(routes::callbacks::vonage).post(routes::callbacks::vonage),
-        );
-    let authenticated = Router::new()
+/// Every route of an authenticated caller, without the authentication: [`router`] puts API
+/// Gateway's authorizer claims in front of them, [`in_process`] a caller the host vouches for.
+fn resources() -> Router<AppState> {
+    Router::new()
         .route("/sms-providers", get(routes::providers::list))
         .route(
             "/accounts/{account_id}/sms-settings",
@@ -189,6 +184,10 @@ pub fn router(state: AppState) -> Router {
             post(routes::domains::use_domain),
         )
         .route(
+            "/accounts/{account_id}/dashboard-sessions",
+            post(routes::dashboard_sessions::create),
+        )
+        .route(
             "/accounts/{account_id}/deliveries",
             get(routes::deliveries::list),
         )
@@ -200,6 +199,32 @@ pub fn router(state: AppState) -> Router {
             "/accounts/{account_id}/deliveries/{delivery_id}/retry",
             post(routes::deliveries::retry),
         )
+}
+
+/// The API's resources for a host in the same process (the dashboard), which puts the
+/// [`Caller`] it vouches for in each request's extensions: the same handlers, rules and stores
+/// as the deployed API, with no network hop and no second copy of any rule.
+pub fn in_process(state: AppState) -> Router {
+    resources()
+        .fallback(problem::not_found)
+        .method_not_allowed_fallback(problem::method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state)
+}
+
+pub fn router(state: AppState) -> Router {
+    // Providers' delivery receipts carry no bearer token: each is checked by its provider's
+    // signature instead.
+    let receipts = Router::new()
+        .route(
+            "/callbacks/twilio/{account_id}/{message_id}",
+            post(routes::callbacks::twilio),
+        )
+        .route(
+            "/callbacks/vonage/{account_id}/{message_id}",
+            get(routes::callbacks::vonage).post(routes::callbacks::vonage),
+        );
+    let authenticated = resources()
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)
         .layer(axum::middleware::from_fn(auth::authenticate));

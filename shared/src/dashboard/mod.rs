@@ -151,8 +151,7 @@ impl Token {
     /// What the holder presents; anything of the wrong shape is no token at all.
     pub fn parse(s: &str) -> Option<Self> {
         let ok = s.len() == 43
-            && s
-                .bytes()
+            && s.bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         ok.then(|| Self(s.to_owned()))
     }
@@ -362,7 +361,9 @@ mod tests {
         assert_eq!(g.accounts(), [account("acme"), account("acme-eu")]);
         assert!(g.covers(&account("acme-eu")));
         assert!(!g.covers(&account("globex")));
-        let many = (0..MAX_ACCOUNTS).map(|i| account(&format!("a{i}"))).collect();
+        let many = (0..MAX_ACCOUNTS)
+            .map(|i| account(&format!("a{i}")))
+            .collect();
         assert_eq!(
             Grant::new(account("acme"), many, Role::Viewer, None, None),
             Err(GrantError::TooManyAccounts)

@@ -9,6 +9,7 @@ use crate::common::config::{ConfigError, EnvReader, PlatformConfig};
 use crate::common::idempotency::IdempotencyStore;
 use crate::common::queue::JobQueue;
 use crate::common::seal::SecretSealer;
+use crate::dashboard::SessionStore;
 use crate::domains::DnsLookup;
 use crate::domains::identity::EmailIdentities;
 use crate::domains::store::DomainStore;
@@ -45,6 +46,9 @@ pub struct ApiConfig {
     pub provider_secrets: Option<String>,
     /// The method chosen beside the signature secret in Vonage's dashboard.
     pub vonage_signature_method: SignatureMethod,
+    /// Where dashboard sign-in links and sessions are kept; none: the dashboard is not
+    /// deployed and `POST /accounts/{id}/dashboard-sessions` says so.
+    pub dashboard_sessions_table: Option<String>,
 }
 
 impl ApiConfig {
@@ -70,6 +74,7 @@ impl ApiConfig {
             .optional("HERALD_PUBLIC_API_URL")
             .map(|u| u.trim_end_matches('/').to_owned());
         let provider_secrets = env.optional("HERALD_PROVIDER_SECRETS");
+        let dashboard_sessions_table = env.optional("HERALD_DASHBOARD_SESSIONS_TABLE");
         let vonage_signature_method =
             env.parsed("HERALD_VONAGE_SIGNATURE_METHOD", "md5hash", str::parse);
         let config = platform
@@ -84,6 +89,7 @@ impl ApiConfig {
                     public_api_url,
                     provider_secrets,
                     vonage_signature_method,
+                    dashboard_sessions_table,
                     platform,
                     settings_table,
                     kms_key_id,
@@ -114,6 +120,8 @@ pub struct Adapters {
     pub clock: Arc<dyn Clock>,
     /// Twilio's and Vonage's secrets, which check their receipts; none: the routes are off.
     pub provider_secrets: Option<Arc<dyn ProviderSecretsSource>>,
+    /// Dashboard sign-in links and sessions, where the dashboard is deployed.
+    pub sessions: Option<Arc<dyn SessionStore>>,
 }
 
 /// The adapters of the deployed function: DynamoDB, SQS, KMS and SES through `aws`'s clients,
@@ -122,6 +130,7 @@ impl Adapters {
     pub fn aws(config: &ApiConfig, aws: Arc<Clients>) -> Self {
         use crate::adapters::aws::first_use::OnFirstUse;
         use crate::adapters::dns::{HickoryLookup, LazyHickoryLookup};
+        use crate::adapters::dynamo::dashboard_sessions::DynamoSessionStore;
         use crate::adapters::dynamo::deliveries::DynamoDeliveryStore;
         use crate::adapters::dynamo::domains::DynamoDomainStore;
         use crate::adapters::dynamo::idempotency::DynamoIdempotencyStore;
@@ -165,9 +174,12 @@ impl Adapters {
                 &config.webhooks.deliveries_table,
             )),
             domains: Arc::new(DynamoDomainStore::new(
-                dynamo,
+                dynamo.clone(),
                 &config.domains.domains_table,
             )),
+            sessions: config.dashboard_sessions_table.as_ref().map(|table| {
+                Arc::new(DynamoSessionStore::new(dynamo, table)) as Arc<dyn SessionStore>
+            }),
             identities: Arc::new(OnFirstUse::new(aws.clone(), |aws| {
                 SesIdentities::new(aws.sesv2())
             })),

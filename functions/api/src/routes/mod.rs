@@ -1,6 +1,7 @@
 //! The handlers, one module per resource.
 
 pub mod callbacks;
+pub mod dashboard_sessions;
 pub mod deliveries;
 pub mod domains;
 pub mod email;

@@ -22,6 +22,7 @@ use herald::common::idempotency::memory::MemoryIdempotencyStore;
 use herald::common::queue::{JobQueue, MemoryQueue, QueueError};
 use herald::common::seal::local::LocalSealer;
 use herald::common::secret::Secret;
+use herald::dashboard::memory::MemorySessionStore;
 use herald::domains::identity::{EmailIdentities, IdentityError};
 use herald::domains::store::MemoryDomainStore;
 use herald::domains::{DkimSelector, MemoryDns, SendingDomain};
@@ -129,6 +130,7 @@ pub struct Herald {
     pub dns: Arc<MemoryDns>,
     pub sealer: Arc<LocalSealer>,
     pub clock: Arc<ManualClock>,
+    pub sessions: Arc<MemorySessionStore>,
     /// How many times Secrets Manager was asked, when it is configured.
     pub secrets_reads: Option<Arc<AtomicUsize>>,
 }
@@ -177,6 +179,7 @@ impl Herald {
         let dns = Arc::new(MemoryDns::new());
         let sealer = Arc::new(LocalSealer::random());
         let clock = Arc::new(ManualClock::at(T0));
+        let sessions = Arc::new(MemorySessionStore::default());
         let adapters = Adapters {
             settings: settings.clone(),
             sealer: sealer.clone(),
@@ -192,6 +195,7 @@ impl Herald {
             dns: dns.clone(),
             clock: clock.clone(),
             provider_secrets,
+            sessions: Some(sessions.clone()),
         };
         Self {
             router: api::router(AppState::new(config, adapters)),
@@ -207,6 +211,7 @@ impl Herald {
             dns,
             sealer,
             clock,
+            sessions,
             secrets_reads,
         }
     }

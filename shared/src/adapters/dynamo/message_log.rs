@@ -208,6 +208,42 @@ impl MessageLog for DynamoMessageLog {
         }
     }
 
+    async fn count(
+        &self,
+        account: &AccountId,
+        channel: Channel,
+        status: MessageStatus,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        // A COUNT query on the status index from the first id of `since`: DynamoDB reads the
+        // keys (and the TTL filter's attribute) but returns no item.
+        let mut total = 0u64;
+        let mut start: Option<HashMap<String, AttributeValue>> = None;
+        loop {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(STATUS_INDEX)
+                .key_condition_expression("statusKey = :key AND sk >= :since")
+                .filter_expression("expiresAt > :now")
+                .expression_attribute_values(":key", s(status_key(account, channel, status)))
+                .expression_attribute_values(":since", s(MessageId::lowest_at(since).as_str()))
+                .expression_attribute_values(":now", n(now.unix_timestamp()))
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| StoreError::unavailable(aws_sdk_dynamodb::Error::from(e)))?;
+            total += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(total),
+            }
+        }
+    }
+
     async fn list(
         &self,
         account: &AccountId,

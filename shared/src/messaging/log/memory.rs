@@ -11,7 +11,7 @@ use crate::messaging::log::{
     Created, IdempotencyClaim, IdempotencyKey, ListQuery, MessageId, MessageKey, MessageLog,
     MessageRecord, Order, Page, StoreError,
 };
-use crate::messaging::message::Channel;
+use crate::messaging::message::{Channel, MessageStatus};
 
 struct Claim {
     id: MessageId,
@@ -92,6 +92,25 @@ impl MessageLog for MemoryMessageLog {
             .and_then(|log| log.get(id))
             .filter(|r| !r.expired(now))
             .cloned())
+    }
+
+    async fn count(
+        &self,
+        account: &AccountId,
+        channel: Channel,
+        status: MessageStatus,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError> {
+        let inner = self.lock();
+        let Some(log) = inner.logs.get(&(account.clone(), channel)) else {
+            return Ok(0);
+        };
+        let n = log
+            .range(MessageId::lowest_at(since)..)
+            .filter(|(_, r)| !r.expired(now) && r.status == status)
+            .count();
+        Ok(n as u64)
     }
 
     async fn list(

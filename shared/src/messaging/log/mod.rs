@@ -32,6 +32,13 @@ impl MessageId {
         Self(ulid::Ulid::from_datetime(at.into()).to_string())
     }
 
+    /// The lowest id a message created at `at` can have: ids sort by time, so every message
+    /// created at or after `at` sorts at or after it.
+    pub fn lowest_at(at: OffsetDateTime) -> Self {
+        let ms = u64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0);
+        Self(ulid::Ulid::from_parts(ms, 0).to_string())
+    }
+
     pub fn parse(s: &str) -> Result<Self, InvalidMessageId> {
         ulid::Ulid::from_string(s)
             .map(|u| Self(u.to_string()))
@@ -416,6 +423,17 @@ pub trait MessageLog: Send + Sync {
         query: &ListQuery,
         now: OffsetDateTime,
     ) -> Result<Page, StoreError>;
+
+    /// How many of the account's messages on `channel`, created at or after `since`, are now
+    /// at `status` (the dashboard's overview).
+    async fn count(
+        &self,
+        account: &AccountId,
+        channel: Channel,
+        status: MessageStatus,
+        since: OffsetDateTime,
+        now: OffsetDateTime,
+    ) -> Result<u64, StoreError>;
 
     /// Writes `record`, as its next version, in place of the stored one if that is still at the
     /// version read (`record.version`); then `record.version` is the version written. Otherwise
