@@ -107,7 +107,7 @@ async fn show(State(state): State<DashboardState>, at: At) -> Response {
             section.card aria-labelledby="ov-email" {
                 h2 id="ov-email" { "Email" }
                 dl.facts {
-                    dt { "Sender" } dd { (email["senderName"].as_str().unwrap_or("")) " <" (email["defaultSender"].as_str().unwrap_or("")) ">" }
+                    dt { "Sender" } dd { (email["defaultSender"].as_str().unwrap_or("")) }
                     dt { "Own SMTP server" } dd { @if email["smtp"].is_object() { (email["smtp"]["host"].as_str().unwrap_or("")) } @else { "Off" } }
                 }
                 p { a href=(page.href("/email")) { "Email settings" } }
