@@ -7,6 +7,7 @@ mod harness;
 
 mod auth;
 mod callbacks;
+mod dashboard_sessions;
 mod deliveries;
 mod domains;
 mod email;
