@@ -9,6 +9,7 @@
 
 mod aws_calls;
 mod contract;
+mod dashboard_gateway;
 mod dead_letters;
 mod delivery_status;
 mod domain_store;
