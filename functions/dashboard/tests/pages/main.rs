@@ -2,5 +2,6 @@
 //! form. The same pages in a real browser against the local stack: `tests/it/dashboard*`.
 
 mod harness;
+mod logs;
 mod sessions;
 mod sms;
