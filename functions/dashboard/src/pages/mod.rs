@@ -1,5 +1,6 @@
 //! One module per page of the dashboard; each adds its routes in [`routes`].
 
+pub mod events;
 pub mod logs;
 pub mod overview;
 pub mod sms;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<DashboardState> {
         .merge(overview::routes())
         .merge(sms::routes())
         .merge(logs::routes())
+        .merge(events::routes())
 }
 
 /// A signed-in request on one of its session's accounts (`{account}` in the path): the
