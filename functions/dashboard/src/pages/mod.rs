@@ -1,5 +1,7 @@
 //! One module per page of the dashboard; each adds its routes in [`routes`].
 
+pub mod events;
+pub mod logs;
 pub mod overview;
 pub mod sms;
 
@@ -26,6 +28,8 @@ pub fn routes() -> Router<DashboardState> {
         .route("/dashboard/switch", get(switch))
         .merge(overview::routes())
         .merge(sms::routes())
+        .merge(logs::routes())
+        .merge(events::routes())
 }
 
 /// A signed-in request on one of its session's accounts (`{account}` in the path): the
