@@ -1,5 +1,6 @@
 //! One module per page of the dashboard; each adds its routes in [`routes`].
 
+pub mod email;
 pub mod overview;
 pub mod sms;
 
@@ -26,6 +27,7 @@ pub fn routes() -> Router<DashboardState> {
         .route("/dashboard/switch", get(switch))
         .merge(overview::routes())
         .merge(sms::routes())
+        .merge(email::routes())
 }
 
 /// A signed-in request on one of its session's accounts (`{account}` in the path): the
