@@ -1,5 +1,6 @@
 //! One module per page of the dashboard; each adds its routes in [`routes`].
 
+pub mod domains;
 pub mod email;
 pub mod overview;
 pub mod sms;
@@ -28,6 +29,7 @@ pub fn routes() -> Router<DashboardState> {
         .merge(overview::routes())
         .merge(sms::routes())
         .merge(email::routes())
+        .merge(domains::routes())
 }
 
 /// A signed-in request on one of its session's accounts (`{account}` in the path): the
