@@ -1,5 +1,7 @@
 //! One module per page of the dashboard; each adds its routes in [`routes`].
 
+pub mod domains;
+pub mod email;
 pub mod events;
 pub mod logs;
 pub mod overview;
@@ -30,6 +32,8 @@ pub fn routes() -> Router<DashboardState> {
         .merge(sms::routes())
         .merge(logs::routes())
         .merge(events::routes())
+        .merge(email::routes())
+        .merge(domains::routes())
 }
 
 /// A signed-in request on one of its session's accounts (`{account}` in the path): the
