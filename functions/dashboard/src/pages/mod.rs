@@ -2,6 +2,7 @@
 
 pub mod overview;
 pub mod sms;
+pub mod subscriptions;
 
 use std::collections::HashMap;
 
@@ -26,6 +27,7 @@ pub fn routes() -> Router<DashboardState> {
         .route("/dashboard/switch", get(switch))
         .merge(overview::routes())
         .merge(sms::routes())
+        .merge(subscriptions::routes())
 }
 
 /// A signed-in request on one of its session's accounts (`{account}` in the path): the
