@@ -4,3 +4,4 @@
 mod harness;
 mod sessions;
 mod sms;
+mod subscriptions;
