@@ -778,3 +778,60 @@ async fn a_page_of_a_subscription_that_does_not_exist_is_not_found() {
         assert_eq!(b.get(&path).await.status, StatusCode::NOT_FOUND, "{path}");
     }
 }
+
+#[tokio::test]
+async fn events_beyond_the_catalog_are_kept_and_a_bad_name_is_named_next_to_the_events() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    let refused = add(
+        &mut b,
+        &[
+            ("listen", "selected"),
+            ("event", "sms.sent"),
+            ("event", "Not An Event"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST);
+    let error = text_of(&refused, "f-events-error");
+    assert!(error.starts_with("“Not An Event” "), "{error}");
+    assert!(
+        refused
+            .body
+            .contains(r#"name="event" value="Not An Event" checked"#),
+        "what was sent is kept"
+    );
+    assert!(stored(&d).await.is_empty());
+
+    // A name the catalog does not list (any more): shown apart, ticked, kept by an update.
+    add(
+        &mut b,
+        &[("listen", "selected"), ("event", "shop.order.completed")],
+    )
+    .await;
+    let id = stored(&d).await[0].id.as_str().to_owned();
+    let page = b.get(&format!("{LIST}/{id}")).await;
+    assert!(page.body.contains("<legend>Other events</legend>"));
+    assert!(
+        page.body
+            .contains(r#"name="event" value="shop.order.completed" checked"#)
+    );
+}
+
+#[tokio::test]
+async fn a_rotation_refused_says_why_and_changes_nothing() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    add(&mut b, &[("secret", "on")]).await;
+    let id = stored(&d).await[0].id.as_str().to_owned();
+    let rotate = format!("{LIST}/{id}/rotate-secret");
+    for _ in 0..4 {
+        assert_eq!(b.submit(&rotate, &[]).await.status, StatusCode::OK);
+    }
+    let refused = b.submit(&rotate, &[]).await;
+    assert_eq!(refused.status, StatusCode::CONFLICT, "{}", refused.body);
+    assert!(refused.shows("secrets already sign"), "{}", refused.body);
+    assert!(!refused.body.contains("whsec_"));
+    assert!(refused.shows("Rotate the signing secret?"), "asked again");
+    assert_eq!(stored(&d).await[0].secrets.len(), 5);
+}
