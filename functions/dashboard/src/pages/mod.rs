@@ -6,6 +6,7 @@ pub mod events;
 pub mod logs;
 pub mod overview;
 pub mod sms;
+pub mod subscriptions;
 
 use std::collections::HashMap;
 
@@ -34,6 +35,7 @@ pub fn routes() -> Router<DashboardState> {
         .merge(events::routes())
         .merge(email::routes())
         .merge(domains::routes())
+        .merge(subscriptions::routes())
 }
 
 /// A signed-in request on one of its session's accounts (`{account}` in the path): the

@@ -22,6 +22,7 @@ use herald::dashboard::{Grant, Role, Sessions};
 use herald::domains::identity::{EmailIdentities, IdentityError};
 use herald::domains::store::MemoryDomainStore;
 use herald::domains::{DkimSelector, MemoryDns, SendingDomain};
+use herald::events::delivery::DeliveryJob;
 use herald::events::delivery::memory::MemoryDeliveryStore;
 use herald::events::subscription::memory::MemorySubscriptionStore;
 use herald::messaging::log::memory::MemoryMessageLog;
@@ -92,6 +93,8 @@ pub struct Dashboard {
     pub messages: Arc<MemoryMessageLog>,
     pub subscriptions: Arc<MemorySubscriptionStore>,
     pub deliveries: Arc<MemoryDeliveryStore>,
+    /// What test events and retries queue for delivery.
+    pub deliveries_queue: Arc<MemoryQueue<DeliveryJob>>,
     pub domains: Arc<MemoryDomainStore>,
     pub dns: Arc<MemoryDns>,
     pub sessions: Arc<MemorySessionStore>,
@@ -115,6 +118,7 @@ impl Dashboard {
         let messages = Arc::new(MemoryMessageLog::new());
         let subscriptions = Arc::new(MemorySubscriptionStore::new());
         let deliveries = Arc::new(MemoryDeliveryStore::new());
+        let deliveries_queue = Arc::new(MemoryQueue::default());
         let domains = Arc::new(MemoryDomainStore::new());
         let dns = Arc::new(MemoryDns::new());
         let sessions = Arc::new(MemorySessionStore::default());
@@ -127,7 +131,7 @@ impl Dashboard {
             send_queue: Arc::new(MemoryQueue::default()),
             subscriptions: subscriptions.clone(),
             deliveries: deliveries.clone(),
-            deliveries_queue: Arc::new(MemoryQueue::default()),
+            deliveries_queue: deliveries_queue.clone(),
             events_queue: Arc::new(MemoryQueue::default()),
             domains: domains.clone(),
             identities: Arc::new(Identities),
@@ -144,6 +148,7 @@ impl Dashboard {
             messages,
             subscriptions,
             deliveries,
+            deliveries_queue,
             domains,
             dns,
             sessions,

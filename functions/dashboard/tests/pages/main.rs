@@ -8,3 +8,4 @@ mod harness;
 mod logs;
 mod sessions;
 mod sms;
+mod subscriptions;
