@@ -5,10 +5,11 @@ use std::collections::HashMap;
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use herald::common::account::AccountId;
 use herald::common::clock::{rfc3339, rfc3339_serde, to_millis};
+use herald::common::etag::ETag;
 use herald::common::json_fields::{ObjectReader, boolean, string};
 use herald::common::secret::Secret;
 use herald::common::validation::FieldErrors;
@@ -24,7 +25,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 
-use super::Account;
+use super::{Account, etag_header, precondition};
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
@@ -253,13 +254,21 @@ pub async fn list(
     Ok(Json(json!({"items": items, "nextCursor": null})))
 }
 
+/// A subscription's tag: its id and stored version, which every write bumps.
+fn etag(s: &Subscription) -> ETag {
+    ETag::of(&json!({"subscription": s.id, "version": s.version}))
+}
+
 pub async fn get(
     State(state): State<AppState>,
     Account(account): Account,
     Path(path): Path<HashMap<String, String>>,
-) -> Result<Json<View>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
     let s = find(&state, &account, &path).await?;
-    Ok(Json(View::of(&s, state.clock.now())))
+    Ok((
+        etag_header(&etag(&s)),
+        Json(View::of(&s, state.clock.now())),
+    ))
 }
 
 /// Replaces the subscription's settings. `secret: true` keeps the current secret (or creates
@@ -269,9 +278,16 @@ pub async fn put(
     State(state): State<AppState>,
     Account(account): Account,
     Path(path): Path<HashMap<String, String>>,
+    headers: HeaderMap,
     JsonBody(body): JsonBody,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<impl IntoResponse, ApiError> {
+    let precondition = precondition(&headers)?;
     let mut s = find(&state, &account, &path).await?;
+    // With If-Match, only the version the client read may be replaced; the store's own
+    // version check then closes the window between this read and the write.
+    if !precondition.allows(&etag(&s)) {
+        return Err(ApiError::PreconditionFailed);
+    }
     let input = input(&state, body)?;
     let now = state.clock.now();
     let mut shown = None;
@@ -298,7 +314,10 @@ pub async fn put(
         .map_err(ApiError::conflict_if_changed(
             "the subscription changed meanwhile; read it and try again",
         ))?;
-    Ok(Json(with_secret(View::of(&s, now), shown.as_ref())?))
+    Ok((
+        etag_header(&etag(&s)),
+        Json(with_secret(View::of(&s, now), shown.as_ref())?),
+    ))
 }
 
 pub async fn delete(

@@ -506,3 +506,49 @@ async fn subscriptions_not_of_this_account_are_not_found() {
     assert!(stored(&h, &foreign).await.is_none());
     assert!(h.deliveries_queue.jobs().is_empty());
 }
+
+#[tokio::test]
+async fn if_match_replaces_only_the_version_read() {
+    let h = Herald::new().await;
+    let id = id_of(&create(&h, orders()).await);
+    let read = h.call(get(format!("{URL}/{id}"))).await;
+    read.ok(200);
+    let tag = read.header("etag").expect("an ETag").to_owned();
+
+    let mut first = orders();
+    first["name"] = json!("First");
+    let saved = h
+        .call(
+            put(format!("{URL}/{id}"))
+                .header("if-match", &tag)
+                .json(first),
+        )
+        .await;
+    saved.ok(200);
+    let new_tag = saved.header("etag").expect("an ETag").to_owned();
+    assert_ne!(new_tag, tag);
+
+    // A second writer with the tag it read before the first write: refused, nothing changed.
+    let mut second = orders();
+    second["name"] = json!("Second");
+    let stale = h
+        .call(
+            put(format!("{URL}/{id}"))
+                .header("if-match", &tag)
+                .json(second.clone()),
+        )
+        .await;
+    stale.problem(412);
+    assert_eq!(
+        h.call(get(format!("{URL}/{id}"))).await.ok(200)["name"],
+        "First"
+    );
+    // Without If-Match, the last write wins as before.
+    h.call(put(format!("{URL}/{id}")).json(second))
+        .await
+        .ok(200);
+    assert_eq!(
+        h.call(get(format!("{URL}/{id}"))).await.ok(200)["name"],
+        "Second"
+    );
+}
