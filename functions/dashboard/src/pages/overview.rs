@@ -62,7 +62,8 @@ async fn counts(
 
 async fn show(State(state): State<DashboardState>, at: At) -> Response {
     let r = at.resources(&state);
-    let (sms, email, domains, subscriptions, failing, sms_counts, email_counts) = tokio::join!(
+    let (providers, sms, email, domains, subscriptions, failing, sms_counts, email_counts) = tokio::join!(
+        r.get("/sms-providers"),
         r.get(at.api("/sms-settings")),
         r.get(at.api("/email-settings")),
         r.get(at.api("/domains")),
@@ -71,17 +72,32 @@ async fn show(State(state): State<DashboardState>, at: At) -> Response {
         counts(&state, &at, Channel::Sms),
         counts(&state, &at, Channel::Email),
     );
-    let (sms, email, domains, subscriptions, failing) =
-        match (sms, email, domains, subscriptions, failing) {
-            (Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => (a.body, b.body, c.body, d.body, e.body),
+    let (providers, sms, email, domains, subscriptions, failing) =
+        match (providers, sms, email, domains, subscriptions, failing) {
+            (Ok(p), Ok(a), Ok(b), Ok(c), Ok(d), Ok(e)) => {
+                (p.body, a.body, b.body, c.body, d.body, e.body)
+            }
             (Err(e), ..)
             | (_, Err(e), ..)
             | (_, _, Err(e), ..)
+            | (_, _, _, Err(e), ..)
             | (.., Err(e), _)
             | (.., Err(e)) => {
                 return failed(e);
             }
         };
+    // Providers by their names, as the SMS page shows them.
+    let provider = |id: &Value| -> String {
+        let id = id.as_str().unwrap_or("");
+        providers["items"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .find(|p| p["id"] == id)
+            .and_then(|p| p["name"].as_str())
+            .unwrap_or(id)
+            .to_owned()
+    };
     let (sms_counts, email_counts) = match (sms_counts, email_counts) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => return html::internal(&e),
@@ -99,8 +115,10 @@ async fn show(State(state): State<DashboardState>, at: At) -> Response {
                 h2 id="ov-sms" { "SMS" }
                 dl.facts {
                     dt { "Sender name" } dd { (sms["senderName"].as_str().unwrap_or("")) }
-                    dt { "Primary provider" } dd { (sms["primaryProvider"].as_str().unwrap_or("")) }
-                    dt { "Secondary provider" } dd { (sms["secondaryProvider"].as_str().unwrap_or("Off")) }
+                    dt { "Primary provider" } dd { (provider(&sms["primaryProvider"])) }
+                    dt { "Secondary provider" } dd {
+                        @if sms["secondaryProvider"].is_string() { (provider(&sms["secondaryProvider"])) } @else { "Off" }
+                    }
                 }
                 p { a href=(page.href("/sms")) { "SMS settings" } }
             }
