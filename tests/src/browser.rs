@@ -141,8 +141,9 @@ impl Browser {
         let driver = Driver::start().await?;
         // Both rustls providers are compiled in (reqwest brings ring, the AWS SDK aws-lc-rs), so
         // rustls needs one chosen before fantoccini builds its (unused: ChromeDriver is plain
-        // HTTP on loopback) TLS configuration.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // HTTP on loopback) TLS configuration: ring, which reqwest's clients in this process
+        // use anyway when none is chosen.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let mut args: Vec<String> = CHROMIUM_FLAGS.iter().map(|f| (*f).to_owned()).collect();
         args.push(format!("--user-data-dir={}", driver.profile.display()));
         args.push(format!("--window-size={},{}", DESKTOP.0, DESKTOP.1));
