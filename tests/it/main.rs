@@ -4,10 +4,14 @@
 //! (`sms_dispatch::primary_unavailable_is_delivered_by_the_secondary`), so a module's name is
 //! also a filter: `cargo xtask test sms_dispatch`.
 //!
+//! `browser_harness` needs no stack, only Chromium, ChromeDriver and axe-core, which `cargo
+//! xtask test` installs (`cargo test -p herald-tests --test it browser_harness` runs it alone).
+//!
 //! `aws_calls` is ignored by the shared run: `cargo xtask test` runs it first, alone on the
 //! fresh stack (`--ignored aws_calls::`), and `cargo xtask bench` on a stack of its own.
 
 mod aws_calls;
+mod browser_harness;
 mod contract;
 mod dashboard_gateway;
 mod dead_letters;

@@ -3,6 +3,7 @@
 //! its addresses in the environment; these helpers read them.
 
 pub mod api;
+pub mod browser;
 pub mod contract;
 pub mod fakes;
 pub mod receiver;

@@ -3,6 +3,7 @@
 
 mod aws_calls;
 mod bench;
+mod browser;
 mod cli;
 mod coldstart;
 mod dev;

@@ -50,7 +50,8 @@ pub fn run(test_args: &[String]) -> Result<ExitCode> {
     domain_without_aws(&root)?;
 
     let venv = venv::ensure(&root)?;
-    crate::system::ensure_node()?;
+    // Node.js (the signature tests), Chromium, ChromeDriver and axe-core (the browser tests).
+    crate::browser::ensure(&root)?;
     step("cfn-lint template.yaml");
     process::run(
         "cfn-lint template.yaml",
