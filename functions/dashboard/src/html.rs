@@ -9,7 +9,7 @@ use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use crate::DashboardState;
 use crate::assets;
-use crate::session::{CSRF_FIELD, CSRF_HEADER, Signed};
+use crate::signed::{CSRF_FIELD, CSRF_HEADER, Signed};
 
 /// The sections of the top navigation: path under the account, and label.
 const SECTIONS: [(&str, &str); 6] = [
@@ -29,6 +29,17 @@ pub struct Page<'a> {
     pub signed: &'a Signed,
     pub account: &'a AccountId,
     pub title: &'a str,
+}
+
+impl Signed {
+    /// The shell of a page of `account` for this person.
+    pub fn page<'a>(&'a self, account: &'a AccountId, title: &'a str) -> Page<'a> {
+        Page {
+            signed: self,
+            account,
+            title,
+        }
+    }
 }
 
 impl Page<'_> {

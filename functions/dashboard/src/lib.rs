@@ -19,6 +19,7 @@ pub mod html;
 pub mod pages;
 pub mod resources;
 pub mod session;
+pub mod signed;
 
 use std::sync::Arc;
 

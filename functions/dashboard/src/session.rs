@@ -8,19 +8,17 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use herald::common::account::AccountId;
-use herald::dashboard::{IDLE_TIMEOUT, Role, Session, SessionError, SignInError};
+use herald::dashboard::{IDLE_TIMEOUT, SessionError, SignInError};
 use serde::Deserialize;
 
-use crate::html::{self, Page};
+use crate::html;
+pub use crate::signed::{CSRF_FIELD, CSRF_HEADER, Signed};
 use crate::{DashboardState, MAX_FORM_BYTES};
 
 /// The cookie's name over https: `__Host-` binds it to this host, path `/` and Secure.
 const SECURE_COOKIE: &str = "__Host-herald-session";
 /// Its name over plain http (the local stack only): browsers refuse `__Host-` there.
 const PLAIN_COOKIE: &str = "herald-session";
-/// The form field (or, for htmx, the header) that carries the CSRF token.
-pub const CSRF_FIELD: &str = "csrf";
-pub const CSRF_HEADER: &str = "x-csrf-token";
 
 /// Whether the request came over https. API Gateway always says so; the local gateway says
 /// `http`.
@@ -135,26 +133,6 @@ pub async fn sign_out(State(state): State<DashboardState>, headers: HeaderMap) -
     response
 }
 
-/// The signed-in person, in every page's request extensions.
-#[derive(Clone)]
-pub struct Signed {
-    pub session: Session,
-}
-
-impl Signed {
-    pub fn role(&self) -> Role {
-        self.session.grant.role()
-    }
-
-    pub fn may_change(&self) -> bool {
-        self.role().may_change()
-    }
-
-    pub fn csrf(&self) -> &str {
-        &self.session.csrf
-    }
-}
-
 /// The account a path names (`/dashboard/accounts/{id}/...`), if it names one.
 fn path_account(path: &str) -> Option<&str> {
     path.strip_prefix("/dashboard/accounts/")
@@ -242,17 +220,6 @@ pub async fn require(State(state): State<DashboardState>, req: Request, next: Ne
     let mut req = req;
     req.extensions_mut().insert(signed);
     next.run(req).await
-}
-
-/// A page's view of the session: [`Signed`] plus the page shell's needs.
-impl Signed {
-    pub fn page<'a>(&'a self, account: &'a AccountId, title: &'a str) -> Page<'a> {
-        Page {
-            signed: self,
-            account,
-            title,
-        }
-    }
 }
 
 #[cfg(test)]
