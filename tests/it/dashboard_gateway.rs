@@ -155,3 +155,34 @@ async fn a_change_made_on_a_page_is_what_the_api_reads() {
     let settings = api.get(&format!("/accounts/{account}/sms-settings")).await;
     assert_eq!(settings.body["senderName"], "AcmeDash");
 }
+
+/// The dev stack's sign-in (`cargo xtask dev` prints it): each visit a fresh link, as a
+/// platform would ask for, which then signs in.
+#[tokio::test]
+async fn the_local_sign_in_hands_out_a_fresh_link_each_time() {
+    let services = stack_var("HERALD_TEST_FAKES_URL");
+    let base = stack_var("HERALD_TEST_API_URL");
+    let http = client();
+    let mut links = Vec::new();
+    for _ in 0..2 {
+        let answer = http
+            .get(format!("{services}/dashboard?role=viewer"))
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(answer.status(), StatusCode::SEE_OTHER);
+        let link = answer.headers()[LOCATION]
+            .to_str()
+            .expect("text")
+            .to_owned();
+        assert!(
+            link.starts_with(&format!("{base}/dashboard/sign-in?token=")),
+            "{link}"
+        );
+        links.push(link);
+    }
+    assert_ne!(links[0], links[1]);
+    let signed_in = http.get(&links[1]).send().await.expect("sent");
+    assert_eq!(signed_in.status(), StatusCode::SEE_OTHER);
+    assert_eq!(signed_in.headers()[LOCATION], "/dashboard/accounts/acme");
+}
