@@ -12,6 +12,7 @@ use crate::common::seal::SecretSealer;
 use crate::domains::DnsLookup;
 use crate::domains::identity::EmailIdentities;
 use crate::domains::store::DomainStore;
+use crate::events::catalog::registry::EventTypeStore;
 use crate::events::delivery::{DeliveryJob, DeliveryStore};
 use crate::events::subscription::SubscriptionStore;
 use crate::events::webhook::Event;
@@ -45,6 +46,12 @@ pub struct ApiConfig {
     pub provider_secrets: Option<String>,
     /// The method chosen beside the signature secret in Vonage's dashboard.
     pub vonage_signature_method: SignatureMethod,
+    /// The registry of the platform's event types.
+    pub event_types_table: String,
+    /// Events must be of a type in the catalog (Herald's own or registered) to be published
+    /// or selected by a subscription (`HERALD_REQUIRE_REGISTERED_EVENT_TYPES`); otherwise any
+    /// well-formed name goes, and only registered schemas are enforced.
+    pub require_registered_event_types: bool,
 }
 
 impl ApiConfig {
@@ -72,6 +79,8 @@ impl ApiConfig {
         let provider_secrets = env.optional("HERALD_PROVIDER_SECRETS");
         let vonage_signature_method =
             env.parsed("HERALD_VONAGE_SIGNATURE_METHOD", "md5hash", str::parse);
+        let event_types_table = env.required("HERALD_EVENT_TYPES_TABLE");
+        let require_registered_event_types = env.flag("HERALD_REQUIRE_REGISTERED_EVENT_TYPES");
         let config = platform
             .zip(retention_days)
             .zip(webhooks)
@@ -84,6 +93,8 @@ impl ApiConfig {
                     public_api_url,
                     provider_secrets,
                     vonage_signature_method,
+                    event_types_table,
+                    require_registered_event_types,
                     platform,
                     settings_table,
                     kms_key_id,
@@ -109,6 +120,8 @@ pub struct Adapters {
     pub deliveries_queue: Arc<dyn JobQueue<DeliveryJob>>,
     pub events_queue: Arc<dyn JobQueue<Event>>,
     pub domains: Arc<dyn DomainStore>,
+    /// The registry of the platform's event types.
+    pub event_types: Arc<dyn EventTypeStore>,
     pub identities: Arc<dyn EmailIdentities>,
     pub dns: Arc<dyn DnsLookup>,
     pub clock: Arc<dyn Clock>,
@@ -124,6 +137,7 @@ impl Adapters {
         use crate::adapters::dns::{HickoryLookup, LazyHickoryLookup};
         use crate::adapters::dynamo::deliveries::DynamoDeliveryStore;
         use crate::adapters::dynamo::domains::DynamoDomainStore;
+        use crate::adapters::dynamo::event_types::DynamoEventTypeStore;
         use crate::adapters::dynamo::idempotency::DynamoIdempotencyStore;
         use crate::adapters::dynamo::message_log::DynamoMessageLog;
         use crate::adapters::dynamo::settings::DynamoSettingsStore;
@@ -165,9 +179,10 @@ impl Adapters {
                 &config.webhooks.deliveries_table,
             )),
             domains: Arc::new(DynamoDomainStore::new(
-                dynamo,
+                dynamo.clone(),
                 &config.domains.domains_table,
             )),
+            event_types: Arc::new(DynamoEventTypeStore::new(dynamo, &config.event_types_table)),
             identities: Arc::new(OnFirstUse::new(aws.clone(), |aws| {
                 SesIdentities::new(aws.sesv2())
             })),

@@ -4,6 +4,7 @@ pub mod callbacks;
 pub mod deliveries;
 pub mod domains;
 pub mod email;
+pub mod event_types;
 pub mod events;
 pub mod logs;
 pub mod messages;

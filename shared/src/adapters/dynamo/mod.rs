@@ -3,6 +3,7 @@
 
 pub mod deliveries;
 pub mod domains;
+pub mod event_types;
 pub mod idempotency;
 pub mod message_log;
 pub mod settings;
