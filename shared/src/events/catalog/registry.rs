@@ -14,8 +14,8 @@ use crate::events::catalog::schema::EventSchema;
 use crate::events::ids::Sender;
 use crate::events::name::EventName;
 
-/// What an event type is for, as the catalog shows it: 1 to 500 characters, no control
-/// characters (it is shown on one line beside the name).
+/// What an event type is for, as the catalog shows it: 1 to 500 characters, not blank, no
+/// control characters (it is shown on one line beside the name).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Description(String);
@@ -23,16 +23,21 @@ pub struct Description(String);
 impl Description {
     pub const MAX_LEN: usize = 500;
 
+    /// Counted as given, then kept without surrounding spaces: the limit is the one the API
+    /// document states, whatever the spaces.
     pub fn parse(s: &str) -> Result<Self, String> {
-        let s = s.trim();
         let len = s.chars().count();
-        if len == 0 || len > Self::MAX_LEN {
-            return Err(format!("must be 1 to {} characters", Self::MAX_LEN));
+        let trimmed = s.trim();
+        if trimmed.is_empty() || len > Self::MAX_LEN {
+            return Err(format!(
+                "must be 1 to {} characters, not all spaces",
+                Self::MAX_LEN
+            ));
         }
         if s.chars().any(char::is_control) {
             return Err("must not contain control characters or line breaks".into());
         }
-        Ok(Self(s.to_owned()))
+        Ok(Self(trimmed.to_owned()))
     }
 
     pub fn as_str(&self) -> &str {
