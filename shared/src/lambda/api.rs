@@ -204,3 +204,58 @@ impl Adapters {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn read(extra: &[(&str, &str)]) -> Result<ApiConfig, ConfigError> {
+        let mut vars: HashMap<String, String> = [
+            ("HERALD_DEFAULT_EMAIL_DOMAIN", "mail.example.com"),
+            ("HERALD_SETTINGS_TABLE", "settings"),
+            ("HERALD_MESSAGES_TABLE", "messages"),
+            ("HERALD_SUBSCRIPTIONS_TABLE", "subscriptions"),
+            ("HERALD_DELIVERIES_TABLE", "deliveries"),
+            ("HERALD_DOMAINS_TABLE", "domains"),
+            ("HERALD_EVENT_TYPES_TABLE", "event-types"),
+            ("HERALD_KMS_KEY_ID", "alias/herald"),
+            ("HERALD_SEND_QUEUE_URL", "https://sqs.local/send"),
+            (
+                "HERALD_DELIVERIES_QUEUE_URL",
+                "https://sqs.local/deliveries",
+            ),
+            ("HERALD_EVENTS_QUEUE_URL", "https://sqs.local/events"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        ApiConfig::read(EnvReader::new(move |k: &str| vars.get(k).cloned()))
+    }
+
+    #[test]
+    fn registered_event_types_are_required_only_when_the_operator_says() {
+        let config = read(&[]).expect("valid");
+        assert!(!config.require_registered_event_types);
+        assert_eq!(config.event_types_table, "event-types");
+        let config = read(&[("HERALD_REQUIRE_REGISTERED_EVENT_TYPES", "true")]).expect("valid");
+        assert!(config.require_registered_event_types);
+        let err = read(&[("HERALD_REQUIRE_REGISTERED_EVENT_TYPES", "yes")]).expect_err("invalid");
+        assert!(
+            err.to_string()
+                .contains("HERALD_REQUIRE_REGISTERED_EVENT_TYPES: \"yes\" must be true or false"),
+            "{err}"
+        );
+        let err = read(&[("HERALD_EVENT_TYPES_TABLE", "")]).expect_err("missing");
+        assert!(
+            err.to_string().contains("HERALD_EVENT_TYPES_TABLE"),
+            "{err}"
+        );
+    }
+}
