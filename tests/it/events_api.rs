@@ -637,14 +637,37 @@ async fn subscriptions_are_listed_replaced_and_deleted_per_account() {
     assert_eq!(api.delete(&path).await.status, 404);
 }
 
+/// The catalog's event types as (sender, type) pairs, in the listing's order.
+fn listed(listing: &Value) -> Vec<(String, Value)> {
+    listing["senders"]
+        .as_array()
+        .expect("senders")
+        .iter()
+        .flat_map(|g| {
+            let sender = g["sender"].as_str().expect("a sender").to_owned();
+            g["eventTypes"]
+                .as_array()
+                .expect("eventTypes")
+                .iter()
+                .map(move |t| (sender.clone(), t.clone()))
+        })
+        .collect()
+}
+
 #[tokio::test]
 async fn event_types_carry_whole_sample_envelopes() {
     let account = new_account();
     let api = Api::internal(account.as_str());
     let types = api.get("/event-types").await;
     assert_eq!(types.status, 200);
-    let items = types.body["items"].as_array().expect("items");
-    let names: Vec<&str> = items.iter().filter_map(|t| t["name"].as_str()).collect();
+    let listed = listed(&types.body);
+    // Herald's own come first; other tests and the API checks register more beside them.
+    assert_eq!(types.body["senders"][0]["sender"], "herald");
+    let names: Vec<&str> = listed
+        .iter()
+        .filter(|(sender, _)| sender == "herald")
+        .filter_map(|(_, t)| t["name"].as_str())
+        .collect();
     for expected in [
         "sms.sent",
         "sms.delivered",
@@ -659,8 +682,131 @@ async fn event_types_carry_whole_sample_envelopes() {
     ] {
         assert!(names.contains(&expected), "{names:?}");
     }
-    for t in items {
+    for (sender, t) in &listed {
         assert_eq!(t["sample"]["eventName"], t["name"]);
+        assert_eq!(&t["sample"]["sender"], sender);
         assert_eq!(t["sample"].as_object().map(|o| o.len()), Some(9));
     }
+}
+
+/// The schema `order.completed` is registered with here. Other tests publish `order.completed`
+/// on the same stack, with `{}`, `{"orderId": "42", ...}` or no data: it requires nothing, so
+/// that registering it, whenever this test runs, refuses none of theirs.
+fn order_schema() -> Value {
+    json!({
+        "type": "object",
+        "properties": {
+            "orderId": {"type": "string"},
+            "total": {"type": "number", "minimum": 0},
+        },
+    })
+}
+
+#[tokio::test]
+async fn a_registered_event_type_is_listed_checked_on_publish_and_sent_as_a_test_event() {
+    let receiver = Receiver::start([]).await;
+    let account = new_account();
+    let api = Api::internal(account.as_str());
+    let example = json!({"orderId": "o-42", "total": 129.5, "signer": "Åse Ødegård"});
+    let registered = api
+        .put(
+            "/event-types/order.completed",
+            json!({
+                "sender": "signature-api",
+                "description": "Every signer signed the order's documents.",
+                "eventData": example,
+                "schema": order_schema(),
+            }),
+        )
+        .await;
+    // Created, or replaced when the stack has seen this test before.
+    assert!(
+        [200, 201].contains(&registered.status),
+        "{:?}",
+        registered.body
+    );
+    let etag = registered.etag();
+    assert_eq!(registered.body["builtIn"], false);
+    let read = api.get("/event-types/order.completed").await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.etag(), etag);
+
+    // Listed under its sender, after Herald's own.
+    let listing = api.get("/event-types").await;
+    assert_eq!(listing.status, 200);
+    assert_eq!(listing.body["senders"][0]["sender"], "herald");
+    let (sender, order) = listed(&listing.body)
+        .into_iter()
+        .find(|(_, t)| t["name"] == "order.completed")
+        .expect("order.completed is listed");
+    assert_eq!(sender, "signature-api");
+    assert_eq!(order["schema"], order_schema());
+    assert_eq!(order["sample"]["eventData"], example);
+    assert_eq!(order["sample"]["sender"], "signature-api");
+
+    // Published data must satisfy the schema.
+    let events = format!("/accounts/{account}/events");
+    let ok = api
+        .post(
+            &events,
+            json!({"sender": "signature-api", "eventName": "order.completed",
+                   "eventData": {"orderId": "o-7", "total": 10}}),
+        )
+        .await;
+    assert_eq!(ok.status, 202, "{:?}", ok.body);
+    let refused = api
+        .post(
+            &events,
+            json!({"sender": "signature-api", "eventName": "order.completed",
+                   "eventData": {"orderId": 7, "total": -1}}),
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{:?}", refused.body);
+    assert_eq!(
+        refused.error_fields(),
+        ["eventData/orderId", "eventData/total"]
+    );
+
+    // A test event carries the registered sender and example.
+    let created = api
+        .subscribe(
+            account.as_str(),
+            webhook(
+                &receiver.url,
+                json!({"secret": false, "events": ["sms.sent"]}),
+            ),
+        )
+        .await;
+    let id = created.body["id"].as_str().expect("id");
+    let sent = api
+        .post(
+            &format!("/accounts/{account}/subscriptions/{id}/test"),
+            json!({"eventName": "order.completed"}),
+        )
+        .await;
+    assert_eq!(sent.status, 202, "{:?}", sent.body);
+    let got = receiver.wait_for(1, WAIT).await;
+    let event = got[0].json();
+    assert_eq!(event["eventName"], "order.completed");
+    assert_eq!(event["sender"], "signature-api");
+    assert_eq!(event["eventData"], example);
+    assert_eq!(event["tags"], json!(["mock"]));
+    assert_eq!(event["accountId"], account.as_str());
+
+    // Only internal services register.
+    let admin = Api::for_accounts(account.as_str());
+    let forbidden = admin
+        .put(
+            "/event-types/order.completed",
+            json!({"sender": "x", "description": "d", "eventData": {}}),
+        )
+        .await;
+    assert_eq!(forbidden.status, 403, "{:?}", forbidden.body);
+    let reserved = api
+        .put(
+            "/event-types/sms.sent",
+            json!({"sender": "x", "description": "d", "eventData": {}}),
+        )
+        .await;
+    assert_eq!(reserved.status, 409, "{:?}", reserved.body);
 }

@@ -19,6 +19,7 @@ mod delivery_status;
 mod domain_store;
 mod domains_api;
 mod email_dispatch;
+mod event_type_store;
 mod events_api;
 mod gateway;
 mod local_services;

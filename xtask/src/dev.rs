@@ -153,10 +153,15 @@ Try it (each line works as printed):
   curl -s {api}/sms-providers -H "Authorization: Bearer $HERALD_TOKEN"
 
   # Events, delivered as signed webhooks to the local inbox (Herald's own, such as sms.sent,
-  # go there too):
+  # go there too); a service registers its event type, listed by sender beside Herald's:
   curl -s -X POST {api}/accounts/acme/subscriptions -H "Authorization: Bearer $HERALD_TOKEN" \
        -H 'Content-Type: application/json' \
        -d '{{"name": "mine", "type": "webhook", "url": "{services}/hooks", "secret": true}}'
+  curl -s -X PUT {api}/event-types/order.completed -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"sender": "my-service", "description": "An order was completed.",
+            "eventData": {{"orderId": "42"}}, "schema": {{"type": "object", "required": ["orderId"]}}}}'
+  curl -s {api}/event-types -H "Authorization: Bearer $HERALD_TOKEN"
   curl -s -X POST {api}/accounts/acme/events -H "Authorization: Bearer $HERALD_TOKEN" \
        -H 'Content-Type: application/json' \
        -d '{{"sender": "my-service", "eventName": "order.completed", "eventData": {{"orderId": "42"}}}}'

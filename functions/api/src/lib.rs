@@ -21,6 +21,7 @@ use herald::dashboard::{SessionStore, Sessions};
 use herald::domains::checker::DomainChecker;
 use herald::domains::identity::EmailIdentities;
 use herald::domains::store::DomainStore;
+use herald::events::catalog::Catalog;
 use herald::events::delivery::{DeliveryJob, DeliveryStore};
 use herald::events::publish::EventPublisher;
 use herald::events::subscription::SubscriptionStore;
@@ -60,6 +61,8 @@ pub struct Services {
     pub deliveries: Arc<dyn DeliveryStore>,
     pub deliveries_queue: Arc<dyn JobQueue<DeliveryJob>>,
     pub events: EventPublisher,
+    /// Every event type: Herald's own and the registered ones.
+    pub catalog: Catalog,
     pub domains: Arc<dyn DomainStore>,
     pub identities: Arc<dyn EmailIdentities>,
     /// Checks a domain's DNS records ("verify now").
@@ -81,6 +84,8 @@ impl AppState {
     }
 
     pub fn new(config: ApiConfig, adapters: Adapters) -> Self {
+        let catalog = Catalog::new(adapters.event_types)
+            .requiring_registration(config.require_registered_event_types);
         Self(Arc::new(Services {
             config: Arc::new(config),
             settings: Settings::new(adapters.settings),
@@ -92,6 +97,7 @@ impl AppState {
             deliveries: adapters.deliveries,
             deliveries_queue: adapters.deliveries_queue,
             events: EventPublisher::new(adapters.events_queue.clone()),
+            catalog,
             checker: Arc::new(DomainChecker {
                 store: adapters.domains.clone(),
                 dns: adapters.dns,
@@ -144,7 +150,13 @@ fn resources() -> Router<AppState> {
             "/accounts/{account_id}/logs/{channel}/{message_id}/message",
             get(routes::logs::message),
         )
-        .route("/event-types", get(routes::events::types))
+        .route("/event-types", get(routes::event_types::list))
+        .route(
+            "/event-types/{name}",
+            get(routes::event_types::get)
+                .put(routes::event_types::put)
+                .delete(routes::event_types::delete),
+        )
         .route(
             "/accounts/{account_id}/events",
             post(routes::events::publish),

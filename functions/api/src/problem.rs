@@ -70,7 +70,9 @@ impl From<StoreError> for ApiError {
                 tracing::error!(error = %error_chain(source.as_ref()), "the store failed");
                 Self::Unavailable(AWS_UNAVAILABLE)
             }
-            corrupt @ StoreError::Corrupt { .. } => Self::internal(corrupt),
+            corrupt @ (StoreError::Corrupt { .. } | StoreError::Unreadable { .. }) => {
+                Self::internal(corrupt)
+            }
         }
     }
 }

@@ -40,7 +40,8 @@ fn config() -> ApiConfig {
             | "HERALD_MESSAGES_TABLE"
             | "HERALD_SUBSCRIPTIONS_TABLE"
             | "HERALD_DELIVERIES_TABLE"
-            | "HERALD_DOMAINS_TABLE" => "herald-table".to_owned(),
+            | "HERALD_DOMAINS_TABLE"
+            | "HERALD_EVENT_TYPES_TABLE" => "herald-table".to_owned(),
             "HERALD_KMS_KEY_ID" => "alias/herald".to_owned(),
             "HERALD_SEND_QUEUE_URL" | "HERALD_DELIVERIES_QUEUE_URL" | "HERALD_EVENTS_QUEUE_URL" => {
                 "https://sqs.eu-west-1.amazonaws.com/123456789012/herald".to_owned()
@@ -85,9 +86,11 @@ async fn the_api_answers_503_when_aws_does_not_answer() {
     let adapters = api::Adapters::aws(&config, Arc::new(herald::adapters::aws::Clients::new(sdk)));
     let router = api::router(AppState::new(config, adapters));
 
-    // A read (DynamoDB) and a send (DynamoDB, then SQS): each hangs on its first AWS call.
+    // Reads (DynamoDB: settings, the event type registry) and a send (DynamoDB, then SQS):
+    // each hangs on its first AWS call.
     let requests = [
         authorized("GET", "/accounts/acme/sms-settings", ""),
+        authorized("GET", "/event-types", ""),
         authorized(
             "POST",
             "/accounts/acme/messages/sms",

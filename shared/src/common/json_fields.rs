@@ -197,6 +197,25 @@ pub fn integer(value: Value) -> Result<i64, String> {
     }
 }
 
+/// The length of `value` as compact JSON, counted without building the string: how limits on
+/// stored and queued JSON are measured.
+pub fn json_size(value: &impl serde::Serialize) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    // Writing JSON to a sink that cannot fail does not fail; were it to, the value counts as
+    // too large rather than passing unmeasured.
+    serde_json::to_writer(&mut count, value).map_or(usize::MAX, |()| count.0)
+}
+
 /// A string field parsed by a domain type's own `parse`.
 pub fn parsed<T, E: std::fmt::Display>(
     parse: impl FnOnce(&str) -> Result<T, E>,

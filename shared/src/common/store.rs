@@ -13,6 +13,13 @@ pub enum StoreError {
         kind: &'static str,
         reason: String,
     },
+    /// A stored record that belongs to no account (a registered event type) cannot be read.
+    #[error("stored {kind} {key} is unreadable: {reason}")]
+    Unreadable {
+        kind: &'static str,
+        key: String,
+        reason: String,
+    },
     #[error("the store failed")]
     Unavailable(#[source] Box<dyn std::error::Error + Send + Sync>),
 }

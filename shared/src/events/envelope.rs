@@ -10,7 +10,7 @@ use time::format_description::well_known::Rfc3339;
 
 use crate::common::account::AccountId;
 use crate::common::clock::{rfc3339, to_millis};
-use crate::common::json_fields::{ObjectReader, kind, string};
+use crate::common::json_fields::{ObjectReader, json_size, kind, string};
 use crate::common::validation::FieldErrors;
 use crate::events::ids::{EventId, OrganizationId, Sender};
 use crate::events::name::EventName;
@@ -364,7 +364,7 @@ fn event_data(value: Value) -> Result<Map<String, Value>, String> {
     match value {
         Value::Null => Ok(Map::new()),
         Value::Object(map) => {
-            let size = json_len(&map);
+            let size = json_size(&map);
             if size > Event::MAX_DATA_BYTES {
                 return Err(format!(
                     "must be at most {} bytes of JSON (it has {size})",
@@ -375,24 +375,6 @@ fn event_data(value: Value) -> Result<Map<String, Value>, String> {
         }
         other => Err(format!("must be an object, not {}", kind(&other))),
     }
-}
-
-/// The length of `map` as compact JSON, counted without building the string.
-fn json_len(map: &Map<String, Value>) -> usize {
-    struct Count(usize);
-    impl std::io::Write for Count {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut count = Count(0);
-    // Writing a JSON map to a sink that cannot fail does not fail; were it to, the map counts as
-    // too large rather than passing unmeasured.
-    serde_json::to_writer(&mut count, map).map_or(usize::MAX, |()| count.0)
 }
 
 /// Every tag checked (`tags[2]`), repeats dropped (tags are a set), at most [`Event::MAX_TAGS`].

@@ -13,6 +13,7 @@ use crate::dashboard::SessionStore;
 use crate::domains::DnsLookup;
 use crate::domains::identity::EmailIdentities;
 use crate::domains::store::DomainStore;
+use crate::events::catalog::registry::EventTypeStore;
 use crate::events::delivery::{DeliveryJob, DeliveryStore};
 use crate::events::subscription::SubscriptionStore;
 use crate::events::webhook::Event;
@@ -49,6 +50,12 @@ pub struct ApiConfig {
     /// Where dashboard sign-in links and sessions are kept; none: the dashboard is not
     /// deployed and `POST /accounts/{id}/dashboard-sessions` says so.
     pub dashboard_sessions_table: Option<String>,
+    /// The registry of the platform's event types.
+    pub event_types_table: String,
+    /// Events must be of a type in the catalog (Herald's own or registered) to be published
+    /// or selected by a subscription (`HERALD_REQUIRE_REGISTERED_EVENT_TYPES`); otherwise any
+    /// well-formed name goes, and only registered schemas are enforced.
+    pub require_registered_event_types: bool,
 }
 
 impl ApiConfig {
@@ -77,6 +84,8 @@ impl ApiConfig {
         let dashboard_sessions_table = env.optional("HERALD_DASHBOARD_SESSIONS_TABLE");
         let vonage_signature_method =
             env.parsed("HERALD_VONAGE_SIGNATURE_METHOD", "md5hash", str::parse);
+        let event_types_table = env.required("HERALD_EVENT_TYPES_TABLE");
+        let require_registered_event_types = env.flag("HERALD_REQUIRE_REGISTERED_EVENT_TYPES");
         let config = platform
             .zip(retention_days)
             .zip(webhooks)
@@ -90,6 +99,8 @@ impl ApiConfig {
                     provider_secrets,
                     vonage_signature_method,
                     dashboard_sessions_table,
+                    event_types_table,
+                    require_registered_event_types,
                     platform,
                     settings_table,
                     kms_key_id,
@@ -115,6 +126,8 @@ pub struct Adapters {
     pub deliveries_queue: Arc<dyn JobQueue<DeliveryJob>>,
     pub events_queue: Arc<dyn JobQueue<Event>>,
     pub domains: Arc<dyn DomainStore>,
+    /// The registry of the platform's event types.
+    pub event_types: Arc<dyn EventTypeStore>,
     pub identities: Arc<dyn EmailIdentities>,
     pub dns: Arc<dyn DnsLookup>,
     pub clock: Arc<dyn Clock>,
@@ -133,6 +146,7 @@ impl Adapters {
         use crate::adapters::dynamo::dashboard_sessions::DynamoSessionStore;
         use crate::adapters::dynamo::deliveries::DynamoDeliveryStore;
         use crate::adapters::dynamo::domains::DynamoDomainStore;
+        use crate::adapters::dynamo::event_types::DynamoEventTypeStore;
         use crate::adapters::dynamo::idempotency::DynamoIdempotencyStore;
         use crate::adapters::dynamo::message_log::DynamoMessageLog;
         use crate::adapters::dynamo::settings::DynamoSettingsStore;
@@ -178,8 +192,9 @@ impl Adapters {
                 &config.domains.domains_table,
             )),
             sessions: config.dashboard_sessions_table.as_ref().map(|table| {
-                Arc::new(DynamoSessionStore::new(dynamo, table)) as Arc<dyn SessionStore>
+                Arc::new(DynamoSessionStore::new(dynamo.clone(), table)) as Arc<dyn SessionStore>
             }),
+            event_types: Arc::new(DynamoEventTypeStore::new(dynamo, &config.event_types_table)),
             identities: Arc::new(OnFirstUse::new(aws.clone(), |aws| {
                 SesIdentities::new(aws.sesv2())
             })),
@@ -199,5 +214,60 @@ impl Adapters {
                     as Arc<dyn ProviderSecretsSource>
             }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn read(extra: &[(&str, &str)]) -> Result<ApiConfig, ConfigError> {
+        let mut vars: HashMap<String, String> = [
+            ("HERALD_DEFAULT_EMAIL_DOMAIN", "mail.example.com"),
+            ("HERALD_SETTINGS_TABLE", "settings"),
+            ("HERALD_MESSAGES_TABLE", "messages"),
+            ("HERALD_SUBSCRIPTIONS_TABLE", "subscriptions"),
+            ("HERALD_DELIVERIES_TABLE", "deliveries"),
+            ("HERALD_DOMAINS_TABLE", "domains"),
+            ("HERALD_EVENT_TYPES_TABLE", "event-types"),
+            ("HERALD_KMS_KEY_ID", "alias/herald"),
+            ("HERALD_SEND_QUEUE_URL", "https://sqs.local/send"),
+            (
+                "HERALD_DELIVERIES_QUEUE_URL",
+                "https://sqs.local/deliveries",
+            ),
+            ("HERALD_EVENTS_QUEUE_URL", "https://sqs.local/events"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect();
+        vars.extend(
+            extra
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
+        ApiConfig::read(EnvReader::new(move |k: &str| vars.get(k).cloned()))
+    }
+
+    #[test]
+    fn registered_event_types_are_required_only_when_the_operator_says() {
+        let config = read(&[]).expect("valid");
+        assert!(!config.require_registered_event_types);
+        assert_eq!(config.event_types_table, "event-types");
+        let config = read(&[("HERALD_REQUIRE_REGISTERED_EVENT_TYPES", "true")]).expect("valid");
+        assert!(config.require_registered_event_types);
+        let err = read(&[("HERALD_REQUIRE_REGISTERED_EVENT_TYPES", "yes")]).expect_err("invalid");
+        assert!(
+            err.to_string()
+                .contains("HERALD_REQUIRE_REGISTERED_EVENT_TYPES: \"yes\" must be true or false"),
+            "{err}"
+        );
+        let err = read(&[("HERALD_EVENT_TYPES_TABLE", "")]).expect_err("missing");
+        assert!(
+            err.to_string().contains("HERALD_EVENT_TYPES_TABLE"),
+            "{err}"
+        );
     }
 }

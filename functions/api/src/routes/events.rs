@@ -1,47 +1,22 @@
-//! `GET /event-types` (every event Herald emits, with a sample of each) and
-//! `POST /accounts/{accountId}/events` (internal services publish an event). With
-//! `Idempotency-Key`, a repeat within 24 hours answers with the first event (same id, so
-//! receivers see the same `webhook-id`) and publishes nothing more.
+//! `POST /accounts/{accountId}/events`: internal services publish an event. Its data must
+//! satisfy the schema registered for its type, if any (and its type must be in the catalog,
+//! when the operator says so). With `Idempotency-Key`, a repeat within 24 hours answers with
+//! the first event (same id, so receivers see the same `webhook-id`) and publishes nothing
+//! more.
 
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::{Extension, Json};
 use herald::common::idempotency::{Claimed, IdempotencyClaim};
-use herald::events::catalog;
-use herald::events::webhook::{Event, EventId, NewEvent, Sender};
-use serde_json::{Value, json};
+use herald::events::catalog::CheckError;
+use herald::events::webhook::{Event, EventId, NewEvent};
 
 use super::{Account, idempotency_key, idempotency_mismatch, mark_replayed};
 use crate::AppState;
 use crate::auth::Caller;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
-
-/// Each event type with a whole sample envelope, as a subscriber would receive it.
-pub async fn types(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
-    let now = state.clock.now();
-    let account = herald::common::account::AccountId::parse("acme").map_err(ApiError::internal)?;
-    let mut items = Vec::new();
-    for t in catalog::catalog() {
-        let sample = NewEvent {
-            sender: Sender::HERALD.to_owned(),
-            event_name: t.name.to_owned(),
-            event_data: t.sample_data.clone(),
-            organization_id: None,
-            expires_at: None,
-            tags: vec!["order-42".to_owned()],
-        }
-        .validate(EventId::new(now), account.clone(), now)
-        .map_err(ApiError::internal)?;
-        items.push(json!({
-            "name": t.name,
-            "description": t.description,
-            "sample": sample,
-        }));
-    }
-    Ok(Json(json!({ "items": items })))
-}
 
 /// Idempotency claims of published events, apart from those of messages.
 const IDEMPOTENCY_SCOPE: &str = "events";
@@ -65,6 +40,16 @@ pub async fn publish(
     let claim = key.map(|key| IdempotencyClaim::new(key, &body, now));
     let event = NewEvent::read(body, EventId::new(now), account.clone(), now)
         .map_err(ApiError::Validation)?;
+    // Checked before the key is claimed, so that a refused request claims nothing; a repeat
+    // is checked again, against the type as it is registered by then.
+    state
+        .catalog
+        .check_published(&event)
+        .await
+        .map_err(|e| match e {
+            CheckError::Invalid(errors) => ApiError::Validation(errors),
+            CheckError::Store(e) => e.into(),
+        })?;
     let Some(claim) = claim else {
         publish_event(&state, &event).await?;
         return Ok((StatusCode::ACCEPTED, Json(event)).into_response());

@@ -5,6 +5,7 @@ pub mod dashboard_sessions;
 pub mod deliveries;
 pub mod domains;
 pub mod email;
+pub mod event_types;
 pub mod events;
 pub mod logs;
 pub mod messages;

@@ -13,13 +13,12 @@ use herald::common::etag::ETag;
 use herald::common::json_fields::{ObjectReader, boolean, string};
 use herald::common::secret::Secret;
 use herald::common::validation::FieldErrors;
-use herald::events::catalog;
 use herald::events::delivery::fanout::first_job;
 use herald::events::subscription::{
     MAX_PER_ACCOUNT, StoredSecret, Subscription, SubscriptionId, SubscriptionName,
 };
 use herald::events::webhook::{
-    Event, EventId, EventSelection, NewEvent, Sender, TagFilter, WebhookSecret, WebhookUrl,
+    Event, EventId, EventName, EventSelection, TagFilter, WebhookSecret, WebhookUrl,
 };
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -102,6 +101,8 @@ struct Input {
     tag_filter: TagFilter,
     active: bool,
     events: EventSelection,
+    /// Where each selected name first stands in `events`, to name it in errors (`events[2]`).
+    positions: Vec<usize>,
 }
 
 fn merge(into: &mut FieldErrors, from: FieldErrors) {
@@ -140,6 +141,11 @@ fn input(state: &AppState, body: Value) -> Result<Input, ApiError> {
         None => Some(TagFilter::any()),
         Some(v) => TagFilter::read(v).map_err(|e| merge(&mut errors, e)).ok(),
     };
+    let positions = events_raw
+        .as_ref()
+        .and_then(Value::as_array)
+        .map(|items| first_positions(items))
+        .unwrap_or_default();
     let events = match events_raw {
         None => Some(EventSelection::All),
         Some(v) => EventSelection::parse(&v)
@@ -157,10 +163,50 @@ fn input(state: &AppState, body: Value) -> Result<Input, ApiError> {
                 tag_filter,
                 active: active.unwrap_or(true),
                 events,
+                positions,
             })
         }
         _ => Err(ApiError::Validation(errors)),
     }
+}
+
+/// The index of each distinct name's first occurrence, in the order
+/// [`EventSelection::parse`] keeps them.
+fn first_positions(items: &[Value]) -> Vec<usize> {
+    let mut seen: Vec<&str> = Vec::new();
+    let mut positions = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        if let Some(name) = item.as_str()
+            && !seen.contains(&name)
+        {
+            seen.push(name);
+            positions.push(i);
+        }
+    }
+    positions
+}
+
+/// When the operator requires it, every selected event must be of a type in the catalog:
+/// a subscription to a name nothing publishes would wait for nothing.
+async fn check_selection(state: &AppState, input: &Input) -> Result<(), ApiError> {
+    let EventSelection::Only(names) = &input.events else {
+        return Ok(());
+    };
+    if !state.catalog.requires_registration() {
+        return Ok(());
+    }
+    let unknown = state.catalog.unknown(names).await?;
+    let mut errors = FieldErrors::new();
+    for (i, name) in names.iter().enumerate() {
+        if unknown.contains(&name) {
+            let at = input.positions.get(i).copied().unwrap_or(i);
+            errors.push(
+                format!("events[{at}]"),
+                format!("{name} is not a registered event type (see GET /event-types)"),
+            );
+        }
+    }
+    errors.into_result(()).map_err(ApiError::Validation)
 }
 
 async fn new_secret(
@@ -206,6 +252,7 @@ pub async fn create(
     JsonBody(body): JsonBody,
 ) -> Result<Response, ApiError> {
     let input = input(&state, body)?;
+    check_selection(&state, &input).await?;
     if state.subscriptions.list(&account).await?.len() >= MAX_PER_ACCOUNT {
         return Err(ApiError::Conflict(format!(
             "an account holds at most {MAX_PER_ACCOUNT} subscriptions; delete one first"
@@ -289,6 +336,7 @@ pub async fn put(
         return Err(ApiError::PreconditionFailed);
     }
     let input = input(&state, body)?;
+    check_selection(&state, &input).await?;
     let now = state.clock.now();
     let mut shown = None;
     if !input.secret {
@@ -358,8 +406,9 @@ pub async fn rotate_secret(
     Ok(Json(with_secret(View::of(&s, now), Some(&secret))?))
 }
 
-/// Sends a mock event (tagged `mock`) of the named type to this subscription, whatever its
-/// filters and even while inactive, and answers with the exact body it sends.
+/// Sends a mock event (tagged `mock`) of the named type, any in the catalog, to this
+/// subscription, whatever its filters and even while inactive, and answers with the exact body
+/// it sends.
 pub async fn test(
     State(state): State<AppState>,
     Account(account): Account,
@@ -368,31 +417,29 @@ pub async fn test(
 ) -> Result<Response, ApiError> {
     let s = find(&state, &account, &path).await?;
     let mut errors = FieldErrors::new();
-    let event_type = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
-        let t = r.required("eventName", |v| {
-            let name = string(v)?;
-            catalog::find(&name).ok_or_else(|| {
-                format!("is not an event Herald emits (see GET /event-types): {name:?}")
-            })
+    let name = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
+        let name = r.required("eventName", |v| {
+            EventName::parse(&string(v)?).map_err(|e| e.to_string())
         });
         r.finish();
-        t
+        name
     });
-    let event_type = match event_type {
-        Some(t) if errors.is_empty() => t,
+    let event_type = match name {
+        Some(name) if errors.is_empty() => state.catalog.find(&name).await?.ok_or_else(|| {
+            errors.push(
+                "eventName",
+                format!("{name} is not an event type in the catalog (see GET /event-types)"),
+            );
+            ApiError::Validation(errors)
+        })?,
         _ => return Err(ApiError::Validation(errors)),
     };
     let now = state.clock.now();
-    let event: Event = NewEvent {
-        sender: Sender::HERALD.to_owned(),
-        event_name: event_type.name.to_owned(),
-        event_data: event_type.sample_data,
-        organization_id: None,
-        expires_at: None,
-        tags: vec!["mock".to_owned()],
-    }
-    .validate(EventId::new(now), account.clone(), now)
-    .map_err(ApiError::Validation)?;
+    // The type's own sender and sample data: a registered type's example, as its sender
+    // registered it.
+    let event: Event = event_type
+        .sample(EventId::new(now), account.clone(), now, &["mock"])
+        .map_err(ApiError::internal)?;
     let body = serde_json::to_string(&event).map_err(ApiError::internal)?;
     let job = first_job(&event, &body, &s, true);
     state.deliveries_queue.enqueue(&job).await?;

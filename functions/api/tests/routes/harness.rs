@@ -26,6 +26,7 @@ use herald::dashboard::memory::MemorySessionStore;
 use herald::domains::identity::{EmailIdentities, IdentityError};
 use herald::domains::store::MemoryDomainStore;
 use herald::domains::{DkimSelector, MemoryDns, SendingDomain};
+use herald::events::catalog::memory::MemoryEventTypeStore;
 use herald::events::delivery::DeliveryJob;
 use herald::events::delivery::memory::MemoryDeliveryStore;
 use herald::events::subscription::memory::MemorySubscriptionStore;
@@ -64,6 +65,7 @@ fn base_env() -> Vec<(&'static str, String)> {
         ("HERALD_SUBSCRIPTIONS_TABLE", "subscriptions"),
         ("HERALD_DELIVERIES_TABLE", "deliveries"),
         ("HERALD_DOMAINS_TABLE", "domains"),
+        ("HERALD_EVENT_TYPES_TABLE", "event-types"),
         ("HERALD_KMS_KEY_ID", "alias/herald"),
         ("HERALD_SEND_QUEUE_URL", "https://sqs.local/send"),
         (
@@ -126,6 +128,7 @@ pub struct Herald {
     pub deliveries_queue: Arc<FlakyQueue<DeliveryJob>>,
     pub events_queue: Arc<FlakyQueue<Event>>,
     pub domains: Arc<MemoryDomainStore>,
+    pub event_types: Arc<MemoryEventTypeStore>,
     pub identities: Arc<FakeIdentities>,
     pub dns: Arc<MemoryDns>,
     pub sealer: Arc<LocalSealer>,
@@ -175,6 +178,7 @@ impl Herald {
         let deliveries_queue = Arc::new(FlakyQueue::default());
         let events_queue = Arc::new(FlakyQueue::default());
         let domains = Arc::new(MemoryDomainStore::new());
+        let event_types = Arc::new(MemoryEventTypeStore::new());
         let identities = Arc::new(FakeIdentities::default());
         let dns = Arc::new(MemoryDns::new());
         let sealer = Arc::new(LocalSealer::random());
@@ -191,6 +195,7 @@ impl Herald {
             deliveries_queue: deliveries_queue.clone(),
             events_queue: events_queue.clone(),
             domains: domains.clone(),
+            event_types: event_types.clone(),
             identities: identities.clone(),
             dns: dns.clone(),
             clock: clock.clone(),
@@ -207,6 +212,7 @@ impl Herald {
             deliveries_queue,
             events_queue,
             domains,
+            event_types,
             identities,
             dns,
             sealer,

@@ -15,6 +15,7 @@ fn json_routes() -> Vec<(Method, String)> {
         (Method::POST, "/accounts/acme/messages/sms".to_owned()),
         (Method::POST, "/accounts/acme/messages/email".to_owned()),
         (Method::POST, "/accounts/acme/events".to_owned()),
+        (Method::PUT, "/event-types/order.completed".to_owned()),
         (Method::POST, "/accounts/acme/subscriptions".to_owned()),
         (Method::PUT, subscription.to_owned()),
         (Method::POST, format!("{subscription}/test")),
@@ -54,6 +55,7 @@ async fn a_method_a_route_does_not_take_is_not_allowed() {
     for (method, path) in [
         (Method::POST, "/sms-providers"),
         (Method::DELETE, "/event-types"),
+        (Method::POST, "/event-types/order.completed"),
         (Method::PATCH, "/accounts/acme/sms-settings"),
         (Method::POST, "/accounts/acme/email-settings"),
         (Method::GET, "/accounts/acme/messages/sms"),

@@ -22,6 +22,7 @@ use herald::dashboard::{Grant, Role, Sessions};
 use herald::domains::identity::{EmailIdentities, IdentityError};
 use herald::domains::store::MemoryDomainStore;
 use herald::domains::{DkimSelector, MemoryDns, SendingDomain};
+use herald::events::catalog::memory::MemoryEventTypeStore;
 use herald::events::delivery::DeliveryJob;
 use herald::events::delivery::memory::MemoryDeliveryStore;
 use herald::events::subscription::memory::MemorySubscriptionStore;
@@ -52,6 +53,7 @@ fn env() -> HashMap<&'static str, String> {
         ),
         ("HERALD_EVENTS_QUEUE_URL", "https://sqs.local/events"),
         ("HERALD_DASHBOARD_SESSIONS_TABLE", "sessions"),
+        ("HERALD_EVENT_TYPES_TABLE", "event-types"),
         ("AWS_REGION", "eu-west-1"),
     ]
     .into_iter()
@@ -98,6 +100,7 @@ pub struct Dashboard {
     pub domains: Arc<MemoryDomainStore>,
     pub dns: Arc<MemoryDns>,
     pub sessions: Arc<MemorySessionStore>,
+    pub event_types: Arc<MemoryEventTypeStore>,
     pub clock: Arc<ManualClock>,
 }
 
@@ -122,6 +125,7 @@ impl Dashboard {
         let domains = Arc::new(MemoryDomainStore::new());
         let dns = Arc::new(MemoryDns::new());
         let sessions = Arc::new(MemorySessionStore::default());
+        let event_types = Arc::new(MemoryEventTypeStore::new());
         let clock = Arc::new(ManualClock::at(T0));
         let adapters = Adapters {
             settings: settings.clone(),
@@ -139,6 +143,7 @@ impl Dashboard {
             clock: clock.clone(),
             provider_secrets: None,
             sessions: Some(sessions.clone()),
+            event_types: event_types.clone(),
         };
         let state = DashboardState::new(config, adapters).expect("valid");
         Self {
@@ -152,6 +157,7 @@ impl Dashboard {
             domains,
             dns,
             sessions,
+            event_types,
             clock,
         }
     }

@@ -4,6 +4,7 @@
 pub mod dashboard_sessions;
 pub mod deliveries;
 pub mod domains;
+pub mod event_types;
 pub mod idempotency;
 pub mod message_log;
 pub mod settings;

@@ -1,114 +1,121 @@
-//! Every event Herald emits, each with what it means and a sample `eventData`: what
-//! `GET /event-types` shows, and what a test event (`POST /subscriptions/{id}/test`) carries.
-//! Each sample is a value of the [`crate::events::payload`] type the event's emitter builds,
-//! and names its event itself.
+//! Every event Herald emits itself, each with what it means and a sample `eventData`. Each
+//! sample is a value of the [`crate::events::payload`] type the event's emitter builds, and
+//! names its event itself, so that a sample can only hold what the real events hold.
 
-use serde::Serialize;
-use serde_json::Value;
+use std::sync::LazyLock;
 
 use crate::domains::events::DomainStatusEvent;
 use crate::domains::verify::DomainEvent;
+use crate::events::catalog::EventType;
+use crate::events::ids::Sender;
+use crate::events::name::EventName;
 use crate::events::payload::{EventPayload, SubscriptionDisabled};
 use crate::messaging::events::MessageEvent;
 use crate::messaging::message::{Channel, MessageStatus};
 
-/// One kind of event.
-#[derive(Debug, Clone, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct EventType {
-    pub name: String,
-    pub description: &'static str,
-    pub sample_data: Value,
-}
-
-impl EventType {
-    /// The type `sample` is an event of: its name and `eventData` both come from the sample.
-    fn of(sample: &impl EventPayload, description: &'static str) -> Self {
-        Self {
-            name: sample.event_name(),
-            description,
-            sample_data: Value::Object(sample.event_data().unwrap_or_default()),
-        }
+/// The type `sample` is an event of: its name and `eventData` both come from the sample.
+fn of(sample: &impl EventPayload, description: &str) -> EventType {
+    EventType {
+        // Herald's own names: `every_name_is_valid_and_unique` checks each.
+        name: EventName::parse(&sample.event_name()).expect("a built-in event's name is valid"),
+        sender: Sender::herald(),
+        description: description.to_owned(),
+        built_in: true,
+        sample_data: sample.event_data().unwrap_or_default(),
+        schema: None,
     }
 }
 
-/// The catalog, in a stable order.
-pub fn catalog() -> Vec<EventType> {
+/// Built once per process: publishing asks whether a name is Herald's own on every request.
+static BUILT_IN: LazyLock<Vec<EventType>> = LazyLock::new(|| {
     use Channel::{Email, Sms};
     use MessageStatus::{Delivered, Failed, Opened, Sent};
     vec![
-        EventType::of(
+        of(
             &MessageEvent::sample(Sms, Sent),
             "An SMS was accepted by a provider.",
         ),
-        EventType::of(
+        of(
             &MessageEvent::sample(Sms, Delivered),
             "The provider reported the SMS delivered to the handset.",
         ),
-        EventType::of(
+        of(
             &MessageEvent::sample(Sms, Failed),
             "The SMS could not be sent or delivered.",
         ),
-        EventType::of(
+        of(
             &MessageEvent::sample(Email, Sent),
             "An email was accepted by SES or the account's SMTP server.",
         ),
-        EventType::of(
+        of(
             &MessageEvent::sample(Email, Delivered),
             "The recipient's mail server accepted the email.",
         ),
-        EventType::of(
+        of(
             &MessageEvent::sample(Email, Opened),
             "The recipient opened the email.",
         ),
-        EventType::of(
+        of(
             &MessageEvent::sample(Email, Failed),
             "The email bounced permanently, was rejected, or drew a complaint.",
         ),
-        EventType::of(
+        of(
             &DomainStatusEvent::sample(DomainEvent::Verified),
             "Every required DNS record of a sending domain was found.",
         ),
-        EventType::of(
+        of(
             &DomainStatusEvent::sample(DomainEvent::Failed),
             "A sending domain's DNS records were not found within 72 hours.",
         ),
-        EventType::of(
+        of(
             &SubscriptionDisabled::sample(),
             "Herald disabled a subscription because its endpoint answered 410 Gone.",
         ),
     ]
+});
+
+/// Herald's own event types, in a stable order.
+pub fn builtin() -> &'static [EventType] {
+    &BUILT_IN
 }
 
-/// The event type named `name`.
-pub fn find(name: &str) -> Option<EventType> {
-    catalog().into_iter().find(|t| t.name == name)
+/// Herald's own event type named `name`.
+pub fn find(name: &EventName) -> Option<&'static EventType> {
+    builtin().iter().find(|t| &t.name == name)
+}
+
+/// Whether `name` is one of Herald's own event types, which no service may register.
+pub fn is_builtin(name: &EventName) -> bool {
+    find(name).is_some()
 }
 
 #[cfg(test)]
 mod tests {
     use serde_json::json;
 
+    use serde_json::Value;
+
     use super::*;
-    use crate::events::webhook::EventName;
+
+    fn name(s: &str) -> EventName {
+        EventName::parse(s).expect("valid")
+    }
 
     #[test]
     fn every_name_is_valid_and_unique() {
-        let types = catalog();
-        for t in &types {
-            assert!(EventName::parse(&t.name).is_ok(), "{}", t.name);
-            assert!(
-                t.sample_data.as_object().is_some_and(|d| !d.is_empty()),
-                "{}",
-                t.name
-            );
+        let types = builtin();
+        for t in types {
+            assert!(!t.sample_data.is_empty(), "{}", t.name);
+            assert!(t.built_in && t.schema.is_none(), "{}", t.name);
+            assert_eq!(t.sender.as_str(), "herald");
         }
         let mut names: Vec<_> = types.iter().map(|t| t.name.as_str()).collect();
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), types.len());
-        assert!(find("email.opened").is_some());
-        assert!(find("nope.nope").is_none());
+        assert!(is_builtin(&name("email.opened")));
+        assert!(!is_builtin(&name("nope.nope")));
+        assert!(!is_builtin(&name("order.completed")));
     }
 
     #[test]
@@ -166,9 +173,9 @@ mod tests {
                 }),
             ),
         ];
-        let got: Vec<(String, Value)> = catalog()
-            .into_iter()
-            .map(|t| (t.name, t.sample_data))
+        let got: Vec<(String, Value)> = builtin()
+            .iter()
+            .map(|t| (t.name.to_string(), Value::Object(t.sample_data.clone())))
             .collect();
         let expected: Vec<(String, Value)> = expected
             .into_iter()
