@@ -14,6 +14,7 @@ mod aws_calls;
 mod browser_harness;
 mod contract;
 mod dashboard_gateway;
+mod dashboard_pages;
 mod dead_letters;
 mod delivery_status;
 mod domain_store;

@@ -29,10 +29,22 @@
   }
 
   // Links to a confirmation page open the same form in a dialog instead.
+  function dialogOf(a) {
+    var dialog = document.getElementById(a.getAttribute("data-dialog"));
+    return dialog && typeof dialog.showModal === "function" ? dialog : null;
+  }
+
+  // The page's boost would follow such a link too, replacing the page (and the dialog just
+  // opened) with the confirmation page: htmx asks first, and is told no.
+  document.addEventListener("htmx:confirm", function (e) {
+    var a = e.detail && e.detail.elt;
+    if (a && a.matches && a.matches("a[data-dialog]") && dialogOf(a)) { e.preventDefault(); }
+  });
+
   function dialogs(root) {
     root.querySelectorAll("a[data-dialog]").forEach(function (a) {
-      var dialog = document.getElementById(a.getAttribute("data-dialog"));
-      if (!dialog || typeof dialog.showModal !== "function") { return; }
+      var dialog = dialogOf(a);
+      if (!dialog) { return; }
       a.addEventListener("click", function (e) {
         e.preventDefault();
         dialog.showModal();

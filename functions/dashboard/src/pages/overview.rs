@@ -171,7 +171,7 @@ fn domain_list(page: &Page, domains: &Value) -> Markup {
     html! {
         @if items.is_empty() {
             (html::empty("No sending domain yet. Add your own domain to send email from your own address.",
-                Some((&page.href("/email/domains"), "Add a domain"))))
+                page.signed.may_change().then_some((&page.href("/email/domains"), "Add a domain"))))
         } @else {
             ul {
                 @for d in &items {
@@ -192,7 +192,7 @@ fn subscription_list(page: &Page, subs: &Value, failing: &HashSet<&str>) -> Mark
     html! {
         @if items.is_empty() {
             (html::empty("No subscription yet. Subscribe to events to receive them at your endpoint.",
-                Some((&page.href("/subscriptions/new"), "Add a subscription"))))
+                page.signed.may_change().then_some((&page.href("/subscriptions/new"), "Add a subscription"))))
         } @else {
             ul {
                 @for s in &items {

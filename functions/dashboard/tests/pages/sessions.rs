@@ -145,6 +145,10 @@ async fn a_viewer_sees_no_edit_control_and_is_refused_server_side() {
     let reset = b.submit("/dashboard/accounts/acme/sms/reset", &[]).await;
     assert_eq!(reset.status, StatusCode::FORBIDDEN);
     assert!(b.get("/dashboard/accounts/acme/sms").await.shows("Herald"));
+    // The overview's empty lists say what is missing, without offering to add it.
+    let overview = b.get("/dashboard/accounts/acme").await;
+    assert!(overview.shows("No sending domain yet"));
+    assert!(!overview.shows("Add a domain") && !overview.shows("Add a subscription"));
 }
 
 #[tokio::test]
