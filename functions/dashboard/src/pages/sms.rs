@@ -3,7 +3,9 @@
 //! behind a confirmation.
 
 use axum::Router;
-use axum::extract::State;
+use std::collections::HashMap;
+
+use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
@@ -153,13 +155,30 @@ fn form(
     }
 }
 
-async fn show(State(state): State<DashboardState>, at: At) -> Response {
+async fn show(
+    State(state): State<DashboardState>,
+    at: At,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
     let (settings, _, offered) = match read(&state, &at).await {
         Ok(r) => r,
         Err(e) => return e,
     };
+    let notice = if q.contains_key("saved") {
+        Some("SMS settings saved.")
+    } else if q.contains_key("reset") {
+        Some("SMS settings reset to defaults.")
+    } else {
+        None
+    };
     let page = at.page("SMS");
-    page.render("SMS", summary(&page, &settings, &providers(&offered)))
+    page.render(
+        "SMS",
+        html! {
+            @if let Some(n) = notice { (html::notice("ok", n)) }
+            (summary(&page, &settings, &providers(&offered)))
+        },
+    )
 }
 
 async fn edit(State(state): State<DashboardState>, at: At) -> Response {

@@ -26,7 +26,12 @@ async fn saving_valid_settings_shows_them() {
         )
         .await;
     assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.body);
-    let page = b.get("/dashboard/accounts/acme/sms").await;
+    assert_eq!(
+        saved.location(),
+        Some("/dashboard/accounts/acme/sms?saved=1")
+    );
+    let page = b.get("/dashboard/accounts/acme/sms?saved=1").await;
+    assert!(page.shows("SMS settings saved."));
     assert!(page.shows("Acme") && page.shows("Twilio") && page.shows("Vonage"));
 }
 
