@@ -28,18 +28,22 @@
     });
   }
 
-  // Links to a confirmation page open the same form in a dialog instead.
-  function dialogs(root) {
-    root.querySelectorAll("a[data-dialog]").forEach(function (a) {
+  // Links to a confirmation page open the same form in a dialog instead. Heard on the way down
+  // (capture) and stopped there: htmx's boost listens on the link itself, and would otherwise
+  // fetch the confirmation page before a listener of the link's could prevent it.
+  function dialogs() {
+    document.addEventListener("click", function (e) {
+      var a = e.target.closest ? e.target.closest("a[data-dialog]") : null;
+      if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) { return; }
       var dialog = document.getElementById(a.getAttribute("data-dialog"));
       if (!dialog || typeof dialog.showModal !== "function") { return; }
-      a.addEventListener("click", function (e) {
-        e.preventDefault();
-        dialog.showModal();
-      });
-    });
-    root.querySelectorAll("dialog button[data-close]").forEach(function (b) {
-      b.addEventListener("click", function () { b.closest("dialog").close(); });
+      e.preventDefault();
+      e.stopPropagation();
+      dialog.showModal();
+    }, true);
+    document.addEventListener("click", function (e) {
+      var b = e.target.closest ? e.target.closest("dialog button[data-close]") : null;
+      if (b) { b.closest("dialog").close(); }
     });
   }
 
@@ -77,11 +81,11 @@
   function enhance(root) {
     localTimes(root);
     copyButtons(root);
-    dialogs(root);
     conditional(root);
     previews(root);
   }
 
+  dialogs();
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:afterSettle", function (e) { enhance(e.target); });
 })();
