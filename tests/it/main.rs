@@ -13,6 +13,7 @@
 mod aws_calls;
 mod browser_harness;
 mod contract;
+mod dashboard_events_pages;
 mod dashboard_gateway;
 mod dead_letters;
 mod delivery_status;
