@@ -13,6 +13,7 @@
 mod aws_calls;
 mod browser_harness;
 mod contract;
+mod dashboard_events_pages;
 mod dashboard_gateway;
 mod dashboard_pages;
 mod dead_letters;

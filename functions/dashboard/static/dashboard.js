@@ -28,30 +28,22 @@
     });
   }
 
-  // Links to a confirmation page open the same form in a dialog instead.
-  function dialogOf(a) {
-    var dialog = document.getElementById(a.getAttribute("data-dialog"));
-    return dialog && typeof dialog.showModal === "function" ? dialog : null;
-  }
-
-  // The page's boost would follow such a link too, replacing the page (and the dialog just
-  // opened) with the confirmation page: htmx asks first, and is told no.
-  document.addEventListener("htmx:confirm", function (e) {
-    var a = e.detail && e.detail.elt;
-    if (a && a.matches && a.matches("a[data-dialog]") && dialogOf(a)) { e.preventDefault(); }
-  });
-
-  function dialogs(root) {
-    root.querySelectorAll("a[data-dialog]").forEach(function (a) {
-      var dialog = dialogOf(a);
-      if (!dialog) { return; }
-      a.addEventListener("click", function (e) {
-        e.preventDefault();
-        dialog.showModal();
-      });
-    });
-    root.querySelectorAll("dialog button[data-close]").forEach(function (b) {
-      b.addEventListener("click", function () { b.closest("dialog").close(); });
+  // Links to a confirmation page open the same form in a dialog instead. Heard on the way down
+  // (capture) and stopped there: htmx's boost listens on the link itself, and would otherwise
+  // fetch the confirmation page before a listener of the link's could prevent it.
+  function dialogs() {
+    document.addEventListener("click", function (e) {
+      var a = e.target.closest ? e.target.closest("a[data-dialog]") : null;
+      if (!a || e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) { return; }
+      var dialog = document.getElementById(a.getAttribute("data-dialog"));
+      if (!dialog || typeof dialog.showModal !== "function") { return; }
+      e.preventDefault();
+      e.stopPropagation();
+      dialog.showModal();
+    }, true);
+    document.addEventListener("click", function (e) {
+      var b = e.target.closest ? e.target.closest("dialog button[data-close]") : null;
+      if (b) { b.closest("dialog").close(); }
     });
   }
 
@@ -89,11 +81,11 @@
   function enhance(root) {
     localTimes(root);
     copyButtons(root);
-    dialogs(root);
     conditional(root);
     previews(root);
   }
 
+  dialogs();
   document.addEventListener("DOMContentLoaded", function () { enhance(document); });
   document.addEventListener("htmx:afterSettle", function (e) { enhance(e.target); });
 })();
