@@ -70,7 +70,9 @@ async fn every_documented_operation_is_served() {
             .replace("{messageId}", &message_id)
             .replace("{subscriptionId}", &subscription_id)
             .replace("{deliveryId}", &delivery_id)
-            .replace("{domain}", &domain);
+            .replace("{domain}", &domain)
+            // Herald's own: read (200), never registered (400 for `{}`) or removed (409).
+            .replace("{name}", "sms.sent");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         // An empty object: a write answers 400 (validation), never a routing failure.
         let body = (method == Method::PUT || method == Method::POST).then(|| Body::Json(json!({})));
