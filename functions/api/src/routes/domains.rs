@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use herald::common::account::AccountId;
 use herald::common::clock::{rfc3339_serde, to_millis};
 use herald::common::json_fields::{ObjectReader, parsed, string};
+use herald::common::store::StoreError;
 use herald::common::validation::FieldErrors;
 use herald::domains::store::DomainRecord;
 use herald::domains::{
@@ -226,6 +227,19 @@ pub async fn verify(
     Account(account): Account,
     Path(path): Path<HashMap<String, String>>,
 ) -> Result<Json<View>, ApiError> {
+    // The scheduled check may write the same record while this one runs; the loser checks
+    // again on the record as the winner left it (a check is safe to repeat), a few times.
+    const TRIES: usize = 3;
+    for _ in 1..TRIES {
+        let domain = find(&state, &account, &path).await?;
+        match state.checker.check(domain).await {
+            Ok(checked) => return Ok(Json(checked.into())),
+            Err(StoreError::PreconditionFailed) => {
+                tracing::info!(account = %account, "domain check lost a race; checking again");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
     let domain = find(&state, &account, &path).await?;
     let checked = state
         .checker
