@@ -330,12 +330,13 @@ pub async fn put(
 ) -> Result<impl IntoResponse, ApiError> {
     let precondition = precondition(&headers)?;
     let mut s = find(&state, &account, &path).await?;
+    // A body that is no subscription is refused as such, whatever the precondition.
+    let input = input(&state, body)?;
     // With If-Match, only the version the client read may be replaced; the store's own
     // version check then closes the window between this read and the write.
     if !precondition.allows(&etag(&s)) {
         return Err(ApiError::PreconditionFailed);
     }
-    let input = input(&state, body)?;
     check_selection(&state, &input).await?;
     let now = state.clock.now();
     let mut shown = None;
