@@ -230,25 +230,22 @@ pub async fn verify(
     // The scheduled check may write the same record while this one runs; the loser checks
     // again on the record as the winner left it (a check is safe to repeat), a few times.
     const TRIES: usize = 3;
-    for _ in 1..TRIES {
+    let mut tries = 1;
+    loop {
         let domain = find(&state, &account, &path).await?;
         match state.checker.check(domain).await {
             Ok(checked) => return Ok(Json(checked.into())),
-            Err(StoreError::PreconditionFailed) => {
+            Err(StoreError::PreconditionFailed) if tries < TRIES => {
+                tries += 1;
                 tracing::info!(account = %account, "domain check lost a race; checking again");
             }
-            Err(e) => return Err(e.into()),
+            Err(e) => {
+                return Err(ApiError::conflict_if_changed(
+                    "the domain changed meanwhile; try again",
+                )(e));
+            }
         }
     }
-    let domain = find(&state, &account, &path).await?;
-    let checked = state
-        .checker
-        .check(domain)
-        .await
-        .map_err(ApiError::conflict_if_changed(
-            "the domain changed meanwhile; try again",
-        ))?;
-    Ok(Json(checked.into()))
 }
 
 /// Sends from `{fromAddressPrefix}@{domain}` from now on.

@@ -512,8 +512,8 @@ async fn confirm_use(
     let Some(domain) = domain_of(&path) else {
         return html::not_found_page();
     };
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href(&format!("/email/domains/{domain}"))).into_response();
+    if let Some(back) = at.viewer_back_to(&format!("/email/domains/{domain}")) {
+        return back;
     }
     let (d, prefix) = match read(&state, &at, &domain).await {
         Ok(r) => r,
@@ -602,8 +602,8 @@ async fn confirm_delete(
     let Some(domain) = domain_of(&path) else {
         return html::not_found_page();
     };
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href(&format!("/email/domains/{domain}"))).into_response();
+    if let Some(back) = at.viewer_back_to(&format!("/email/domains/{domain}")) {
+        return back;
     }
     let (d, _) = match read(&state, &at, &domain).await {
         Ok(r) => r,

@@ -443,8 +443,8 @@ async fn show(
 }
 
 async fn edit(State(state): State<DashboardState>, at: At) -> Response {
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href("/email")).into_response();
+    if let Some(back) = at.viewer_back_to("/email") {
+        return back;
     }
     let (settings, etag) = match read(&state, &at).await {
         Ok(r) => r,
@@ -510,8 +510,8 @@ async fn save(State(state): State<DashboardState>, at: At, f: Form) -> Response 
 }
 
 async fn confirm_reset(at: At) -> Response {
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href("/email")).into_response();
+    if let Some(back) = at.viewer_back_to("/email") {
+        return back;
     }
     let page = at.page("Reset email settings");
     page.render("Email", reset_form(&page))

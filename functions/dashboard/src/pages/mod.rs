@@ -63,6 +63,12 @@ impl At {
     pub fn href(&self, rest: &str) -> String {
         format!("/dashboard/accounts/{}{rest}", self.account)
     }
+
+    /// For a page only those who may change the account open (a form, a confirmation): a
+    /// viewer is sent back to `rest`, the page it came from.
+    pub fn viewer_back_to(&self, rest: &str) -> Option<Response> {
+        (!self.signed.may_change()).then(|| Redirect::to(&self.href(rest)).into_response())
+    }
 }
 
 impl FromRequestParts<DashboardState> for At {

@@ -182,8 +182,8 @@ async fn show(
 }
 
 async fn edit(State(state): State<DashboardState>, at: At) -> Response {
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href("/sms")).into_response();
+    if let Some(back) = at.viewer_back_to("/sms") {
+        return back;
     }
     let (settings, etag, offered) = match read(&state, &at).await {
         Ok(r) => r,
@@ -253,8 +253,8 @@ async fn save(State(state): State<DashboardState>, at: At, f: Form) -> Response 
 }
 
 async fn confirm_reset(at: At) -> Response {
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href("/sms")).into_response();
+    if let Some(back) = at.viewer_back_to("/sms") {
+        return back;
     }
     let page = at.page("Reset SMS settings");
     page.render("SMS", reset_form(&page))

@@ -444,8 +444,8 @@ fn detail(
 
 /// `GET /subscriptions/new`.
 pub(super) async fn new(State(state): State<DashboardState>, at: At) -> Response {
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href("/subscriptions")).into_response();
+    if let Some(back) = at.viewer_back_to("/subscriptions") {
+        return back;
     }
     let groups = match at.resources(&state).get("/event-types").await {
         Ok(a) => event_groups(&a.body),

@@ -118,8 +118,8 @@ pub(super) async fn confirm_delete(
     at: At,
     sub: Sub,
 ) -> Response {
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href(&format!("/subscriptions/{}", sub.0))).into_response();
+    if let Some(back) = at.viewer_back_to(&format!("/subscriptions/{}", sub.0)) {
+        return back;
     }
     let current = match current(&state, &at, &sub).await {
         Ok(c) => c,
@@ -155,8 +155,8 @@ pub(super) async fn confirm_rotate(
     at: At,
     sub: Sub,
 ) -> Response {
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href(&format!("/subscriptions/{}", sub.0))).into_response();
+    if let Some(back) = at.viewer_back_to(&format!("/subscriptions/{}", sub.0)) {
+        return back;
     }
     // Only to know that it exists: a page for a subscription that does not is not found.
     if let Err(e) = current(&state, &at, &sub).await {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use axum::extract::{Query, State};
 use axum::http::{Method, StatusCode};
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use herald::events::subscription::SubscriptionId;
 use maud::{Markup, html};
 use serde_json::{Value, json};
@@ -129,8 +129,8 @@ pub(super) async fn choose(
     at: At,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href("/subscriptions")).into_response();
+    if let Some(back) = at.viewer_back_to("/subscriptions") {
+        return back;
     }
     let r = at.resources(&state);
     let (subs, types) = tokio::join!(r.get(at.api("/subscriptions")), r.get("/event-types"));
@@ -236,8 +236,8 @@ pub(super) async fn send_chosen(State(state): State<DashboardState>, at: At, f: 
 
 /// `GET /subscriptions/{id}/test`: choose an event for this subscription.
 pub(super) async fn form_page(State(state): State<DashboardState>, at: At, sub: Sub) -> Response {
-    if !at.signed.may_change() {
-        return Redirect::to(&at.href(&format!("/subscriptions/{}", sub.0))).into_response();
+    if let Some(back) = at.viewer_back_to(&format!("/subscriptions/{}", sub.0)) {
+        return back;
     }
     let r = at.resources(&state);
     let (current, types) = tokio::join!(r.get(sub.api(&at, "")), r.get("/event-types"));
