@@ -28,6 +28,8 @@ use herald::events::delivery::DeliveryJob;
 use herald::events::delivery::deliverer::{Deliverer, Handled};
 use herald::events::delivery::fanout::{Fanout, first_job};
 use herald::events::delivery::memory::MemoryDeliveryStore;
+use herald::events::destination::webhook::WebhookCourier;
+use herald::events::destination::{Couriers, Destination, WebhookDestination};
 use herald::events::publish::EventPublisher;
 use herald::events::subscription::memory::MemorySubscriptionStore;
 use herald::events::subscription::{
@@ -77,8 +79,10 @@ fn subscription(url: &str, now: OffsetDateTime) -> Subscription {
         id: SubscriptionId::new(now),
         account_id: account(),
         name: SubscriptionName::parse("bench").expect("valid"),
-        url: url.to_owned(),
-        secrets: vec![],
+        destination: Destination::Webhook(WebhookDestination {
+            url: url.to_owned(),
+            secrets: vec![],
+        }),
         tag_filter: TagFilter::parse(vec!["prod".into(), "team-*".into()]).expect("valid"),
         events: serde_json::from_value(json!("all")).expect("valid"),
         active: true,
@@ -107,21 +111,30 @@ async fn deliverer(url: &str) -> (Deliverer, Subscription) {
         .await
         .expect("sealed");
     let mut s = subscription(url, now);
-    s.rotate(sealed, now).expect("rotated");
+    s.destination
+        .webhook_mut()
+        .expect("a webhook")
+        .rotate(sealed, now)
+        .expect("rotated");
     store.create(&s).await.expect("stored");
     let d = Deliverer {
         deliveries: Arc::new(MemoryDeliveryStore::new()),
         subscriptions: store,
-        sealer,
-        client: Arc::new(ReqwestWebhookClient::new(loopback(), system_lookup()).expect("client")),
+        couriers: Couriers::only(Arc::new(WebhookCourier {
+            client: Arc::new(
+                ReqwestWebhookClient::new(loopback(), system_lookup()).expect("client"),
+            ),
+            sealer,
+            clock: Arc::new(SystemClock),
+            policy: loopback(),
+            signature_header: "X-Herald-Signature".into(),
+            opened: Mutex::new(BTreeMap::new()),
+        })),
         queue: Arc::new(MemoryQueue::default()),
         events: EventPublisher::new(Arc::new(MemoryQueue::default())),
         clock: Arc::new(SystemClock),
         rng: Mutex::new(rand::SeedableRng::seed_from_u64(1)),
-        policy: loopback(),
-        signature_header: "X-Herald-Signature".into(),
         retention: time::Duration::days(90),
-        opened: Mutex::new(BTreeMap::new()),
     };
     (d, s)
 }

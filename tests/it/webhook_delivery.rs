@@ -18,6 +18,8 @@ use herald::events::delivery::deliverer::{Deliverer, Handled};
 use herald::events::delivery::fanout::{Fanout, first_job};
 use herald::events::delivery::memory::MemoryDeliveryStore;
 use herald::events::delivery::{DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore};
+use herald::events::destination::webhook::WebhookCourier;
+use herald::events::destination::{Couriers, Destination, WebhookDestination};
 use herald::events::publish::EventPublisher;
 use herald::events::subscription::memory::MemorySubscriptionStore;
 use herald::events::subscription::{
@@ -63,16 +65,21 @@ impl Fixture {
         let deliverer = Deliverer {
             deliveries: deliveries.clone(),
             subscriptions: subscriptions.clone(),
-            sealer: sealer.clone(),
-            client: Arc::new(ReqwestWebhookClient::new(policy.clone(), lookup).expect("client")),
+            couriers: Couriers::only(Arc::new(WebhookCourier {
+                client: Arc::new(
+                    ReqwestWebhookClient::new(policy.clone(), lookup).expect("client"),
+                ),
+                sealer: sealer.clone(),
+                clock: clock.clone(),
+                policy,
+                signature_header: "X-Herald-Signature".into(),
+                opened: Mutex::new(BTreeMap::new()),
+            })),
             queue: queue.clone(),
             events: EventPublisher::new(events.clone()),
             clock: clock.clone(),
             rng: Mutex::new(rand::rngs::StdRng::seed_from_u64(7)),
-            policy,
-            signature_header: "X-Herald-Signature".into(),
             retention: time::Duration::days(90),
-            opened: Mutex::new(BTreeMap::new()),
         };
         Self {
             deliverer,
@@ -105,8 +112,10 @@ impl Fixture {
             id: SubscriptionId::new(self.clock.now()),
             account_id: self.account.clone(),
             name: SubscriptionName::parse("Orders").expect("valid"),
-            url: url.to_owned(),
-            secrets: vec![],
+            destination: Destination::Webhook(WebhookDestination {
+                url: url.to_owned(),
+                secrets: vec![],
+            }),
             tag_filter: TagFilter::any(),
             events: serde_json::from_value(json!("all")).expect("valid"),
             active: true,
@@ -115,7 +124,11 @@ impl Fixture {
             updated_at: T0,
             version: 1,
         };
-        s.rotate(sealed, T0).expect("rotated");
+        s.destination
+            .webhook_mut()
+            .expect("a webhook")
+            .rotate(sealed, T0)
+            .expect("rotated");
         self.subscriptions.create(&s).await.expect("created");
         (s, secret)
     }

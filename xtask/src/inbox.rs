@@ -88,7 +88,7 @@ impl Inbox {
         let id = SubscriptionId::parse(delivery_id.rsplit('-').next()?).ok()?;
         let subscription = source.store.get(&account, &id).await.ok()??;
         let mut opened = Vec::new();
-        for secret in &subscription.secrets {
+        for secret in subscription.secrets() {
             opened.push(
                 source
                     .sealer

@@ -99,6 +99,12 @@ pub fn local_parameters(
             "127.0.0.0/8,::1/128".to_owned(),
         ),
         ("DestinationAllowedHosts", "localhost".to_owned()),
+        // Cloud destinations' emulators (Pub/Sub, Service Bus, moto for SQS, SNS and
+        // EventBridge) listen on loopback too.
+        (
+            "DestinationAllowedEndpoints",
+            "http://127.0.0.1:*".to_owned(),
+        ),
         // Providers' delivery receipts come back to the local API, through its gateway.
         ("PublicApiUrl", api_url.to_owned()),
         // Tokens come from the local issuer, whose keys the gateway's authorizer fetches.

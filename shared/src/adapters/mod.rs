@@ -1,5 +1,6 @@
 pub mod aws;
 pub mod connect;
+pub mod destinations;
 pub mod dns;
 pub mod dynamo;
 pub mod kms;

@@ -6,6 +6,7 @@
 
 pub mod catalog;
 pub mod delivery;
+pub mod destination;
 pub mod envelope;
 pub mod ids;
 pub mod name;

@@ -33,16 +33,17 @@ pub struct SubscriptionDisabled {
 }
 
 impl SubscriptionDisabled {
-    /// Why Herald disables a subscription: its endpoint answered 410 Gone.
-    pub const GONE: &'static str = "the endpoint answered 410 Gone";
+    /// Why Herald disables a webhook subscription: its endpoint answered 410 Gone.
+    pub const GONE: &'static str = crate::events::destination::webhook::GONE;
 
-    /// `subscription` was disabled because its endpoint is gone.
-    pub fn gone(subscription: &Subscription) -> Self {
+    /// `subscription` was disabled because its destination is gone; `url` says where that
+    /// was (a webhook's URL, a topic's or queue's address).
+    pub fn new(subscription: &Subscription, reason: &str) -> Self {
         Self {
             subscription_id: subscription.id.clone(),
             name: subscription.name.clone(),
-            url: subscription.url.clone(),
-            reason: Self::GONE.to_owned(),
+            url: subscription.destination.describe(),
+            reason: reason.to_owned(),
         }
     }
 
@@ -78,8 +79,12 @@ mod tests {
             id: SubscriptionId::parse("01JD6ZK5Q2V7X8Y9Z0A1B2C3D5").expect("valid"),
             account_id: AccountId::parse("acme").expect("valid"),
             name: SubscriptionName::parse("Orders").expect("valid"),
-            url: "https://hooks.acme.com/herald".into(),
-            secrets: vec![],
+            destination: crate::events::destination::Destination::Webhook(
+                crate::events::destination::WebhookDestination {
+                    url: "https://hooks.acme.com/herald".into(),
+                    secrets: vec![],
+                },
+            ),
             tag_filter: Default::default(),
             events: EventSelection::All,
             active: false,
@@ -88,7 +93,7 @@ mod tests {
             updated_at: time::macros::datetime!(2030-01-01 00:00:00 UTC),
             version: 2,
         };
-        let event = SubscriptionDisabled::gone(&subscription);
+        let event = SubscriptionDisabled::new(&subscription, SubscriptionDisabled::GONE);
         assert_eq!(event.event_name(), "subscription.disabled");
         assert_eq!(
             Value::Object(event.event_data().expect("an object")),

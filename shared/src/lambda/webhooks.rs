@@ -8,6 +8,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rand::SeedableRng;
 
 use crate::adapters::aws::first_use::OnFirstUse;
+use crate::adapters::destinations::{self, CourierParts};
 use crate::adapters::dynamo::deliveries::DynamoDeliveryStore;
 use crate::adapters::dynamo::subscriptions::DynamoSubscriptionStore;
 use crate::adapters::kms::KmsSealer;
@@ -19,6 +20,8 @@ use crate::common::destination::AddressPolicy;
 use crate::events::delivery::DeliveryJob;
 use crate::events::delivery::deliverer::{Deliverer, Handled};
 use crate::events::delivery::fanout::Fanout;
+use crate::events::destination::webhook::WebhookCourier;
+use crate::events::destination::{AllowedEndpoints, Couriers};
 use crate::events::publish::EventPublisher;
 use crate::events::webhook::{Event, HERALD_SIGNATURE_HEADER};
 use crate::lambda::Error;
@@ -32,6 +35,11 @@ pub struct WebhookConfig {
     pub events_queue_url: String,
     pub kms_key_id: String,
     pub policy: AddressPolicy,
+    /// Endpoints other than the clouds' public ones that subscriptions may name.
+    pub allowed_endpoints: AllowedEndpoints,
+    /// Herald's own AWS account: the principal of the trust policy accounts attach to the
+    /// roles Herald assumes.
+    pub aws_account_id: Option<String>,
     pub signature_header: String,
     pub retention: time::Duration,
 }
@@ -54,6 +62,8 @@ impl WebhookConfig {
         let events_queue_url = env.required("HERALD_EVENTS_QUEUE_URL");
         let kms_key_id = env.required("HERALD_KMS_KEY_ID");
         let policy = AddressPolicy::read(env);
+        let allowed_endpoints = AllowedEndpoints::read(env);
+        let aws_account_id = env.optional("HERALD_AWS_ACCOUNT_ID");
         let signature_header = env.parsed(
             "HERALD_WEBHOOK_SIGNATURE_HEADER",
             HERALD_SIGNATURE_HEADER,
@@ -79,6 +89,8 @@ impl WebhookConfig {
             events_queue_url,
             kms_key_id,
             policy: policy?,
+            allowed_endpoints: allowed_endpoints?,
+            aws_account_id,
             signature_header: signature_header?,
             retention: retention?,
         })
@@ -105,26 +117,46 @@ impl WebhookConfig {
             dynamo.clone(),
             &self.subscriptions_table,
         ));
+        let clock: Arc<dyn crate::common::clock::Clock> = Arc::new(SystemClock);
+        // Secrets are opened once per warm instance and subscription: KMS is built when the
+        // first one is.
+        let sealer: Arc<dyn crate::common::seal::SecretSealer> =
+            Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+                KmsSealer::new(aws.kms(), &kms_key_id)
+            }));
+        let parts = CourierParts {
+            sealer: sealer.clone(),
+            clock: clock.clone(),
+            policy: self.policy.clone(),
+            allowed: self.allowed_endpoints.clone(),
+            lookup: system_lookup(),
+            aws: aws.clone(),
+        };
+        let couriers = Couriers {
+            webhook: Arc::new(WebhookCourier {
+                client: Arc::new(ReqwestWebhookClient::new(
+                    self.policy.clone(),
+                    system_lookup(),
+                )?),
+                sealer,
+                clock: clock.clone(),
+                policy: self.policy.clone(),
+                signature_header: self.signature_header.clone(),
+                opened: Mutex::new(BTreeMap::new()),
+            }),
+            google_pubsub: destinations::google_pubsub::courier(&parts)?,
+            azure_service_bus: destinations::azure_service_bus::courier(&parts)?,
+            aws: destinations::aws::courier(&parts)?,
+        };
         Ok(Deliverer {
             deliveries: Arc::new(DynamoDeliveryStore::new(dynamo, &self.deliveries_table)),
             subscriptions: store,
-            // Secrets are opened once per warm instance and subscription: KMS is built when
-            // the first one is.
-            sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
-                KmsSealer::new(aws.kms(), &kms_key_id)
-            })),
-            client: Arc::new(ReqwestWebhookClient::new(
-                self.policy.clone(),
-                system_lookup(),
-            )?),
+            couriers,
             queue: Arc::new(SqsQueue::new(sqs.clone(), &self.deliveries_queue_url)),
             events: EventPublisher::new(Arc::new(SqsQueue::new(sqs, &self.events_queue_url))),
-            clock: Arc::new(SystemClock),
+            clock,
             rng: Mutex::new(rand::rngs::StdRng::from_os_rng()),
-            policy: self.policy.clone(),
-            signature_header: self.signature_header.clone(),
             retention: self.retention,
-            opened: Mutex::new(BTreeMap::new()),
         })
     }
 }

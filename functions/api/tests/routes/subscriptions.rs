@@ -42,7 +42,7 @@ fn id_of(body: &Value) -> String {
 async fn opened_secret(h: &Herald, id: &str, index: usize) -> String {
     let s = stored(h, id).await.expect("stored");
     h.sealer
-        .open(&acme(), &s.secrets[index].sealed)
+        .open(&acme(), &s.secrets()[index].sealed)
         .await
         .expect("opens")
         .expose()
@@ -93,7 +93,7 @@ async fn what_is_left_out_takes_its_default() {
     assert_eq!(created["events"], "all");
     assert!(created.get("signingSecret").is_none(), "{created}");
     let s = stored(&h, &id_of(&created)).await.expect("stored");
-    assert!(s.secrets.is_empty());
+    assert!(s.secrets().is_empty());
 }
 
 #[tokio::test]
@@ -129,7 +129,7 @@ async fn put_replaces_the_settings_and_keeps_creates_or_drops_the_secret() {
     let h = Herald::new().await;
     let created = create(&h, orders()).await;
     let id = id_of(&created);
-    let sealed = stored(&h, &id).await.expect("stored").secrets;
+    let sealed = stored(&h, &id).await.expect("stored").secrets().to_vec();
     h.clock.advance(time::Duration::minutes(1));
 
     let mut changed = orders();
@@ -150,7 +150,7 @@ async fn put_replaces_the_settings_and_keeps_creates_or_drops_the_secret() {
     assert_eq!(kept["updatedAt"], "2030-01-15T09:31:00Z");
     assert!(kept.get("signingSecret").is_none(), "{kept}");
     let after = stored(&h, &id).await.expect("stored");
-    assert_eq!(after.secrets, sealed);
+    assert_eq!(after.secrets(), sealed);
     assert_eq!(after.version, 2);
 
     // false stops signing.
@@ -159,7 +159,7 @@ async fn put_replaces_the_settings_and_keeps_creates_or_drops_the_secret() {
         .call(put(format!("{URL}/{id}")).json(changed.clone()))
         .await;
     assert_eq!(dropped.ok(200)["secret"], false);
-    assert!(stored(&h, &id).await.expect("stored").secrets.is_empty());
+    assert!(stored(&h, &id).await.expect("stored").secrets().is_empty());
 
     // true again makes a new one, shown in this answer.
     changed["secret"] = json!(true);
@@ -256,7 +256,7 @@ async fn a_rotation_is_refused_while_five_secrets_sign() {
         detail.contains("5 secrets already sign") && detail.contains("2030-01-16T10:30:00Z"),
         "{detail}"
     );
-    assert_eq!(stored(&h, &id).await.expect("stored").secrets.len(), 5);
+    assert_eq!(stored(&h, &id).await.expect("stored").secrets().len(), 5);
 
     h.clock.advance(time::Duration::hours(21));
     h.call(post(format!("{URL}/{id}/rotate-secret")))
@@ -353,7 +353,9 @@ async fn a_test_event_must_name_an_event_herald_emits() {
 async fn every_invalid_field_is_named() {
     let h = Herald::new().await;
     let missing = h.call(post(URL).json(json!({}))).await;
-    assert_eq!(missing.invalid_fields(), ["name", "type", "url"]);
+    assert_eq!(missing.invalid_fields(), ["name", "type"]);
+    let webhook = h.call(post(URL).json(json!({"type": "webhook"}))).await;
+    assert_eq!(webhook.invalid_fields(), ["name", "url"]);
 
     let wrong = h
         .call(post(URL).json(json!({
@@ -369,19 +371,34 @@ async fn every_invalid_field_is_named() {
         .await;
     let mut fields = wrong.invalid_fields();
     fields.sort_unstable();
+    // A Pub/Sub subscription's own fields are missing, and a webhook's are not its.
     assert_eq!(
         fields,
         [
             "active",
             "events[1]",
             "name",
+            "project",
             "retries",
             "secret",
             "tagFilter[0]",
             "tagFilter[1]",
-            "type",
+            "topic",
             "url"
         ]
+    );
+    assert_eq!(wrong.message_for("url"), "is not a known field");
+    let unknown_kind = h
+        .call(
+            post(URL)
+                .json(json!({"name": "x", "type": "carrier-pigeon", "url": "https://a.example"})),
+        )
+        .await;
+    assert_eq!(unknown_kind.invalid_fields(), ["type"]);
+    assert!(
+        unknown_kind
+            .message_for("type")
+            .contains("\"aws-eventbridge\"")
     );
 
     for (url, why) in [

@@ -119,7 +119,7 @@ async fn an_added_subscription_is_listed_with_its_events_tags_and_status() {
     let subs = stored(&d).await;
     assert_eq!(subs.len(), 1);
     assert!(
-        subs[0].secrets.is_empty(),
+        subs[0].secrets().is_empty(),
         "not signed: the box was not ticked"
     );
     assert_eq!(subs[0].tag_filter.entries(), ["order-*", "eu"]);
@@ -477,7 +477,7 @@ async fn an_update_refused_keeps_what_was_typed_and_ticking_the_secret_shows_a_n
     assert_eq!(signed.status, StatusCode::OK, "{}", signed.body);
     assert!(signed.shows("its requests are now signed"));
     assert!(text_of(&signed, "signing-secret").starts_with("whsec_"));
-    assert_eq!(stored(&d).await[0].secrets.len(), 1);
+    assert_eq!(stored(&d).await[0].secrets().len(), 1);
 }
 
 #[tokio::test]
@@ -525,7 +525,7 @@ async fn rotating_asks_first_then_shows_the_new_secret_once_and_when_the_old_one
     let confirm = b.get(&format!("{LIST}/{id}/rotate-secret")).await;
     assert!(confirm.shows("Rotate the signing secret?"));
     assert_eq!(
-        stored(&d).await[0].secrets.len(),
+        stored(&d).await[0].secrets().len(),
         1,
         "asking rotates nothing"
     );
@@ -541,7 +541,7 @@ async fn rotating_asks_first_then_shows_the_new_secret_once_and_when_the_old_one
         "{}",
         rotated.body
     );
-    assert_eq!(stored(&d).await[0].secrets.len(), 2);
+    assert_eq!(stored(&d).await[0].secrets().len(), 2);
 
     let page = b.get(&format!("{LIST}/{id}")).await;
     assert!(page.shows("The previous secret also signs them until"));
@@ -760,7 +760,7 @@ async fn a_viewer_sees_subscriptions_but_no_control_to_change_them() {
     let s = &stored(&d).await;
     assert_eq!(s.len(), 1);
     assert_eq!(s[0].name.as_str(), "Orders");
-    assert_eq!(s[0].secrets.len(), 1);
+    assert_eq!(s[0].secrets().len(), 1);
     assert!(d.deliveries_queue.jobs().is_empty());
 }
 
@@ -833,5 +833,5 @@ async fn a_rotation_refused_says_why_and_changes_nothing() {
     assert!(refused.shows("secrets already sign"), "{}", refused.body);
     assert!(!refused.body.contains("whsec_"));
     assert!(refused.shows("Rotate the signing secret?"), "asked again");
-    assert_eq!(stored(&d).await[0].secrets.len(), 5);
+    assert_eq!(stored(&d).await[0].secrets().len(), 5);
 }

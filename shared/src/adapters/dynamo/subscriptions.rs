@@ -38,8 +38,12 @@ impl DynamoSubscriptionStore {
 
     fn parse(
         account: &AccountId,
-        item: HashMap<String, AttributeValue>,
+        mut item: HashMap<String, AttributeValue>,
     ) -> Result<Subscription, StoreError> {
+        // Subscriptions saved before there were other kinds of destination are webhooks.
+        if let Some(AttributeValue::M(doc)) = item.get_mut("subscription") {
+            doc.entry("type".to_owned()).or_insert_with(|| s("webhook"));
+        }
         document(item, "subscription", |reason| StoreError::Corrupt {
             account: account.clone(),
             kind: "subscription",

@@ -4,8 +4,10 @@
 //! 2. The delivery is claimed with a conditional write (created and claimed in one write on
 //!    its first attempt). A job whose attempt number is not the delivery's next is stale and
 //!    does nothing, so an event fanned out twice, or a job SQS delivers twice, sends once.
-//! 3. The request is signed and POSTed; the answer decides: delivered, retried later (the next
-//!    job is queued with its delay), failed, or failed with the subscription disabled (410).
+//! 3. The envelope is handed to the subscription's destination by its kind's courier (a
+//!    webhook is signed and POSTed); the answer decides: delivered, retried later (the next job
+//!    is queued with its delay), failed, or failed with the subscription disabled (a 410, a
+//!    topic or queue that no longer exists).
 //! 4. The outcome is written, conditional on the claim, then the retry queued. If queueing
 //!    fails, the job comes back and queues the retry again without sending.
 //!
@@ -15,27 +17,24 @@
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Instant;
 
 use rand::rngs::StdRng;
 use time::OffsetDateTime;
 
 use crate::common::clock::{Clock, to_millis};
 use crate::common::queue::{JobQueue, QueueError};
-use crate::common::seal::{SealError, SecretSealer};
-use crate::common::secret::SealedSecret;
-use crate::events::delivery::client::{SendError, WebhookClient, WebhookResponse};
+use crate::common::seal::SealError;
+use crate::events::delivery::client::WebhookResponse;
 use crate::events::delivery::sqs_hop::remaining_until;
 use crate::events::delivery::{
     DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore, StoreError,
 };
+use crate::events::destination::webhook::GONE;
+use crate::events::destination::{Couriers, Outbound, Report};
 use crate::events::payload::SubscriptionDisabled;
 use crate::events::publish::EventPublisher;
 use crate::events::subscription::{Subscription, SubscriptionStore};
-use crate::events::webhook::{
-    AddressPolicy, AttemptOutcome, RetryState, Verdict, WebhookSecret, WebhookUrl, next_attempt_at,
-    next_hop, sign,
-};
+use crate::events::webhook::{RetryState, Verdict, next_attempt_at, next_hop};
 
 /// How long a claim holds: longer than an attempt may take (15 s), shorter than the queue's
 /// visibility timeout, so that a crashed deliverer's job is taken up again.
@@ -43,11 +42,6 @@ pub const CLAIM: time::Duration = time::Duration::seconds(60);
 
 /// A scheduled attempt is aimed at least this long before the give-up time.
 const LAST_ATTEMPT_MARGIN: time::Duration = time::Duration::seconds(2);
-
-/// What a receiver's response keeps of its headers: enough to debug, bounded so that a
-/// delivery's record always fits DynamoDB's item limit.
-const MAX_HEADERS_KEPT: usize = 40;
-const MAX_HEADER_VALUE: usize = 256;
 
 /// What became of a job; the Lambda reports `Retry` as a batch item failure.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,26 +66,24 @@ pub enum DeliverError {
     Queue(#[from] QueueError),
     #[error(transparent)]
     Seal(#[from] SealError),
+    /// A courier was handed a destination of another kind: a wiring mistake, never data.
+    #[error("a {0} destination was handed to the wrong courier")]
+    Misrouted(&'static str),
 }
 
 pub struct Deliverer {
     pub deliveries: Arc<dyn DeliveryStore>,
     /// Read afresh for every attempt (no cache): a subscription deactivated, deleted or moved
-    /// to another URL gets nothing more the moment the API has saved it.
+    /// to another destination gets nothing more the moment the API has saved it.
     pub subscriptions: Arc<dyn SubscriptionStore>,
-    pub sealer: Arc<dyn SecretSealer>,
-    pub client: Arc<dyn WebhookClient>,
+    /// Who hands the envelope over, per kind of destination.
+    pub couriers: Couriers,
     pub queue: Arc<dyn JobQueue<DeliveryJob>>,
     pub events: EventPublisher,
     pub clock: Arc<dyn Clock>,
     pub rng: Mutex<StdRng>,
-    pub policy: AddressPolicy,
-    /// The name of the reference-scheme signature header (`X-Herald-Signature`).
-    pub signature_header: String,
     /// How long delivery records are kept.
     pub retention: time::Duration,
-    /// Secrets opened once per warm instance: opening costs a KMS call.
-    pub opened: Mutex<BTreeMap<Vec<u8>, Arc<WebhookSecret>>>,
 }
 
 /// What [`Deliverer::claim`] found.
@@ -210,7 +202,7 @@ impl Deliverer {
             at: to_millis(started_at),
             url: subscription
                 .as_ref()
-                .map(|s| s.url.clone())
+                .map(|s| s.destination.describe())
                 .unwrap_or_default(),
             request_headers: BTreeMap::new(),
             response_status: None,
@@ -237,17 +229,21 @@ impl Deliverer {
                 attempt.error = Some(why);
                 (Verdict::Fail, None)
             }
-            Ok(subscription) => match self.post(subscription, record, &mut attempt).await {
-                Ok((outcome, response)) => (outcome.verdict(), response),
-                // A secret that no longer opens will not open on a retry either.
-                Err(DeliverError::Seal(SealError::Unreadable)) => {
-                    attempt.error = Some(
-                        "the subscription's signing secret cannot be opened; rotate it".into(),
-                    );
-                    (Verdict::Fail, None)
+            Ok(subscription) => {
+                let report = self.send(subscription, record).await?;
+                attempt.url = report.target;
+                attempt.request_headers = report.request_headers;
+                attempt.duration_ms =
+                    u64::try_from(report.duration.as_millis()).unwrap_or(u64::MAX);
+                attempt.error = report.error;
+                if let Some(r) = &report.response {
+                    attempt.response_status = Some(r.status);
+                    attempt.response_headers = r.headers.clone();
+                    attempt.response_body = r.body.clone();
+                    attempt.response_body_truncated = r.truncated;
                 }
-                Err(e) => return Err(e),
-            },
+                (report.verdict, report.response)
+            }
         };
 
         let now = self.clock.now();
@@ -283,7 +279,7 @@ impl Deliverer {
                     .or_else(|| {
                         attempt
                             .response_status
-                            .map(|s| format!("the endpoint answered {s}"))
+                            .map(|s| format!("the destination answered {s}"))
                     })
                     .unwrap_or_else(|| "failed".into());
                 self.fail(record, why);
@@ -291,18 +287,17 @@ impl Deliverer {
                 Handled::Failed
             }
             Verdict::DisableSubscription => {
-                self.fail(
-                    record,
-                    "the endpoint answered 410 Gone: the subscription is disabled".into(),
-                );
+                let why = attempt.error.clone().unwrap_or_else(|| GONE.to_owned());
+                self.fail(record, format!("{why}: the subscription is disabled"));
                 attempt.outcome = "disabled".into();
                 Handled::Failed
             }
         };
+        let why = attempt.error.clone().unwrap_or_else(|| GONE.to_owned());
         record.push_attempt(attempt);
         if verdict == Verdict::DisableSubscription {
             // Before the delivery is settled, so that a failure here brings the job back.
-            self.disable(&job.account_id, &job.subscription_id, now)
+            self.disable(&job.account_id, &job.subscription_id, why, now)
                 .await?;
         }
         self.deliveries.replace(record).await?;
@@ -311,7 +306,7 @@ impl Deliverer {
             delivery = %record.id,
             attempt = number,
             outcome = ?handled,
-            "webhook attempt"
+            "delivery attempt"
         );
         if handled == Handled::Scheduled {
             self.queue_retry(record).await?;
@@ -383,111 +378,34 @@ impl Deliverer {
         self.queue.enqueue_after(&job, delay).await
     }
 
-    /// Signs and POSTs; fills the attempt with what was sent and what came back.
-    async fn post(
+    /// Hands the record's body to the subscription's destination.
+    async fn send(
         &self,
         subscription: &Subscription,
         record: &DeliveryRecord,
-        attempt: &mut DeliveryAttempt,
-    ) -> Result<(AttemptOutcome, Option<WebhookResponse>), DeliverError> {
-        let url = match WebhookUrl::parse(&subscription.url, &self.policy) {
-            Ok(url) => url,
-            Err(refusal) => {
-                attempt.error = Some(format!("the URL is refused: {refusal}"));
-                return Ok((AttemptOutcome::Blocked, None));
-            }
+    ) -> Result<Report, DeliverError> {
+        let outbound = Outbound {
+            account_id: &record.account_id,
+            delivery_id: &record.id,
+            event_id: &record.event_id,
+            event_name: &record.event_name,
+            body: &record.body,
+            at: self.clock.now(),
         };
-        let now = self.clock.now();
-        let mut secrets = Vec::new();
-        for stored in subscription.signing_secrets(now) {
-            secrets.push(self.open(subscription, &stored.sealed).await?);
-        }
-        let secrets: Vec<&WebhookSecret> = secrets.iter().map(AsRef::as_ref).collect();
-        let signed = sign(
-            &secrets,
-            record.id.as_str(),
-            now.unix_timestamp(),
-            record.body.as_bytes(),
-        );
-        let headers: Vec<(String, String)> = signed
-            .pairs(&self.signature_header)
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v.to_owned()))
-            .collect();
-        attempt.request_headers = headers.iter().cloned().collect();
-        attempt
-            .request_headers
-            .insert("content-type".into(), "application/json".into());
-        let started = Instant::now();
-        let result = self.client.post(url.url(), &headers, &record.body).await;
-        attempt.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-        Ok(match result {
-            Ok(response) => {
-                attempt.response_status = Some(response.status);
-                attempt.response_headers = response
-                    .headers
-                    .iter()
-                    .take(MAX_HEADERS_KEPT)
-                    .map(|(k, v)| {
-                        let mut v = v.clone();
-                        if v.len() > MAX_HEADER_VALUE {
-                            let mut end = MAX_HEADER_VALUE;
-                            while !v.is_char_boundary(end) {
-                                end -= 1;
-                            }
-                            v.truncate(end);
-                        }
-                        (k.clone(), v)
-                    })
-                    .collect();
-                attempt.response_body = response.body.clone();
-                attempt.response_body_truncated = response.truncated;
-                (AttemptOutcome::Status(response.status), Some(response))
-            }
-            Err(e) => {
-                attempt.error = Some(e.to_string());
-                let outcome = match e {
-                    SendError::TimedOut(_) => AttemptOutcome::TimedOut,
-                    SendError::Network(_) => AttemptOutcome::NetworkError,
-                    SendError::Blocked(_) => AttemptOutcome::Blocked,
-                };
-                (outcome, None)
-            }
-        })
+        self.couriers
+            .of(subscription.destination.kind())
+            .send(subscription, &outbound)
+            .await
     }
 
-    async fn open(
-        &self,
-        subscription: &Subscription,
-        sealed: &SealedSecret,
-    ) -> Result<Arc<WebhookSecret>, DeliverError> {
-        let key = sealed.as_bytes().to_vec();
-        if let Some(s) = self
-            .opened
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&key)
-        {
-            return Ok(s.clone());
-        }
-        let secret = self.sealer.open(&subscription.account_id, sealed).await?;
-        let secret =
-            Arc::new(WebhookSecret::parse(secret.expose()).map_err(|_| SealError::Unreadable)?);
-        let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
-        if opened.len() >= 10_000 {
-            opened.clear();
-        }
-        opened.insert(key, secret.clone());
-        Ok(secret)
-    }
-
-    /// The endpoint answered 410 Gone: no further events go to it. Read afresh and written
-    /// conditionally (retried when a concurrent edit wins); `subscription.disabled` is published
-    /// only by the write that disabled it.
+    /// The destination is gone (a 410, a deleted topic or queue): no further events go to it.
+    /// Read afresh and written conditionally (retried when a concurrent edit wins);
+    /// `subscription.disabled` is published only by the write that disabled it.
     async fn disable(
         &self,
         account: &crate::common::account::AccountId,
         id: &crate::events::subscription::SubscriptionId,
+        reason: String,
         now: OffsetDateTime,
     ) -> Result<(), DeliverError> {
         for _ in 0..3 {
@@ -498,19 +416,19 @@ impl Deliverer {
                 return Ok(());
             }
             subscription.active = false;
-            subscription.disabled_reason = Some(SubscriptionDisabled::GONE.into());
+            subscription.disabled_reason = Some(reason.clone());
             subscription.updated_at = to_millis(now);
             match self.subscriptions.replace(&mut subscription).await {
                 Ok(()) => {}
                 Err(StoreError::PreconditionFailed) => continue,
                 Err(e) => return Err(e.into()),
             }
-            tracing::warn!(account = %account, subscription = %id, "endpoint answered 410 Gone: subscription disabled");
+            tracing::warn!(account = %account, subscription = %id, reason = %reason, "destination gone: subscription disabled");
             if let Err(e) = self
                 .events
                 .herald_event(
                     account,
-                    &SubscriptionDisabled::gone(&subscription),
+                    &SubscriptionDisabled::new(&subscription, &reason),
                     vec![],
                     now,
                 )

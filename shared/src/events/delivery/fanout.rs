@@ -137,8 +137,12 @@ mod tests {
             id: SubscriptionId::new(T0 + time::Duration::milliseconds(i)),
             account_id: AccountId::parse("acme").expect("valid"),
             name: SubscriptionName::parse("s").expect("valid"),
-            url: format!("https://hooks{i}.acme.example/herald"),
-            secrets: vec![],
+            destination: crate::events::destination::Destination::Webhook(
+                crate::events::destination::WebhookDestination {
+                    url: format!("https://hooks{i}.acme.example/herald"),
+                    secrets: vec![],
+                },
+            ),
             tag_filter: TagFilter::parse(tags.iter().map(|t| (*t).to_owned()).collect())
                 .expect("valid"),
             events: serde_json::from_value(json!("all")).expect("valid"),

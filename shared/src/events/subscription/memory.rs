@@ -94,8 +94,12 @@ mod tests {
             id: SubscriptionId::new(now),
             account_id: AccountId::parse("acme").expect("valid"),
             name: SubscriptionName::parse("Orders").expect("valid"),
-            url: "https://hooks.acme.example/herald".into(),
-            secrets: vec![],
+            destination: crate::events::destination::Destination::Webhook(
+                crate::events::destination::WebhookDestination {
+                    url: "https://hooks.acme.example/herald".into(),
+                    secrets: vec![],
+                },
+            ),
             tag_filter: TagFilter::any(),
             events: serde_json::from_value(json!("all")).expect("valid"),
             active: true,

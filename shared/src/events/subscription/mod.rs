@@ -1,9 +1,6 @@
-//! Event subscriptions: which events of an account go to which webhook, signed with which
-//! secrets. The port is [`SubscriptionStore`], with a DynamoDB and an in-memory adapter.
-//!
-//! A subscription's URL is stored as text and parsed against the operator's current
-//! [`AddressPolicy`](crate::events::webhook::AddressPolicy) each time it is used, so a tightened policy applies
-//! to subscriptions saved before it.
+//! Event subscriptions: which events of an account go to which destination (a webhook, a cloud
+//! queue or topic; see [`crate::events::destination`]). The port is [`SubscriptionStore`], with
+//! a DynamoDB and an in-memory adapter.
 
 pub mod cache;
 pub mod memory;
@@ -13,34 +10,17 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
-use crate::common::clock::{rfc3339, rfc3339_serde, to_millis};
-use crate::common::secret::SealedSecret;
+use crate::common::clock::rfc3339_serde;
 pub use crate::common::store::StoreError;
+use crate::events::destination::Destination;
+pub use crate::events::destination::webhook::{
+    MAX_SIGNING_SECRETS, ROTATION_OVERLAP, StoredSecret, TooManySecrets,
+};
 use crate::events::webhook::{EventName, EventSelection, Tag, TagFilter};
 
 /// An account may hold at most this many subscriptions: every event of the account is matched
 /// against all of them, and the API lists them in one page.
 pub const MAX_PER_ACCOUNT: usize = 100;
-
-/// How long a rotated-out secret keeps signing beside its successor, so that receivers can
-/// switch without dropping a request.
-pub const ROTATION_OVERLAP: time::Duration = time::Duration::hours(24);
-
-/// At most this many secrets sign at once: the current one and those it replaced within
-/// [`ROTATION_OVERLAP`]. Each adds a signature to every request (`webhook-signature`), and a
-/// receiver tries each; the reference sets no number. Past it, a rotation is refused until
-/// the oldest retires, rather than cutting a replaced secret's day short.
-pub const MAX_SIGNING_SECRETS: usize = 5;
-
-/// A rotation refused: [`MAX_SIGNING_SECRETS`] already sign.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error(
-    "{MAX_SIGNING_SECRETS} secrets already sign this subscription's requests; the oldest \
-     stops at {}, and a rotation is possible from then", rfc3339(*.oldest_retires_at)
-)]
-pub struct TooManySecrets {
-    pub oldest_retires_at: OffsetDateTime,
-}
 
 /// A subscription's id: a ULID, so that an account's subscriptions list in creation order.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -124,44 +104,20 @@ impl From<SubscriptionName> for String {
     }
 }
 
-/// One signing secret, sealed. `retires_at` is set when a newer secret replaced it: until then
-/// it keeps signing beside the newer one.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct StoredSecret {
-    pub sealed: SealedSecret,
-    #[serde(with = "rfc3339_serde")]
-    pub created_at: OffsetDateTime,
-    #[serde(
-        default,
-        skip_serializing_if = "Option::is_none",
-        with = "rfc3339_serde::option"
-    )]
-    pub retires_at: Option<OffsetDateTime>,
-}
-
-impl StoredSecret {
-    fn signs_at(&self, now: OffsetDateTime) -> bool {
-        self.retires_at.is_none_or(|t| t > now)
-    }
-}
-
-/// A webhook subscription.
+/// An event subscription: which events of the account go where.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Subscription {
     pub id: SubscriptionId,
     pub account_id: AccountId,
     pub name: SubscriptionName,
-    /// Checked against the URL policy when saved and again before every delivery.
-    pub url: String,
-    /// Newest first. Empty: requests are not signed.
-    #[serde(default)]
-    pub secrets: Vec<StoredSecret>,
+    /// Where its events go: `type` and the kind's own fields, beside the others.
+    #[serde(flatten)]
+    pub destination: Destination,
     pub tag_filter: TagFilter,
     pub events: EventSelection,
     pub active: bool,
-    /// Why Herald deactivated it (the endpoint answered 410 Gone), if it did.
+    /// Why Herald deactivated it (the destination is gone), if it did.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disabled_reason: Option<String>,
     #[serde(with = "rfc3339_serde")]
@@ -178,54 +134,11 @@ impl Subscription {
         self.active && self.events.matches(name) && self.tag_filter.matches(tags)
     }
 
-    /// The secrets that sign a request made at `now`, newest first.
-    pub fn signing_secrets(&self, now: OffsetDateTime) -> impl Iterator<Item = &StoredSecret> {
-        self.secrets.iter().filter(move |s| s.signs_at(now))
-    }
-
-    /// Makes `sealed` the newest secret. The current one keeps signing for
-    /// [`ROTATION_OVERLAP`], and so does every one it replaced for its own
-    /// [`ROTATION_OVERLAP`]; secrets already retired are dropped. Returns when the previous
-    /// secret stops signing, if there was one. Refused, changing nothing, while
-    /// [`MAX_SIGNING_SECRETS`] still sign.
-    pub fn rotate(
-        &mut self,
-        sealed: SealedSecret,
-        now: OffsetDateTime,
-    ) -> Result<Option<OffsetDateTime>, TooManySecrets> {
-        let signing = self.signing_secrets(now).count();
-        if signing >= MAX_SIGNING_SECRETS {
-            // All but the newest of them were replaced, so at least one retires.
-            let oldest_retires_at = self
-                .signing_secrets(now)
-                .filter_map(|s| s.retires_at)
-                .min()
-                .unwrap_or(now);
-            return Err(TooManySecrets { oldest_retires_at });
-        }
-        self.secrets.retain(|s| s.signs_at(now));
-        let mut previous_retires = None;
-        if let Some(current) = self.secrets.first_mut() {
-            let retires_at = to_millis(now + ROTATION_OVERLAP);
-            current.retires_at = Some(retires_at);
-            previous_retires = Some(retires_at);
-        }
-        self.secrets.insert(
-            0,
-            StoredSecret {
-                sealed,
-                created_at: to_millis(now),
-                retires_at: None,
-            },
-        );
-        Ok(previous_retires)
-    }
-
-    /// When each replaced secret that still signs stops, the latest first.
-    pub fn replaced_secrets_retire_at(&self, now: OffsetDateTime) -> Vec<OffsetDateTime> {
-        self.signing_secrets(now)
-            .filter_map(|s| s.retires_at)
-            .collect()
+    /// A webhook's signing secrets, newest first; none for other kinds.
+    pub fn secrets(&self) -> &[StoredSecret] {
+        self.destination
+            .webhook()
+            .map_or(&[], |w| w.secrets.as_slice())
     }
 }
 
@@ -255,10 +168,7 @@ mod tests {
     use time::macros::datetime;
 
     use super::*;
-
-    fn sealed(b: u8) -> SealedSecret {
-        SealedSecret::from_bytes(vec![b; 4])
-    }
+    use crate::events::destination::WebhookDestination;
 
     fn subscription() -> Subscription {
         let now = datetime!(2030-01-01 00:00:00 UTC);
@@ -266,8 +176,10 @@ mod tests {
             id: SubscriptionId::new(now),
             account_id: AccountId::parse("acme").expect("valid"),
             name: SubscriptionName::parse("Orders").expect("valid"),
-            url: "https://hooks.acme.example/herald".into(),
-            secrets: vec![],
+            destination: Destination::Webhook(WebhookDestination {
+                url: "https://hooks.acme.example/herald".into(),
+                secrets: vec![],
+            }),
             tag_filter: TagFilter::parse(vec!["prod".into(), "team-*".into()]).expect("valid"),
             events: serde_json::from_value(json!(["sms.sent", "sms.failed"])).expect("valid"),
             active: true,
@@ -294,77 +206,14 @@ mod tests {
         assert!(!s.wants(&sent, &tags(&["prod", "team-signing"])));
     }
 
-    fn at(s: &Subscription, t: OffsetDateTime) -> Vec<SealedSecret> {
-        s.signing_secrets(t).map(|x| x.sealed.clone()).collect()
-    }
-
     #[test]
-    fn rotation_keeps_the_previous_secret_for_a_day() {
-        let mut s = subscription();
-        let t0 = datetime!(2030-01-01 00:00:00 UTC);
-        assert_eq!(s.rotate(sealed(1), t0), Ok(None));
-        let t1 = t0 + time::Duration::hours(1);
-        assert_eq!(
-            s.rotate(sealed(2), t1),
-            Ok(Some(datetime!(2030-01-02 01:00:00 UTC)))
-        );
-        assert_eq!(at(&s, t1), vec![sealed(2), sealed(1)]);
-        assert_eq!(at(&s, t1 + time::Duration::hours(25)), vec![sealed(2)]);
-    }
-
-    #[test]
-    fn every_replaced_secret_keeps_its_own_day() {
-        let mut s = subscription();
-        let t0 = datetime!(2030-01-01 00:00:00 UTC);
-        let hours = |h| t0 + time::Duration::hours(h);
-        assert_eq!(s.rotate(sealed(1), t0), Ok(None));
-        s.rotate(sealed(2), hours(1)).expect("rotated");
-        // A second rotation within the overlap: secret 1 still has its day.
-        s.rotate(sealed(3), hours(2)).expect("rotated");
-        assert_eq!(at(&s, hours(2)), vec![sealed(3), sealed(2), sealed(1)]);
-        assert_eq!(
-            s.replaced_secrets_retire_at(hours(2)),
-            [
-                datetime!(2030-01-02 02:00:00 UTC),
-                datetime!(2030-01-02 01:00:00 UTC)
-            ]
-        );
-        // Each retires 24 hours after it was replaced, not before.
-        assert_eq!(at(&s, hours(24)), vec![sealed(3), sealed(2), sealed(1)]);
-        assert_eq!(at(&s, hours(25)), vec![sealed(3), sealed(2)]);
-        assert_eq!(at(&s, hours(26)), vec![sealed(3)]);
-        // Retired secrets are dropped at the next rotation.
-        s.rotate(sealed(4), hours(27)).expect("rotated");
-        assert_eq!(s.secrets.len(), 2);
-    }
-
-    #[test]
-    fn at_most_five_secrets_sign_and_a_sixth_waits_for_the_oldest_to_retire() {
-        let mut s = subscription();
-        let t0 = datetime!(2030-01-01 00:00:00 UTC);
-        let minutes = |m| t0 + time::Duration::minutes(m);
-        for i in 0..5u8 {
-            s.rotate(sealed(i), minutes(i64::from(i))).expect("rotated");
-        }
-        let before = s.clone();
-        let refused = s.rotate(sealed(9), minutes(10));
-        assert_eq!(
-            refused,
-            Err(TooManySecrets {
-                oldest_retires_at: datetime!(2030-01-02 00:01:00 UTC)
-            })
-        );
-        assert!(
-            refused
-                .expect_err("refused")
-                .to_string()
-                .contains("the oldest stops at 2030-01-02T00:01:00Z,"),
-            "the message names the time as the API writes times"
-        );
-        assert_eq!(s, before, "a refused rotation changes nothing");
-        // Once the oldest replaced secret retires, a rotation goes through.
-        s.rotate(sealed(9), minutes(24 * 60 + 1)).expect("rotated");
-        assert_eq!(at(&s, minutes(24 * 60 + 1)).len(), 5);
+    fn the_destination_is_stored_beside_the_other_fields() {
+        let s = subscription();
+        let stored = serde_json::to_value(&s).expect("serializes");
+        assert_eq!(stored["type"], "webhook");
+        assert_eq!(stored["url"], "https://hooks.acme.example/herald");
+        let back: Subscription = serde_json::from_value(stored).expect("reads back");
+        assert_eq!(back, s);
     }
 
     #[test]
