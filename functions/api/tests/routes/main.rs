@@ -9,6 +9,7 @@ mod auth;
 mod callbacks;
 mod dashboard_sessions;
 mod deliveries;
+mod destinations;
 mod domains;
 mod email;
 mod events;

@@ -69,7 +69,7 @@ static BUILT_IN: LazyLock<Vec<EventType>> = LazyLock::new(|| {
         ),
         of(
             &SubscriptionDisabled::sample(),
-            "Herald disabled a subscription because its endpoint answered 410 Gone.",
+            "Herald disabled a subscription because its destination is gone: the endpoint answered 410 Gone, or the topic, queue or bus no longer exists.",
         ),
     ]
 });
