@@ -70,11 +70,11 @@ async fn a_pubsub_key_is_sealed_and_never_shown() {
         .expect("object")
         .remove("serviceAccountKey");
     body["topic"] = json!("herald-events-2");
-    h.call(put(&format!("{URL}/{id}")).json(body)).await.ok(200);
+    h.call(put(format!("{URL}/{id}")).json(body)).await.ok(200);
     let mut body = pubsub();
     body["serviceAccountKey"] = json!("********");
     body["orderingKey"] = json!("acme");
-    let replaced = h.call(put(&format!("{URL}/{id}")).json(body)).await.ok(200);
+    let replaced = h.call(put(format!("{URL}/{id}")).json(body)).await.ok(200);
     assert_eq!(replaced["orderingKey"], "acme");
     let Some(Destination::GooglePubsub(after)) = stored(&h, &id).await.map(|s| s.destination)
     else {
@@ -181,7 +181,7 @@ async fn a_service_bus_connection_string_is_split_and_its_key_sealed() {
         "entity": "invoices",
         "sasKeyName": "herald-send",
     });
-    let replaced = h.call(put(&format!("{URL}/{id}")).json(body)).await.ok(200);
+    let replaced = h.call(put(format!("{URL}/{id}")).json(body)).await.ok(200);
     assert_eq!(replaced["entity"], "invoices");
 }
 
@@ -250,7 +250,7 @@ async fn an_aws_role_gets_an_external_id_once_and_its_trust_policy() {
         "topicArn": "arn:aws:sns:eu-west-1:210987654321:herald-events",
         "roleArn": "arn:aws:iam::210987654321:role/herald-delivery",
     });
-    let replaced = h.call(put(&format!("{URL}/{id}")).json(sns)).await.ok(200);
+    let replaced = h.call(put(format!("{URL}/{id}")).json(sns)).await.ok(200);
     assert_eq!(replaced["externalId"], external_id);
     assert_eq!(replaced["type"], "aws-sns");
 
@@ -259,10 +259,10 @@ async fn an_aws_role_gets_an_external_id_once_and_its_trust_policy() {
     assert_ne!(other["externalId"], external_id);
 
     // No signing secrets to rotate.
-    let rotate = h.call(post(&format!("{URL}/{id}/rotate-secret"))).await;
+    let rotate = h.call(post(format!("{URL}/{id}/rotate-secret"))).await;
     rotate.problem(409);
 
-    let got = h.call(get(&format!("{URL}/{id}"))).await.ok(200);
+    let got = h.call(get(format!("{URL}/{id}"))).await.ok(200);
     assert_eq!(got["externalId"], external_id);
 }
 
@@ -298,10 +298,7 @@ async fn a_webhook_turned_into_a_queue_drops_its_secrets() {
     .await;
     let id = id_of(&created);
     assert_eq!(stored(&h, &id).await.expect("stored").secrets().len(), 1);
-    let replaced = h
-        .call(put(&format!("{URL}/{id}")).json(sqs()))
-        .await
-        .ok(200);
+    let replaced = h.call(put(format!("{URL}/{id}")).json(sqs())).await.ok(200);
     assert_eq!(replaced["type"], "aws-sqs");
     assert!(stored(&h, &id).await.expect("stored").secrets().is_empty());
 }
