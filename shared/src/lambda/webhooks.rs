@@ -8,7 +8,7 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use rand::SeedableRng;
 
 use crate::adapters::aws::first_use::OnFirstUse;
-use crate::adapters::destinations::{self, CourierParts};
+use crate::adapters::destinations::{self, CourierOnFirstUse, CourierParts};
 use crate::adapters::dynamo::deliveries::DynamoDeliveryStore;
 use crate::adapters::dynamo::subscriptions::DynamoSubscriptionStore;
 use crate::adapters::kms::KmsSealer;
@@ -144,9 +144,19 @@ impl WebhookConfig {
                 signature_header: self.signature_header.clone(),
                 opened: Mutex::new(BTreeMap::new()),
             }),
-            google_pubsub: destinations::google_pubsub::courier(&parts)?,
-            azure_service_bus: destinations::azure_service_bus::courier(&parts)?,
-            aws: destinations::aws::courier(&parts)?,
+            google_pubsub: Arc::new(CourierOnFirstUse::new(
+                "google-pubsub",
+                parts.clone(),
+                |p| destinations::google_pubsub::courier(p).map_err(|e| e.to_string()),
+            )),
+            azure_service_bus: Arc::new(CourierOnFirstUse::new(
+                "azure-service-bus",
+                parts.clone(),
+                |p| destinations::azure_service_bus::courier(p).map_err(|e| e.to_string()),
+            )),
+            aws: Arc::new(CourierOnFirstUse::new("aws", parts, |p| {
+                destinations::aws::courier(p).map_err(|e| e.to_string())
+            })),
         };
         Ok(Deliverer {
             deliveries: Arc::new(DynamoDeliveryStore::new(dynamo, &self.deliveries_table)),

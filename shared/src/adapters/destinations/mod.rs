@@ -9,11 +9,15 @@ pub mod google_pubsub;
 
 use std::sync::Arc;
 
+use async_trait::async_trait;
+
 use crate::adapters::connect::Lookup;
 use crate::common::clock::Clock;
 use crate::common::destination::AddressPolicy;
 use crate::common::seal::SecretSealer;
-use crate::events::destination::AllowedEndpoints;
+use crate::events::delivery::deliverer::DeliverError;
+use crate::events::destination::{AllowedEndpoints, Courier, Outbound, Report};
+use crate::events::subscription::Subscription;
 
 /// What every courier is built from.
 #[derive(Clone)]
@@ -28,4 +32,53 @@ pub struct CourierParts {
     pub lookup: Arc<Lookup>,
     /// Herald's own AWS clients: STS assumes the accounts' roles.
     pub aws: Arc<crate::adapters::aws::Clients>,
+}
+
+/// A courier built when the first delivery of its kind needs it: most deployments use one or
+/// two kinds, and a cold start should not build the HTTP and SDK clients of the others.
+pub struct CourierOnFirstUse {
+    kind: &'static str,
+    parts: CourierParts,
+    make: fn(&CourierParts) -> Result<Arc<dyn Courier>, String>,
+    built: std::sync::OnceLock<Arc<dyn Courier>>,
+}
+
+impl CourierOnFirstUse {
+    pub fn new(
+        kind: &'static str,
+        parts: CourierParts,
+        make: fn(&CourierParts) -> Result<Arc<dyn Courier>, String>,
+    ) -> Self {
+        Self {
+            kind,
+            parts,
+            make,
+            built: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether a delivery needed it yet.
+    pub fn is_built(&self) -> bool {
+        self.built.get().is_some()
+    }
+
+    fn get(&self) -> Result<&Arc<dyn Courier>, DeliverError> {
+        if let Some(c) = self.built.get() {
+            return Ok(c);
+        }
+        let courier =
+            (self.make)(&self.parts).map_err(|e| DeliverError::Unavailable(self.kind, e))?;
+        Ok(self.built.get_or_init(|| courier))
+    }
+}
+
+#[async_trait]
+impl Courier for CourierOnFirstUse {
+    async fn send(
+        &self,
+        subscription: &Subscription,
+        outbound: &Outbound<'_>,
+    ) -> Result<Report, DeliverError> {
+        self.get()?.send(subscription, outbound).await
+    }
 }

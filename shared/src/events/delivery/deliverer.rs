@@ -69,6 +69,9 @@ pub enum DeliverError {
     /// A courier was handed a destination of another kind: a wiring mistake, never data.
     #[error("a {0} destination was handed to the wrong courier")]
     Misrouted(&'static str),
+    /// The courier of a kind could not be built (its HTTP client): the job comes back.
+    #[error("the {0} courier is unavailable: {1}")]
+    Unavailable(&'static str, String),
 }
 
 pub struct Deliverer {
