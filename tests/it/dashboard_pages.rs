@@ -745,6 +745,82 @@ async fn my_domains_add_check_and_delete_only_by_its_name() {
     s.browser.close().await;
 }
 
+// -------------------------------------------------------------------------- subscriptions
+
+#[tokio::test]
+async fn an_amazon_sqs_subscription_is_added_and_shows_the_trust_policy_its_role_needs() {
+    const QUEUE: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/acme-events";
+    const ROLE: &str = "arn:aws:iam::123456789012:role/herald-sender";
+    let s = Signed::admin().await;
+    let b = &s.browser;
+    s.goto("/subscriptions/new").await;
+    assert_eq!(b.text_of("main h1").await, "Add subscription");
+    assert!(b.is_visible("#f-url").await, "a webhook to begin with");
+    assert!(!b.is_visible("#f-queueUrl").await);
+
+    b.select("Destination", "Amazon SQS").await;
+    b.wait_for("#f-queueUrl").await;
+    assert!(b.is_visible("#f-roleArn").await);
+    for other in ["#f-url", "#f-project", "#f-connectionString", "#f-topicArn"] {
+        assert!(!b.is_visible(other).await, "{other} hides");
+    }
+    b.check_page("dashboard_pages-subscription-sqs-form").await;
+
+    b.fill("Name", "Orders queue").await;
+    b.fill("Queue URL (Amazon SQS)", QUEUE).await;
+    b.fill("Role ARN", ROLE).await;
+    b.click("Add").await;
+    b.wait_for("#external-id").await;
+    assert_eq!(b.text_of("main h1").await, "Subscription added");
+    assert!(
+        b.page_text()
+            .await
+            .contains("Attach this trust policy to the role so Herald can assume it")
+    );
+    // Read from the pages alone: the API's contract does not list the cloud kinds yet.
+    let external_id = b.text_of("#external-id").await;
+    assert!(external_id.starts_with("herald-"), "{external_id}");
+    let policy: Value =
+        serde_json::from_str(&b.text_of("#trust-policy").await).expect("the policy is JSON");
+    let statement = &policy["Statement"][0];
+    assert_eq!(statement["Action"], "sts:AssumeRole");
+    assert_eq!(
+        statement["Condition"]["StringEquals"]["sts:ExternalId"],
+        external_id.as_str()
+    );
+    let principal = statement["Principal"]["AWS"].as_str().unwrap_or_default();
+    assert!(
+        principal.starts_with("arn:aws:iam::") && principal.ends_with(":root"),
+        "{principal}"
+    );
+    b.check_page("dashboard_pages-subscription-sqs-trust-policy")
+        .await;
+
+    b.click("Go to the subscription").await;
+    assert_eq!(b.text_of("main h1").await, "Orders queue");
+    let facts = b.text_of("dl.facts").await;
+    assert!(
+        facts.contains("Amazon SQS") && facts.contains(QUEUE),
+        "{facts}"
+    );
+    assert_eq!(value_of(b, "Role ARN").await, ROLE);
+    assert_eq!(
+        b.text_of("#external-id").await,
+        external_id,
+        "the same, kept"
+    );
+    b.check_page("dashboard_pages-subscription-sqs-page").await;
+
+    b.click("Subscriptions").await;
+    let list = b.text_of("main table").await;
+    assert!(
+        list.contains("Amazon SQS") && list.contains(QUEUE),
+        "{list}"
+    );
+    b.check_page("dashboard_pages-subscription-sqs-list").await;
+    s.browser.close().await;
+}
+
 // ------------------------------------------------------------------------ phone, keyboard
 
 /// Whether the page is wider than the viewport (scrolls sideways).

@@ -245,6 +245,8 @@ pub struct Field<'a> {
     pub kind: &'a str,
     pub disabled: bool,
     pub required: bool,
+    /// A textarea of this many rows instead of an input.
+    pub rows: Option<u8>,
 }
 
 impl<'a> Field<'a> {
@@ -258,7 +260,14 @@ impl<'a> Field<'a> {
             kind: "text",
             disabled: false,
             required: false,
+            rows: None,
         }
+    }
+
+    /// A textarea of `rows` rows, for text of several lines (a key, a connection string).
+    pub fn textarea(mut self, rows: u8) -> Self {
+        self.rows = Some(rows);
+        self
     }
 
     pub fn error(mut self, e: Option<&'a str>) -> Self {
@@ -293,10 +302,18 @@ impl<'a> Field<'a> {
             div.field.invalid[self.error.is_some()] {
                 label for=(id) { (self.label) }
                 @if let Some(h) = self.hint { p.hint id=(format!("{id}-hint")) { (h) } }
-                input id=(id) name=(self.name) type=(self.kind) value=(self.value)
-                    disabled[self.disabled] required[self.required]
-                    aria-invalid=[self.error.map(|_| "true")]
-                    aria-describedby=[described];
+                @if let Some(rows) = self.rows {
+                    textarea id=(id) name=(self.name) rows=(rows) spellcheck="false"
+                        autocomplete="off" disabled[self.disabled] required[self.required]
+                        aria-invalid=[self.error.map(|_| "true")]
+                        aria-describedby=[described] { (self.value) }
+                } @else {
+                    input id=(id) name=(self.name) type=(self.kind) value=(self.value)
+                        autocomplete=[(self.kind == "password").then_some("new-password")]
+                        disabled[self.disabled] required[self.required]
+                        aria-invalid=[self.error.map(|_| "true")]
+                        aria-describedby=[described];
+                }
                 @if let Some(e) = self.error { p.error id=(format!("{id}-error")) { (e) } }
             }
         }
@@ -372,6 +389,16 @@ pub fn copyable(id: &str, value: &str) -> Markup {
     html! {
         span.copyable {
             code id=(id) { (value) }
+            button.copy type="button" data-copy=(id) hidden { "Copy" }
+        }
+    }
+}
+
+/// A block of text (a policy, a JSON document) with a button that copies it.
+pub fn copyable_block(id: &str, text: &str) -> Markup {
+    html! {
+        div.copyable-block {
+            pre.json tabindex="0" { code id=(id) { (text) } }
             button.copy type="button" data-copy=(id) hidden { "Copy" }
         }
     }

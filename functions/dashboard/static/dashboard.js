@@ -47,17 +47,20 @@
     });
   }
 
-  // Fields shown only when a control says so: data-shown-when="name=value".
+  // Fields shown only when a control says so: data-shown-when="name=value", or
+  // "name=one|other" for any of several values.
   function conditional(root) {
     var form = root.querySelectorAll("[data-shown-when]");
     function update() {
       form.forEach(function (el) {
         var rule = el.getAttribute("data-shown-when").split("=");
+        var values = rule[1].split("|");
         var controls = document.getElementsByName(rule[0]);
         var on = false;
         controls.forEach(function (c) {
-          if (c.type === "checkbox" || c.type === "radio") { if (c.checked && c.value === rule[1]) { on = true; } }
-          else if (c.value === rule[1]) { on = true; }
+          var matches = values.indexOf(c.value) !== -1;
+          if (c.type === "checkbox" || c.type === "radio") { if (c.checked && matches) { on = true; } }
+          else if (matches) { on = true; }
         });
         el.hidden = !on;
       });

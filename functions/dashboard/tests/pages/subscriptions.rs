@@ -6,6 +6,7 @@ use axum::http::StatusCode;
 use herald::common::account::AccountId;
 use herald::dashboard::Role;
 use herald::events::catalog;
+use herald::events::destination::Destination;
 use herald::events::subscription::{Subscription, SubscriptionStore};
 
 use crate::harness::{Browser, Dashboard, Page};
@@ -351,7 +352,9 @@ async fn every_event_type_is_listed_by_sender_with_its_preview() {
     assert!(form.body.contains(r#"data-shown-when="listen=selected""#));
     let types = catalog::builtin::builtin();
     assert_eq!(
-        form.body.matches("<summary").count(),
+        form.body
+            .matches(r#"<summary aria-label="Preview "#)
+            .count(),
         types.len(),
         "one preview per event type"
     );
@@ -834,4 +837,582 @@ async fn a_rotation_refused_says_why_and_changes_nothing() {
     assert!(!refused.body.contains("whsec_"));
     assert!(refused.shows("Rotate the signing secret?"), "asked again");
     assert_eq!(stored(&d).await[0].secrets().len(), 5);
+}
+
+// Destinations beyond webhooks.
+
+const QUEUE_URL: &str = "https://sqs.eu-west-1.amazonaws.com/123456789012/herald-events";
+const TOPIC_ARN: &str = "arn:aws:sns:eu-west-1:123456789012:herald-events";
+const BUS_ARN: &str = "arn:aws:events:eu-west-1:123456789012:event-bus/herald";
+const ROLE_ARN: &str = "arn:aws:iam::123456789012:role/herald-sender";
+const CONNECTION: &str = "Endpoint=sb://acme-bus.servicebus.windows.net/;\
+    SharedAccessKeyName=herald-send;SharedAccessKey=c2VjcmV0LWtleQ==;EntityPath=events";
+
+/// A service-account key as Google's console downloads it, with a fresh RSA key.
+fn service_account_key(key_id: &str) -> String {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let key = rsa::RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 2048).expect("a key");
+    let pem = key.to_pkcs8_pem(LineEnding::LF).expect("PEM");
+    serde_json::json!({
+        "type": "service_account",
+        "project_id": "acme-prod",
+        "private_key_id": key_id,
+        "private_key": pem.as_str(),
+        "client_email": "herald@acme-prod.iam.gserviceaccount.com",
+        "token_uri": "https://oauth2.googleapis.com/token",
+    })
+    .to_string()
+}
+
+/// Adds a subscription of a cloud kind through the form, with every other kind's fields
+/// filled in too (as a browser without the script sends them): only the chosen kind's count.
+async fn add_cloud(b: &mut Browser<'_>, name: &str, fields: &[(&str, &str)]) -> Page {
+    let mut all: Vec<(&str, &str)> = vec![("name", name), ("url", URL), ("secret", "on")];
+    for (k, v) in [
+        ("queueUrl", QUEUE_URL),
+        ("topicArn", TOPIC_ARN),
+        ("eventBusArn", BUS_ARN),
+        ("roleArn", ROLE_ARN),
+        ("project", "other-project"),
+        ("namespace", "other-bus"),
+        ("endpoint", ""),
+    ] {
+        if !fields.iter().any(|(f, _)| *f == k) {
+            all.push((k, v));
+        }
+    }
+    all.extend_from_slice(fields);
+    add(b, &all).await
+}
+
+fn destination_of(d: &[Subscription], name: &str) -> Destination {
+    d.iter()
+        .find(|s| s.name.as_str() == name)
+        .unwrap_or_else(|| panic!("{name} is stored"))
+        .destination
+        .clone()
+}
+
+#[tokio::test]
+async fn the_form_offers_every_destination_kind_each_with_its_fields_under_its_heading() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    let form = b.get(&format!("{LIST}/new")).await;
+    assert!(
+        form.body
+            .contains(r#"<label for="f-type">Destination</label>"#)
+    );
+    for (value, label) in [
+        ("webhook", "Webhook"),
+        ("google-pubsub", "Google Pub/Sub"),
+        ("azure-service-bus", "Azure Service Bus"),
+        ("aws-sqs", "Amazon SQS"),
+        ("aws-sns", "Amazon SNS"),
+        ("aws-eventbridge", "Amazon EventBridge"),
+    ] {
+        let selected = if value == "webhook" { " selected" } else { "" };
+        assert!(
+            form.body.contains(&format!(
+                r#"<option value="{value}"{selected}>{label}</option>"#
+            )),
+            "{value}"
+        );
+    }
+    for legend in [
+        "Webhook",
+        "Google Pub/Sub",
+        "Azure Service Bus",
+        "Credentials",
+        "Amazon SQS, SNS or EventBridge",
+    ] {
+        assert!(
+            form.body.contains(&format!("<legend>{legend}</legend>")),
+            "{legend}"
+        );
+    }
+    for shown_when in [
+        "type=webhook",
+        "type=google-pubsub",
+        "type=azure-service-bus",
+        "type=aws-sqs|aws-sns|aws-eventbridge",
+        "type=aws-sqs",
+        "azureAuth=connectionString",
+        "azureAuth=separate",
+    ] {
+        assert!(
+            form.body
+                .contains(&format!(r#"data-shown-when="{shown_when}""#)),
+            "{shown_when}"
+        );
+    }
+    for (id, label) in [
+        ("f-project", "Project ID"),
+        ("f-topic", "Topic ID"),
+        ("f-orderingKey", "Ordering key (optional)"),
+        ("f-serviceAccountKey", "Service account key (JSON)"),
+        ("f-azureAuth-connectionString", "Connection string"),
+        ("f-azureAuth-separate", "Separate fields"),
+        ("f-connectionString", "Connection string"),
+        ("f-namespace", "Namespace"),
+        ("f-entity", "Queue or topic"),
+        ("f-sasKeyName", "Shared access policy name"),
+        ("f-sasKey", "Shared access key"),
+        ("f-queueUrl", "Queue URL (Amazon SQS)"),
+        ("f-topicArn", "Topic ARN (Amazon SNS)"),
+        ("f-eventBusArn", "Event bus ARN (Amazon EventBridge)"),
+        ("f-roleArn", "Role ARN"),
+        ("f-endpoint", "Endpoint (optional)"),
+    ] {
+        assert!(
+            form.body
+                .contains(&format!(r#"<label for="{id}">{label}</label>"#)),
+            "{id}"
+        );
+    }
+    assert!(
+        form.body
+            .contains(r#"<textarea id="f-serviceAccountKey" name="serviceAccountKey""#)
+    );
+    assert!(form.body.contains(r#"<summary>Advanced</summary>"#));
+    assert!(form.shows("Herald shows the external id and the trust policy"));
+}
+
+#[tokio::test]
+async fn each_kind_is_added_through_the_form_and_listed_with_its_destination() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    let key = service_account_key("k1");
+    let pubsub = add_cloud(
+        &mut b,
+        "Pub/Sub",
+        &[
+            ("type", "google-pubsub"),
+            ("project", "acme-prod"),
+            ("topic", "herald-events"),
+            ("orderingKey", ""),
+            ("serviceAccountKey", &key),
+        ],
+    )
+    .await;
+    assert_eq!(pubsub.status, StatusCode::SEE_OTHER, "{}", pubsub.body);
+    assert_eq!(pubsub.location(), Some(&*format!("{LIST}?created=1")));
+    for (name, fields) in [
+        (
+            "Bus by string",
+            vec![
+                ("type", "azure-service-bus"),
+                ("azureAuth", "connectionString"),
+                ("connectionString", CONNECTION),
+                ("entity", ""),
+            ],
+        ),
+        (
+            "Bus by fields",
+            vec![
+                ("type", "azure-service-bus"),
+                ("azureAuth", "separate"),
+                ("connectionString", "ignored"),
+                ("namespace", "acme-bus"),
+                ("entity", "orders"),
+                ("sasKeyName", "herald-send"),
+                ("sasKey", "c2VjcmV0LWtleQ=="),
+            ],
+        ),
+        ("Queue", vec![("type", "aws-sqs")]),
+        ("Topic", vec![("type", "aws-sns")]),
+        ("Bus", vec![("type", "aws-eventbridge")]),
+    ] {
+        let added = add_cloud(&mut b, name, &fields).await;
+        assert!(
+            added.status.is_success() || added.status.is_redirection(),
+            "{name}: {}",
+            added.body
+        );
+    }
+    let subs = stored(&d).await;
+    assert_eq!(subs.len(), 6);
+    let Destination::GooglePubsub(p) = destination_of(&subs, "Pub/Sub") else {
+        panic!("a Pub/Sub topic");
+    };
+    assert_eq!(
+        (p.project.as_str(), p.topic.as_str()),
+        ("acme-prod", "herald-events")
+    );
+    assert_eq!(
+        p.service_account,
+        "herald@acme-prod.iam.gserviceaccount.com"
+    );
+    assert_eq!(
+        (p.key_id.as_str(), p.ordering_key, p.endpoint),
+        ("k1", None, None)
+    );
+    let Destination::AzureServiceBus(s) = destination_of(&subs, "Bus by string") else {
+        panic!("a Service Bus queue");
+    };
+    assert_eq!(
+        (s.namespace.as_str(), s.entity.as_str(), s.key_name.as_str()),
+        ("acme-bus", "events", "herald-send")
+    );
+    let Destination::AzureServiceBus(s) = destination_of(&subs, "Bus by fields") else {
+        panic!("a Service Bus queue");
+    };
+    assert_eq!(
+        (s.namespace.as_str(), s.entity.as_str()),
+        ("acme-bus", "orders")
+    );
+    let Destination::AwsSqs(q) = destination_of(&subs, "Queue") else {
+        panic!("an SQS queue");
+    };
+    assert_eq!(q.queue_url.as_str(), QUEUE_URL);
+    assert_eq!(q.role.role_arn.as_str(), ROLE_ARN);
+    assert!(
+        matches!(destination_of(&subs, "Topic"), Destination::AwsSns(t) if t.topic_arn.as_str() == TOPIC_ARN)
+    );
+    assert!(
+        matches!(destination_of(&subs, "Bus"), Destination::AwsEventbridge(e) if e.event_bus_arn.as_str() == BUS_ARN)
+    );
+    assert!(
+        subs.iter().all(|s| s.secrets().is_empty()),
+        "only a webhook is signed"
+    );
+
+    let list = b.get(LIST).await;
+    assert!(list.body.contains(r#"<th scope="col">Destination</th>"#));
+    for (label, target) in [
+        ("Google Pub/Sub", "projects/acme-prod/topics/herald-events"),
+        ("Azure Service Bus", "acme-bus/events"),
+        ("Azure Service Bus", "acme-bus/orders"),
+        ("Amazon SQS", QUEUE_URL),
+        ("Amazon SNS", TOPIC_ARN),
+        ("Amazon EventBridge", BUS_ARN),
+    ] {
+        assert!(
+            list.body
+                .contains(&format!("<td>{label} <code>{target}</code></td>")),
+            "{label} {target}"
+        );
+    }
+    assert!(!list.shows("SharedAccessKey") && !list.shows("c2VjcmV0LWtleQ=="));
+    assert!(!list.shows("PRIVATE KEY"));
+}
+
+#[tokio::test]
+async fn cloud_refusals_are_shown_next_to_their_fields() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    let pubsub = add_cloud(
+        &mut b,
+        "Pub/Sub",
+        &[
+            ("type", "google-pubsub"),
+            ("project", "Acme"),
+            ("topic", "x"),
+            ("serviceAccountKey", r#"{"type": "user"}"#),
+        ],
+    )
+    .await;
+    assert_eq!(pubsub.status, StatusCode::BAD_REQUEST, "{}", pubsub.body);
+    for id in [
+        "f-project-error",
+        "f-topic-error",
+        "f-serviceAccountKey-error",
+    ] {
+        assert!(!text_of(&pubsub, id).is_empty(), "{id}");
+    }
+    assert!(text_of(&pubsub, "f-serviceAccountKey-error").contains("service-account key"));
+    assert!(
+        pubsub
+            .body
+            .contains(r#"aria-describedby="f-serviceAccountKey-hint f-serviceAccountKey-error""#)
+    );
+    // What was typed stays, but a credential is never sent back.
+    assert!(pubsub.body.contains(r#"value="Acme""#));
+    assert!(!pubsub.body.contains(r#""type": "user""#) && !pubsub.shows(r#""type": "user""#));
+    assert!(
+        pubsub
+            .body
+            .contains(r#"<option value="google-pubsub" selected>"#)
+    );
+    // The webhook's fields were not sent: no message about them.
+    assert!(!pubsub.body.contains("f-url-error"));
+
+    let no_key = add_cloud(
+        &mut b,
+        "Pub/Sub",
+        &[
+            ("type", "google-pubsub"),
+            ("project", "acme-prod"),
+            ("topic", "herald-events"),
+        ],
+    )
+    .await;
+    assert_eq!(no_key.status, StatusCode::BAD_REQUEST);
+    assert!(text_of(&no_key, "f-serviceAccountKey-error").contains("is required"));
+
+    let sqs = add_cloud(
+        &mut b,
+        "Queue",
+        &[
+            ("type", "aws-sqs"),
+            ("queueUrl", "https://example.com/queue"),
+            ("roleArn", "arn:aws:iam::123:role/x"),
+        ],
+    )
+    .await;
+    assert_eq!(sqs.status, StatusCode::BAD_REQUEST);
+    assert!(text_of(&sqs, "f-queueUrl-error").contains("must be a queue URL"));
+    assert!(text_of(&sqs, "f-roleArn-error").contains("AWS account id"));
+    assert!(sqs.body.contains(r#"value="https://example.com/queue""#));
+
+    let endpoint = add_cloud(
+        &mut b,
+        "Topic",
+        &[("type", "aws-sns"), ("endpoint", "http://127.0.0.1:4566")],
+    )
+    .await;
+    assert_eq!(endpoint.status, StatusCode::BAD_REQUEST);
+    assert!(!text_of(&endpoint, "f-endpoint-error").is_empty());
+    assert!(endpoint.body.contains("<details class=\"advanced\""));
+    assert!(
+        endpoint.body.contains(" open>"),
+        "the disclosure opens on its error"
+    );
+
+    let bus = add_cloud(
+        &mut b,
+        "Bus",
+        &[
+            ("type", "azure-service-bus"),
+            ("azureAuth", "separate"),
+            ("namespace", "acme-bus"),
+            ("entity", "orders"),
+            ("sasKeyName", "herald-send"),
+        ],
+    )
+    .await;
+    assert_eq!(bus.status, StatusCode::BAD_REQUEST, "{}", bus.body);
+    assert!(text_of(&bus, "f-sasKey-error").contains("is required"));
+    assert!(
+        bus.body
+            .contains(r#"name="azureAuth" value="separate" checked"#)
+    );
+
+    let string = add_cloud(
+        &mut b,
+        "Bus",
+        &[
+            ("type", "azure-service-bus"),
+            ("azureAuth", "connectionString"),
+            ("connectionString", "Endpoint=sb://acme.example.com/"),
+        ],
+    )
+    .await;
+    assert_eq!(string.status, StatusCode::BAD_REQUEST);
+    assert!(!text_of(&string, "f-connectionString-error").is_empty());
+    assert!(stored(&d).await.is_empty(), "nothing added");
+}
+
+#[tokio::test]
+async fn editing_without_entering_the_key_again_keeps_it() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    let key = service_account_key("k1");
+    add_cloud(
+        &mut b,
+        "Pub/Sub",
+        &[
+            ("type", "google-pubsub"),
+            ("project", "acme-prod"),
+            ("topic", "herald-events"),
+            ("serviceAccountKey", &key),
+        ],
+    )
+    .await;
+    let before = stored(&d).await.remove(0);
+    let Destination::GooglePubsub(kept) = before.destination.clone() else {
+        panic!("a Pub/Sub topic");
+    };
+    let page = b.get(&format!("{LIST}/{}", before.id)).await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(
+        page.shows("Herald uses the key of herald@acme-prod.iam.gserviceaccount.com (key id k1)")
+    );
+    assert!(page.shows("Leave empty to keep the current key."));
+    assert!(!page.shows("PRIVATE KEY") && !page.body.contains("********"));
+    assert!(
+        page.body
+            .contains(r#"<option value="google-pubsub" selected>"#)
+    );
+    assert!(page.body.contains(r#"value="herald-events""#));
+    assert!(
+        !page.body.contains("/rotate-secret"),
+        "only a webhook has a secret to rotate"
+    );
+    assert!(page.shows("Google Pub/Sub") && page.shows("projects/acme-prod/topics/herald-events"));
+    let etag = etag_of(&page);
+    let updated = b
+        .submit(
+            &format!("{LIST}/{}", before.id),
+            &[
+                ("etag", &etag),
+                ("name", "Pub/Sub"),
+                ("type", "google-pubsub"),
+                ("project", "acme-prod"),
+                ("topic", "orders"),
+                ("orderingKey", "acme"),
+                ("serviceAccountKey", ""),
+                ("active", "on"),
+                ("listen", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::SEE_OTHER, "{}", updated.body);
+    let Destination::GooglePubsub(now) = stored(&d).await.remove(0).destination else {
+        panic!("still a Pub/Sub topic");
+    };
+    assert_eq!(now.topic.as_str(), "orders");
+    assert_eq!(now.ordering_key.as_ref().map(|k| k.as_str()), Some("acme"));
+    assert!(now.key == kept.key, "the sealed key is kept");
+    assert_eq!(now.key_id, "k1");
+
+    // A Service Bus key too.
+    add_cloud(
+        &mut b,
+        "Bus",
+        &[
+            ("type", "azure-service-bus"),
+            ("azureAuth", "connectionString"),
+            ("connectionString", CONNECTION),
+        ],
+    )
+    .await;
+    let bus = stored(&d)
+        .await
+        .into_iter()
+        .find(|s| s.name.as_str() == "Bus")
+        .expect("added");
+    let Destination::AzureServiceBus(kept) = bus.destination.clone() else {
+        panic!("a Service Bus queue");
+    };
+    let page = b.get(&format!("{LIST}/{}", bus.id)).await;
+    assert!(
+        page.body
+            .contains(r#"name="azureAuth" value="separate" checked"#)
+    );
+    assert!(
+        page.body.contains(r#"value="herald-send""#) && page.body.contains(r#"value="acme-bus""#)
+    );
+    assert!(!page.shows("c2VjcmV0LWtleQ=="));
+    let etag = etag_of(&page);
+    let updated = b
+        .submit(
+            &format!("{LIST}/{}", bus.id),
+            &[
+                ("etag", &etag),
+                ("name", "Bus"),
+                ("type", "azure-service-bus"),
+                ("azureAuth", "separate"),
+                ("namespace", "acme-bus"),
+                ("entity", "orders"),
+                ("sasKeyName", "herald-send"),
+                ("sasKey", ""),
+                ("active", "on"),
+                ("listen", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(updated.status, StatusCode::SEE_OTHER, "{}", updated.body);
+    let Destination::AzureServiceBus(now) = destination_of(&stored(&d).await, "Bus") else {
+        panic!("still a Service Bus queue");
+    };
+    assert_eq!(now.entity.as_str(), "orders");
+    assert!(now.key == kept.key, "the sealed key is kept");
+}
+
+#[tokio::test]
+async fn an_aws_subscription_shows_the_external_id_and_trust_policy_its_role_needs() {
+    let d = Dashboard::with_env(&[("HERALD_AWS_ACCOUNT_ID", "210987654321")]);
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    let added = add_cloud(&mut b, "Queue", &[("type", "aws-sqs")]).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    let sub = stored(&d).await.remove(0);
+    let external_id = sub
+        .destination
+        .aws_role()
+        .expect("an AWS role")
+        .external_id
+        .as_str()
+        .to_owned();
+    assert!(added.shows("Subscription Queue added."));
+    assert!(added.shows("Finish setting up the role"));
+    assert!(added.shows("Attach this trust policy to the role so Herald can assume it"));
+    assert_eq!(text_of(&added, "external-id"), external_id);
+    let policy = text_of(&added, "trust-policy").replace("&quot;", "\"");
+    let policy: serde_json::Value = serde_json::from_str(&policy).expect("the policy is JSON");
+    assert_eq!(
+        policy["Statement"][0]["Principal"]["AWS"],
+        "arn:aws:iam::210987654321:root"
+    );
+    assert_eq!(
+        policy["Statement"][0]["Condition"]["StringEquals"]["sts:ExternalId"],
+        external_id.as_str()
+    );
+    for copy in ["external-id", "trust-policy"] {
+        assert!(
+            added.body.contains(&format!(r#"data-copy="{copy}""#)),
+            "{copy}"
+        );
+    }
+    assert!(added.body.contains(&format!(r#"href="{LIST}/{}""#, sub.id)));
+
+    // The subscription's page shows them again, to administrators and viewers.
+    let page = b.get(&format!("{LIST}/{}", sub.id)).await;
+    assert!(page.shows("Attach this trust policy to the role so Herald can assume it"));
+    assert_eq!(text_of(&page, "external-id"), external_id);
+    assert!(page.body.contains(&format!(r#"value="{ROLE_ARN}""#)));
+    let mut viewer = d.sign_in(Role::Viewer, &["acme"]).await;
+    let page = viewer.get(&format!("{LIST}/{}", sub.id)).await;
+    assert_eq!(text_of(&page, "external-id"), external_id);
+    assert!(page.shows("Amazon SQS") && page.shows(QUEUE_URL) && page.shows(ROLE_ARN));
+    for control in [
+        "<form method=\"post\" action=\"/dashboard/accounts/acme/subscriptions",
+        "<textarea",
+        "name=\"roleArn\"",
+        "/rotate-secret",
+        "<dialog",
+    ] {
+        assert!(!page.body.contains(control), "{control}");
+    }
+    let list = viewer.get(LIST).await;
+    assert!(list.shows("Amazon SQS") && list.shows(QUEUE_URL));
+    assert!(!list.shows("Add subscription"));
+}
+
+#[tokio::test]
+async fn without_herald_s_account_id_the_page_says_what_the_trust_policy_must_allow() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    let added = add_cloud(&mut b, "Topic", &[("type", "aws-sns")]).await;
+    assert_eq!(added.status, StatusCode::CREATED, "{}", added.body);
+    assert!(added.shows("with the condition that sts:ExternalId equals this external id"));
+    assert!(!added.body.contains(r#"id="trust-policy""#));
+}
+
+#[tokio::test]
+async fn a_cloud_subscription_has_test_events_but_no_secret_to_rotate() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    add_cloud(&mut b, "Bus", &[("type", "aws-eventbridge")]).await;
+    let id = stored(&d).await[0].id.as_str().to_owned();
+    let page = b.get(&format!("{LIST}/{id}")).await;
+    assert!(!page.body.contains("/rotate-secret") && !page.body.contains("<dt>Signing</dt>"));
+    let form = b.get(&format!("{LIST}/{id}/test")).await;
+    assert_eq!(form.status, StatusCode::OK);
+    assert!(form.shows("Amazon EventBridge") && form.shows(BUS_ARN));
+    let sent = b
+        .submit(&format!("{LIST}/{id}/test"), &[("eventName", "sms.sent")])
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    assert!(sent.shows("is on its way to"));
+    assert_eq!(d.deliveries_queue.jobs().len(), 1);
 }

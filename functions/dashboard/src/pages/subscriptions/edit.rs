@@ -1,15 +1,18 @@
-//! Adding a subscription, a subscription's page, and its update form: name, webhook URL,
-//! signing, tag filter, active, and the events it listens to (all, or those ticked, grouped by
-//! sender, each with a preview of its payload).
+//! Adding a subscription, a subscription's page, and its update form: name, destination (a
+//! webhook and its signing, or a cloud queue, topic or bus: see [`destination`]), tag filter,
+//! active, and the events it listens to (all, or those ticked, grouped by sender, each with a
+//! preview of its payload).
 
 use std::collections::HashSet;
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
+use herald::events::destination::Kind;
 use maud::{Markup, html};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
+use super::destination::{self, DestinationDraft, Stored};
 use super::{
     SECTION, Sub, envelope_text, event_groups, json_text, manage, name_of, status, tag_entries,
     type_name,
@@ -36,8 +39,7 @@ fn version(a: &Answer) -> String {
 /// What the form holds: as read, or as typed.
 struct Draft {
     name: String,
-    url: String,
-    secret: bool,
+    destination: DestinationDraft,
     /// The tag filter as typed (entries separated by commas or spaces).
     tags: String,
     active: bool,
@@ -52,8 +54,7 @@ impl Draft {
     fn blank() -> Self {
         Self {
             name: String::new(),
-            url: String::new(),
-            secret: true,
+            destination: DestinationDraft::blank(),
             tags: String::new(),
             active: true,
             all: true,
@@ -71,8 +72,7 @@ impl Draft {
             .collect();
         Self {
             name: sub["name"].as_str().unwrap_or("").to_owned(),
-            url: sub["url"].as_str().unwrap_or("").to_owned(),
-            secret: sub["secret"] == true,
+            destination: DestinationDraft::of(sub),
             tags: tag_entries(sub).join(", "),
             active: sub["active"] == true,
             all: !sub["events"].is_array(),
@@ -83,8 +83,7 @@ impl Draft {
     fn typed(f: &Form) -> Self {
         Self {
             name: f.text("name"),
-            url: f.text("url"),
-            secret: f.checked("secret"),
+            destination: DestinationDraft::typed(f),
             tags: f.text("tagFilter"),
             active: f.checked("active"),
             all: f.text("listen") != "selected",
@@ -101,17 +100,22 @@ impl Draft {
             .collect()
     }
 
-    /// The API's body: exactly what the API takes.
+    /// The API's body: exactly what the API takes, the chosen destination's fields only.
     fn body(&self) -> Value {
-        json!({
-            "name": self.name,
-            "type": "webhook",
-            "url": self.url,
-            "secret": self.secret,
-            "tagFilter": self.tag_list(),
-            "active": self.active,
-            "events": if self.all { json!("all") } else { json!(self.events) },
-        })
+        let mut body = Map::new();
+        body.insert("name".into(), json!(self.name));
+        self.destination.write_body(&mut body);
+        body.insert("tagFilter".into(), json!(self.tag_list()));
+        body.insert("active".into(), json!(self.active));
+        body.insert(
+            "events".into(),
+            if self.all {
+                json!("all")
+            } else {
+                json!(self.events)
+            },
+        );
+        Value::Object(body)
     }
 }
 
@@ -149,10 +153,7 @@ fn with_items(errors: &FieldMessages, field: &str, items: &[String]) -> Option<S
 /// Whether the form shows this field's message next to a field of its own.
 fn shown_in_form(key: &str) -> bool {
     let base = key.split(['[', '/']).next().unwrap_or(key);
-    matches!(
-        base,
-        "name" | "url" | "secret" | "tagFilter" | "active" | "events"
-    )
+    matches!(base, "name" | "tagFilter" | "active" | "events") || destination::has_field(base)
 }
 
 /// A checkbox with its label, a hint and its error.
@@ -266,6 +267,8 @@ enum Mode<'a> {
     Create,
     Edit {
         sub: &'a Sub,
+        /// The subscription as stored.
+        current: &'a Value,
         tag: &'a str,
         signed: bool,
     },
@@ -299,6 +302,10 @@ fn form(
             },
         ),
     };
+    let stored = match mode {
+        Mode::Create => None,
+        Mode::Edit { current, .. } => Some(Stored { sub: current }),
+    };
     let tag_error = with_items(errors, "tagFilter", &draft.tag_list());
     let events_error = with_items(errors, "events", &draft.events);
     let shown: Vec<&str> = errors
@@ -316,14 +323,9 @@ fn form(
                 .error(errors.get("name"))
                 .required()
                 .render())
-            (Field::text("url", "Webhook URL", &draft.url)
-                .kind("url")
-                .hint("Herald POSTs each event here as JSON. An https address reachable from \
-                       the internet, answering 2xx within 15 seconds.")
-                .error(errors.get("url"))
-                .required()
-                .render())
-            (check("secret", "Sign requests with a secret", draft.secret, secret_hint, errors.get("secret")))
+            (destination::fields(&draft.destination, stored.as_ref(), errors,
+                check("secret", "Sign requests with a secret", draft.destination.secret,
+                    secret_hint, errors.get("secret"))))
             (Field::text("tagFilter", "Tag filter", &draft.tags)
                 .hint(TAG_HINT)
                 .error(tag_error.as_deref())
@@ -350,15 +352,18 @@ fn facts(page: &Page, sub: &Sub, current: &Value) -> Markup {
     html! {
         dl.facts {
             dt { "Status" } dd { (status(current)) }
-            dt { "Signing" }
-            dd {
-                @if current["secret"] == true {
-                    "Requests are signed with a secret."
-                    @if let Some(until) = replaced.first().copied().or(current["previousSecretExpiresAt"].as_str()) {
-                        " The previous secret also signs them until " (html::time(until)) "."
+            dt { "Destination" } dd { (destination::summary(current)) }
+            @if destination::kind_of(current) == Kind::Webhook {
+                dt { "Signing" }
+                dd {
+                    @if current["secret"] == true {
+                        "Requests are signed with a secret."
+                        @if let Some(until) = replaced.first().copied().or(current["previousSecretExpiresAt"].as_str()) {
+                            " The previous secret also signs them until " (html::time(until)) "."
+                        }
+                    } @else {
+                        "Requests are not signed."
                     }
-                } @else {
-                    "Requests are not signed."
                 }
             }
             dt { "Created" } dd { (html::time_of(&current["createdAt"])) }
@@ -376,7 +381,7 @@ fn read_only(current: &Value) -> Markup {
         h2 { "Settings" }
         dl.facts {
             dt { "Name" } dd { (name_of(current)) }
-            dt { "Webhook URL" } dd { code { (current["url"].as_str().unwrap_or("")) } }
+            (destination::facts(current))
             dt { "Tag filter" }
             dd {
                 @if tags.is_empty() { "None: events whatever their tags" }
@@ -393,6 +398,7 @@ fn read_only(current: &Value) -> Markup {
                 }
             }
         }
+        @if current["externalId"].is_string() { (destination::role_setup(current)) }
     }
 }
 
@@ -435,9 +441,27 @@ fn detail(
             @if signed { (manage::rotate_dialog(page, sub)) }
             (manage::delete_dialog(page, sub, current))
             h2 { "Settings" }
-            (form(page, &Mode::Edit { sub, tag, signed }, draft, groups, errors))
+            (form(page, &Mode::Edit { sub, current, tag, signed }, draft, groups, errors))
         } @else {
             (read_only(current))
+        }
+    }
+}
+
+/// After adding an AWS destination: what its role needs before Herald can send there.
+fn role_to_finish(page: &Page, id: &str, done: &str, sub: &Value) -> Markup {
+    html! {
+        (html::notice("ok", done))
+        h2 { "Finish setting up the role" }
+        p {
+            "Herald sends to " (destination::summary(sub)) " by assuming the role "
+            code { (sub["roleArn"].as_str().unwrap_or("")) } ". Until the role trusts Herald, \
+             deliveries fail with a message that says so."
+        }
+        (destination::role_setup(sub))
+        div.actions {
+            a.button href=(page.href(&format!("/subscriptions/{id}"))) { "Go to the subscription" }
+            a href=(page.href("/subscriptions")) { "Back to subscriptions" }
         }
     }
 }
@@ -481,21 +505,24 @@ pub(super) async fn create(State(state): State<DashboardState>, at: At, f: Form)
     let (status, errors, why) = match written {
         Ok(Written::Done(a)) => {
             tracing::info!(account = %at.account, "subscription added from the dashboard");
+            let page = at.page("Subscription added");
+            let id = a.body["id"].as_str().unwrap_or("");
+            let done = format!("Subscription {} added.", name_of(&a.body));
+            if a.body["externalId"].is_string() {
+                // The role cannot be assumed until its trust policy names this external id.
+                return page.render_with(
+                    StatusCode::CREATED,
+                    SECTION,
+                    role_to_finish(&page, id, &done, &a.body),
+                );
+            }
             let Some(secret) = a.body["signingSecret"].as_str() else {
                 return Redirect::to(&at.href("/subscriptions?created=1")).into_response();
             };
-            let page = at.page("Subscription added");
-            let id = a.body["id"].as_str().unwrap_or("");
             return page.render_with(
                 StatusCode::CREATED,
                 SECTION,
-                manage::secret_shown(
-                    &page,
-                    id,
-                    &format!("Subscription {} added.", name_of(&a.body)),
-                    secret,
-                    None,
-                ),
+                manage::secret_shown(&page, id, &done, secret, None),
             );
         }
         Ok(Written::Invalid(errors)) => (StatusCode::BAD_REQUEST, errors, None),
@@ -696,6 +723,8 @@ mod tests {
             Some("too many; “t2” two; “t10” ten")
         );
         assert_eq!(with_items(&errors, "events", &items), None);
-        assert!(shown_in_form("tagFilter[3]") && shown_in_form("events") && !shown_in_form("type"));
+        assert!(shown_in_form("tagFilter[3]") && shown_in_form("events"));
+        assert!(shown_in_form("type") && shown_in_form("roleArn") && shown_in_form("sasKey"));
+        assert!(!shown_in_form("colour") && !shown_in_form("serviceAccount"));
     }
 }

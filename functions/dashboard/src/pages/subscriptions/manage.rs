@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::Value;
 
-use super::{SECTION, Sub, name_of};
+use super::{SECTION, Sub, destination, name_of};
 use crate::DashboardState;
 use crate::html::{self, Page};
 use crate::pages::{At, failed};
@@ -64,7 +64,7 @@ fn delete_form(page: &Page, sub: &Sub, current: &Value) -> Markup {
             (page.csrf())
             h2 id="delete-title" { "Delete " (name_of(current)) "?" }
             p {
-                "Herald stops sending events to " code { (current["url"].as_str().unwrap_or("")) }
+                "Herald stops sending events to " (destination::summary(current))
                 ". Deliveries still pending fail. This cannot be undone."
             }
             div.actions {

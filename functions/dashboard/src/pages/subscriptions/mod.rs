@@ -1,12 +1,14 @@
-//! Subscriptions (the reference's Events › Subscriptions page): the account's webhook
-//! subscriptions, adding and editing one (the events it listens to, each with a preview of
+//! Subscriptions (the reference's Events › Subscriptions page): the account's subscriptions
+//! (to a webhook or a cloud queue, topic or bus), adding and editing one (the events it listens to, each with a preview of
 //! its payload), deleting one, rotating its signing secret, and sending test events.
 //!
+//! - [`destination`]: where a subscription sends its events, as the pages show and edit it;
 //! - [`edit`]: the list's add form, a subscription's page and its update form;
 //! - [`manage`]: delete and rotate secret, each behind a confirmation, and the page that shows
 //!   a signing secret its one time;
 //! - [`test_events`]: mock events sent to a subscription, with the request body they make.
 
+mod destination;
 mod edit;
 mod manage;
 mod test_events;
@@ -332,7 +334,7 @@ async fn list(
                     thead {
                         tr {
                             th scope="col" { "Name" }
-                            th scope="col" { "URL" }
+                            th scope="col" { "Destination" }
                             th scope="col" { "Events" }
                             th scope="col" { "Tag filter" }
                             th scope="col" { "Status" }
@@ -346,7 +348,7 @@ async fn list(
                                 th scope="row" {
                                     a href=(page.href(&format!("/subscriptions/{id}"))) { (name_of(s)) }
                                 }
-                                td { code { (s["url"].as_str().unwrap_or("")) } }
+                                td { (destination::summary(s)) }
                                 td { (events_summary(s)) }
                                 td {
                                     @if tags.is_empty() { span.muted { "None" } }

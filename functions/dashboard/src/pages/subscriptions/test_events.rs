@@ -11,7 +11,7 @@ use herald::events::subscription::SubscriptionId;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
-use super::{SECTION, Sub, event_groups, json_text, name_of, reindent, type_name};
+use super::{SECTION, Sub, destination, event_groups, json_text, name_of, reindent, type_name};
 use crate::DashboardState;
 use crate::html::{self, Page};
 use crate::pages::{At, Form, failed};
@@ -73,14 +73,14 @@ fn form(
                 Target::One(_, s) => {
                     dl.facts {
                         dt { "Subscription" } dd { (name_of(s)) }
-                        dt { "Webhook URL" } dd { code { (s["url"].as_str().unwrap_or("")) } }
+                        dt { "Destination" } dd { (destination::summary(s)) }
                     }
                 }
             }
             (event_select(groups, event, errors.get("eventName")))
             p.hint {
-                "Herald sends a mock event of this type, tagged mock, to the subscription's URL, \
-                 whatever its tag filter and events, even while it is inactive."
+                "Herald sends a mock event of this type, tagged mock, to the subscription's \
+                 destination, whatever its tag filter and events, even while it is inactive."
             }
             div.actions {
                 button type="submit" { "Send" }
@@ -105,7 +105,7 @@ fn sent(page: &Page, sub: &Value, event: &str, answer: &Value) -> Markup {
             h2 id="test-sent" { "Sent" }
             p role="status" {
                 "A mock " code { (event) } " event is on its way to " strong { (name_of(sub)) }
-                " (" code { (sub["url"].as_str().unwrap_or("")) } "), as delivery "
+                " (" (destination::summary(sub)) "), as delivery "
                 code { (answer["deliveryId"].as_str().unwrap_or("")) } ". Follow it on the "
                 a href=(page.href(&format!("/events?subscriptionId={id}"))) { "Events" } " page."
             }
