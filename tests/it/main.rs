@@ -11,6 +11,7 @@
 //! fresh stack (`--ignored aws_calls::`), and `cargo xtask bench` on a stack of its own.
 
 mod aws_calls;
+mod aws_destinations;
 mod browser_harness;
 mod contract;
 mod dashboard_events_pages;

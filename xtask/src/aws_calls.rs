@@ -3,6 +3,11 @@
 //! SDK's user agent) and by operation (`dynamodb:PutItem`, `sqs:SendMessageBatch`, ...).
 //! `GET /__herald/aws-calls` answers the counts so far, which is how tests and the benchmark
 //! measure what a unit of work costs in AWS calls.
+//!
+//! It also makes moto answer two things as AWS would, for the tests of Herald's AWS
+//! destinations: `sts:AssumeRole` is refused unless the role's trust policy allows it (see
+//! [`crate::trust`]), and an SQS queue whose name contains [`THROTTLED_MARK`] answers its first
+//! [`THROTTLED_SENDS`] SendMessage calls with a throttling error, as a busy queue does.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -18,6 +23,12 @@ use crate::sent::SentLog;
 
 pub const COUNTS_PATH: &str = "/__herald/aws-calls";
 
+/// Queues whose name contains this are throttled at first.
+pub const THROTTLED_MARK: &str = "throttled";
+/// How many SendMessage calls such a queue throttles: the SDK's three attempts of one call,
+/// so that the call fails and the caller's own retry is what delivers.
+pub const THROTTLED_SENDS: u32 = 3;
+
 type Counts = BTreeMap<String, BTreeMap<String, u64>>;
 
 #[derive(Clone)]
@@ -25,7 +36,46 @@ struct Proxy {
     upstream: String,
     http: reqwest::Client,
     counts: Arc<Mutex<Counts>>,
+    /// SendMessage calls throttled so far, by queue URL.
+    throttled: Arc<Mutex<BTreeMap<String, u32>>>,
     sent: SentLog,
+}
+
+impl Proxy {
+    /// Whether to answer this SendMessage with a throttling error (see [`THROTTLED_MARK`]).
+    fn throttles(&self, op: &str, body: &[u8]) -> bool {
+        if op != "sqs:SendMessage" {
+            return false;
+        }
+        let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        let Some(queue) = request["QueueUrl"].as_str() else {
+            return false;
+        };
+        let name = queue.rsplit('/').next().unwrap_or_default();
+        if !name.contains(THROTTLED_MARK) {
+            return false;
+        }
+        let mut throttled = self
+            .throttled
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        let count = throttled.entry(queue.to_owned()).or_default();
+        *count += 1;
+        *count <= THROTTLED_SENDS
+    }
+}
+
+/// SQS's throttling error, in its JSON protocol.
+fn throttled() -> Response {
+    (
+        StatusCode::BAD_REQUEST,
+        [
+            ("content-type", "application/x-amz-json-1.0"),
+            ("x-amzn-query-error", "RequestThrottled;Sender"),
+        ],
+        r#"{"__type":"com.amazonaws.sqs#RequestThrottled","message":"Rate exceeded"}"#,
+    )
+        .into_response()
 }
 
 /// Records a message the functions handed to AWS to send: an SES email or an SNS SMS.
@@ -120,6 +170,15 @@ async fn forward(
         .or_default()
         .entry(op.clone())
         .or_default() += 1;
+    if op == "sts:AssumeRole"
+        && let Some(refusal) =
+            crate::trust::refusal(&proxy.http, &proxy.upstream, &headers, &body).await
+    {
+        return refusal;
+    }
+    if proxy.throttles(&op, &body) {
+        return throttled();
+    }
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let body_copy = body.clone();
     let mut request = proxy
@@ -163,6 +222,7 @@ pub async fn serve(listener: tokio::net::TcpListener, upstream: String, sent: Se
         upstream,
         http: reqwest::Client::new(),
         counts: Arc::default(),
+        throttled: Arc::default(),
         sent,
     };
     let app = Router::new()

@@ -57,6 +57,20 @@ const FIGURES: &[Figure] = &[
         what: "webhook-deliver: bare reqwest POSTs per second, same receiver and concurrency",
         bench: "webhook_deliver/bare reqwest x10",
     },
+    Figure::Ratio {
+        what: "webhook-deliver: 10 SQS deliveries at once through the AWS courier vs 10 bare SDK SendMessage calls (in-process SQS)",
+        bench: "aws_sqs_deliver/courier x10",
+        baseline: "aws_sqs_deliver/bare sdk x10",
+        target: "at most 1.25 (80% of the bare rate)",
+    },
+    Figure::Rate {
+        what: "webhook-deliver: SQS deliveries per second through the AWS courier (in-process SQS)",
+        bench: "aws_sqs_deliver/courier x10",
+    },
+    Figure::Rate {
+        what: "webhook-deliver: bare SDK SendMessage calls per second, same server and concurrency",
+        bench: "aws_sqs_deliver/bare sdk x10",
+    },
     Figure::Time {
         what: "webhook-fanout: a batch of 10 events over 10,000 subscriptions (one read per batch)",
         bench: "webhook_fanout/10000 subscriptions, batch of 10",

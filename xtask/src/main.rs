@@ -20,6 +20,7 @@ mod stack;
 mod system;
 mod template;
 mod test;
+mod trust;
 mod venv;
 
 use std::path::PathBuf;

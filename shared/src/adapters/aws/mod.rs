@@ -112,6 +112,7 @@ pub struct Clients {
     sesv2: OnceLock<aws_sdk_sesv2::Client>,
     sns: OnceLock<aws_sdk_sns::Client>,
     secrets_manager: OnceLock<aws_sdk_secretsmanager::Client>,
+    sts: OnceLock<aws_sdk_sts::Client>,
     provider_http: OnceLock<reqwest::Client>,
 }
 
@@ -125,6 +126,7 @@ impl Clients {
             sesv2: OnceLock::new(),
             sns: OnceLock::new(),
             secrets_manager: OnceLock::new(),
+            sts: OnceLock::new(),
             provider_http: OnceLock::new(),
         }
     }
@@ -171,6 +173,19 @@ impl Clients {
         let config = &self.config;
         self.sns
             .get_or_init(|| aws_sdk_sns::Client::new(config))
+            .clone()
+    }
+
+    /// The configuration the clients are built from: the AWS destinations build theirs, for
+    /// the accounts' own AWS accounts, on its HTTPS client and timeouts.
+    pub fn config(&self) -> &SdkConfig {
+        &self.config
+    }
+
+    pub fn sts(&self) -> aws_sdk_sts::Client {
+        let config = &self.config;
+        self.sts
+            .get_or_init(|| aws_sdk_sts::Client::new(config))
             .clone()
     }
 
