@@ -29,6 +29,7 @@ mod local_services;
 mod message_log;
 mod messages_api;
 mod provider_secrets;
+mod pubsub_delivery;
 mod sample_events;
 mod sealing;
 mod settings_api;

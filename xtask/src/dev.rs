@@ -145,6 +145,8 @@ Herald is running on an emulated AWS.
   SMTP         127.0.0.1, ports 25, 587 (STARTTLS) and 465 (TLS), user {user}, password {password},
                a self-signed certificate (set "disableCertificateValidation": true)
   AWS (moto)   {aws}   (DynamoDB, SQS, SES, SNS, KMS; its log: .herald/dev-logs/moto.log)
+  Pub/Sub      {pubsub}   Google's Pub/Sub emulator: a google-pubsub subscription's
+               "endpoint"; its key: {google_key} (token_uri {google_token})
   logs         {logs_line}
 
 Try it (each line works as printed):
@@ -202,6 +204,9 @@ Try it (each line works as printed):
 Ctrl-C stops everything.
 "#,
         aws = stack.aws_endpoint,
+        pubsub = stack.google.pubsub_url,
+        google_key = stack.google.key_file.display(),
+        google_token = stack.google.token_url,
         user = stack::SMTP_USER,
         password = stack::SMTP_PASSWORD,
     );

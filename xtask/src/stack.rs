@@ -51,6 +51,8 @@ pub struct Stack {
     /// The HTTP API, as API Gateway serves it.
     pub api_url: String,
     pub aws_endpoint: String,
+    /// Google's Pub/Sub emulator and a Google token endpoint (see `start_google`).
+    pub google: Google,
     /// The AWS calls the functions made so far, by function and operation (see `aws_calls.rs`).
     pub aws_calls_url: String,
     /// The template's variables of every function resolved to the local resources, and the
@@ -149,7 +151,11 @@ async fn wait_for(
 
 /// Waits until something listens on the loopback TCP port (a child server started).
 fn wait_until_listening(port: u16, what: &str, log: &Path) -> Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
+    wait_until_listening_for(port, what, log, Duration::from_secs(30))
+}
+
+fn wait_until_listening_for(port: u16, what: &str, log: &Path, limit: Duration) -> Result<()> {
+    let deadline = Instant::now() + limit;
     while !crate::process::port_in_use(port) {
         if Instant::now() > deadline {
             return Err(format!("{what} did not start (see {})", log.display()).into());
@@ -183,6 +189,95 @@ fn serve(background: &tokio::runtime::Runtime, listener: std::net::TcpListener, 
             let _ = axum::serve(listener, app).await;
         }
     });
+}
+
+/// Where Google Cloud's SDK installs the Pub/Sub emulator (`gcloud components install
+/// pubsub-emulator`, or the `google-cloud-cli-pubsub-emulator` package).
+const PUBSUB_EMULATOR: &str =
+    "/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator";
+
+/// Google Cloud for `google-pubsub` subscriptions: Google's own Pub/Sub emulator, and a token
+/// endpoint (`xtask/servers/google_token.py`) that verifies service-account assertions with
+/// Google's auth library. The endpoint makes one service-account key at start, whose
+/// `token_uri` is itself.
+pub struct Google {
+    /// The emulator's origin: a subscription's `endpoint`.
+    pub pubsub_url: String,
+    pub token_url: String,
+    /// The service-account key, as Google Cloud's console downloads it.
+    pub key_file: PathBuf,
+}
+
+fn start_google(
+    venv: &Venv,
+    root: &Path,
+    log_dir: &Path,
+    runtime: &tokio::runtime::Runtime,
+    children: &mut Vec<Guarded>,
+) -> Result<Google> {
+    let emulator = std::env::var_os("HERALD_PUBSUB_EMULATOR")
+        .map_or_else(|| PathBuf::from(PUBSUB_EMULATOR), PathBuf::from);
+    if !emulator.exists() {
+        return Err(format!(
+            "Google's Pub/Sub emulator is not installed at {}: install it with `gcloud \
+             components install pubsub-emulator` (or the google-cloud-cli-pubsub-emulator \
+             package, with a Java runtime), or set HERALD_PUBSUB_EMULATOR to its \
+             cloud-pubsub-emulator script",
+            emulator.display()
+        )
+        .into());
+    }
+    let port = free_port()?;
+    let pubsub_url = format!("http://127.0.0.1:{port}");
+    let (out, err) = log_file(log_dir, "pubsub-emulator")?;
+    let mut pubsub = Guarded::spawn(
+        "the Pub/Sub emulator",
+        Command::new(&emulator)
+            .args(["--host=127.0.0.1", &format!("--port={port}")])
+            .stdout(out)
+            .stderr(err),
+    )?;
+    // A JVM: a few seconds before it answers.
+    runtime.block_on(wait_for(
+        &format!("{pubsub_url}/"),
+        "the Pub/Sub emulator",
+        |s| s == 200,
+        Duration::from_secs(90),
+    ))?;
+    pubsub.check_alive()?;
+    children.push(pubsub);
+    eprintln!("==> Pub/Sub emulator on {pubsub_url}");
+
+    let port = free_port()?;
+    let key_file = log_dir.join("google-service-account.json");
+    let _ = std::fs::remove_file(&key_file);
+    let (out, err) = log_file(log_dir, "google-token")?;
+    children.push(Guarded::spawn(
+        "the Google token endpoint",
+        Command::new(venv.tool("python"))
+            .arg(root.join("xtask/servers/google_token.py"))
+            .args(["--port", &port.to_string()])
+            .arg("--key-file")
+            .arg(&key_file)
+            .stdout(out)
+            .stderr(err),
+    )?);
+    wait_until_listening_for(
+        port,
+        "the Google token endpoint",
+        &log_dir.join("google-token.log"),
+        Duration::from_secs(60),
+    )?;
+    let token_url = format!("http://127.0.0.1:{port}/token");
+    eprintln!(
+        "==> Google token endpoint on {token_url} (its service-account key: {})",
+        key_file.display()
+    );
+    Ok(Google {
+        pubsub_url,
+        token_url,
+        key_file,
+    })
 }
 
 pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
@@ -228,6 +323,8 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     ))?;
     moto.check_alive()?;
     children.push(moto);
+
+    let google = start_google(venv, root, &options.log_dir, &runtime, &mut children)?;
 
     let background = tokio::runtime::Runtime::new()?;
     let (api_listener, api_url) = listen(options.api_port, "the HTTP API")?;
@@ -504,6 +601,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         lambda_url,
         api_url,
         aws_endpoint,
+        google,
         aws_calls_url,
         env,
         audience,
@@ -539,7 +637,10 @@ impl Stack {
                 crate::fakes::OAUTH_CLIENT_SECRET,
             )
             .env("HERALD_TEST_PYTHON", venv.tool("python"))
-            .env("HERALD_TEST_DNS_ZONES", &self.dns_zones);
+            .env("HERALD_TEST_DNS_ZONES", &self.dns_zones)
+            .env("HERALD_TEST_PUBSUB_EMULATOR", &self.google.pubsub_url)
+            .env("HERALD_TEST_GOOGLE_TOKEN_URL", &self.google.token_url)
+            .env("HERALD_TEST_GOOGLE_KEY_FILE", &self.google.key_file);
         command
     }
 }
