@@ -30,6 +30,7 @@ mod messages_api;
 mod provider_secrets;
 mod sample_events;
 mod sealing;
+mod servicebus_delivery;
 mod settings_api;
 mod settings_store;
 mod sms_dispatch;

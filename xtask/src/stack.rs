@@ -46,6 +46,8 @@ pub struct Stack {
     pub smtp_log: PathBuf,
     /// The zone files of the local DNS server (see `xtask/servers/dns.py`).
     pub dns_zones: PathBuf,
+    /// The local Azure Service Bus (see `xtask/servers/servicebus.py`).
+    pub servicebus_url: String,
     /// The Lambda invoke API of the local runtime.
     pub lambda_url: String,
     /// The HTTP API, as API Gateway serves it.
@@ -318,6 +320,26 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         dns_zones.display()
     );
 
+    // A local Azure Service Bus speaking the REST wire format, checking shared access
+    // signatures as Microsoft documents them.
+    let servicebus_port = free_port()?;
+    let (out, err) = log_file(&options.log_dir, "servicebus")?;
+    children.push(Guarded::spawn(
+        "the Service Bus server",
+        Command::new(venv.tool("python"))
+            .arg(root.join("xtask/servers/servicebus.py"))
+            .args(["--port", &servicebus_port.to_string()])
+            .stdout(out)
+            .stderr(err),
+    )?);
+    wait_until_listening(
+        servicebus_port,
+        "the Service Bus server",
+        &options.log_dir.join("servicebus.log"),
+    )?;
+    let servicebus_url = format!("http://127.0.0.1:{servicebus_port}");
+    eprintln!("==> Azure Service Bus on {servicebus_url}");
+
     eprintln!("==> creating the template's resources");
     let physical = runtime.block_on(crate::provision::provision(&template, &aws_endpoint))?;
 
@@ -500,6 +522,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         issuer,
         smtp_log,
         dns_zones,
+        servicebus_url,
         background: Some(background),
         lambda_url,
         api_url,
@@ -539,7 +562,8 @@ impl Stack {
                 crate::fakes::OAUTH_CLIENT_SECRET,
             )
             .env("HERALD_TEST_PYTHON", venv.tool("python"))
-            .env("HERALD_TEST_DNS_ZONES", &self.dns_zones);
+            .env("HERALD_TEST_DNS_ZONES", &self.dns_zones)
+            .env("HERALD_TEST_SERVICEBUS_URL", &self.servicebus_url);
         command
     }
 }
