@@ -57,6 +57,20 @@ const FIGURES: &[Figure] = &[
         what: "webhook-deliver: bare reqwest POSTs per second, same receiver and concurrency",
         bench: "webhook_deliver/bare reqwest x10",
     },
+    Figure::Ratio {
+        what: "servicebus-deliver: 10 deliveries at once vs 10 bare reqwest POSTs (loopback)",
+        bench: "servicebus_deliver/handler x10",
+        baseline: "servicebus_deliver/bare reqwest x10",
+        target: "at most 1.25 (80% of the bare rate)",
+    },
+    Figure::Rate {
+        what: "servicebus-deliver: deliveries per second (in-memory stores, loopback 201)",
+        bench: "servicebus_deliver/handler x10",
+    },
+    Figure::Rate {
+        what: "servicebus-deliver: bare reqwest POSTs per second, same stand-in and concurrency",
+        bench: "servicebus_deliver/bare reqwest x10",
+    },
     Figure::Time {
         what: "webhook-fanout: a batch of 10 events over 10,000 subscriptions (one read per batch)",
         bench: "webhook_fanout/10000 subscriptions, batch of 10",

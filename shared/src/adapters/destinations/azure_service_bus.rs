@@ -11,9 +11,10 @@ use std::time::Instant;
 
 use async_trait::async_trait;
 
-use crate::adapters::connect;
+use crate::adapters::connect::{self, Lookup};
 use crate::adapters::destinations::CourierParts;
 use crate::common::clock::Clock;
+use crate::common::destination::AddressPolicy;
 use crate::common::seal::{SealError, SecretSealer};
 use crate::common::secret::{SealedSecret, Secret};
 use crate::events::delivery::MAX_RESPONSE_BODY;
@@ -59,17 +60,25 @@ fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: 
 }
 
 impl ServiceBusCourier {
-    pub fn new(parts: &CourierParts) -> Result<Self, reqwest::Error> {
+    /// Sends through `policy` (every address checked at connect time) to the public cloud or
+    /// an endpoint in `allowed`.
+    pub fn new(
+        sealer: Arc<dyn SecretSealer>,
+        clock: Arc<dyn Clock>,
+        policy: AddressPolicy,
+        lookup: Arc<Lookup>,
+        allowed: AllowedEndpoints,
+    ) -> Result<Self, reqwest::Error> {
         Ok(Self {
             client: connect::http_client(
-                parts.policy.clone(),
-                parts.lookup.clone(),
+                policy,
+                lookup,
                 ATTEMPT_TIMEOUT,
                 concat!("Herald-Events/", env!("CARGO_PKG_VERSION")),
             )?,
-            sealer: parts.sealer.clone(),
-            clock: parts.clock.clone(),
-            allowed: parts.allowed.clone(),
+            sealer,
+            clock,
+            allowed,
             keys: Mutex::new(HashMap::new()),
             tokens: Mutex::new(HashMap::new()),
         })
@@ -276,5 +285,11 @@ impl Courier for ServiceBusCourier {
 }
 
 pub fn courier(parts: &CourierParts) -> Result<Arc<dyn Courier>, reqwest::Error> {
-    Ok(Arc::new(ServiceBusCourier::new(parts)?))
+    Ok(Arc::new(ServiceBusCourier::new(
+        parts.sealer.clone(),
+        parts.clock.clone(),
+        parts.policy.clone(),
+        parts.lookup.clone(),
+        parts.allowed.clone(),
+    )?))
 }
