@@ -1,4 +1,4 @@
-//! A webhook receiver on loopback that answers every POST with 200 at once.
+//! Receivers on loopback that answer at once: a webhook (200) and a Service Bus queue (201).
 
 use axum::Router;
 use axum::http::StatusCode;
@@ -13,4 +13,19 @@ pub async fn ok() -> std::io::Result<String> {
         let _ = axum::serve(listener, app).await;
     });
     Ok(url)
+}
+
+/// A Service Bus stand-in on an ephemeral loopback port that accepts every message to queue
+/// `bench-queue` with 201, as Service Bus does; returns its origin.
+pub async fn service_bus() -> std::io::Result<String> {
+    let app = Router::new().route(
+        "/bench-queue/messages",
+        post(|| async { StatusCode::CREATED }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let origin = format!("http://{}", listener.local_addr()?);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(origin)
 }

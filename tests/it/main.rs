@@ -32,6 +32,7 @@ mod provider_secrets;
 mod pubsub_delivery;
 mod sample_events;
 mod sealing;
+mod servicebus_delivery;
 mod settings_api;
 mod settings_store;
 mod sms_dispatch;

@@ -71,6 +71,20 @@ const FIGURES: &[Figure] = &[
         what: "webhook-deliver: bare SDK SendMessage calls per second, same server and concurrency",
         bench: "aws_sqs_deliver/bare sdk x10",
     },
+    Figure::Ratio {
+        what: "webhook-deliver: 10 Service Bus deliveries at once through the courier vs 10 bare reqwest POSTs (loopback stand-in)",
+        bench: "servicebus_deliver/handler x10",
+        baseline: "servicebus_deliver/bare reqwest x10",
+        target: "at most 1.25 (80% of the bare rate)",
+    },
+    Figure::Rate {
+        what: "webhook-deliver: Service Bus deliveries per second through the courier (in-memory stores, loopback 201)",
+        bench: "servicebus_deliver/handler x10",
+    },
+    Figure::Rate {
+        what: "webhook-deliver: bare reqwest POSTs per second, same Service Bus stand-in and concurrency",
+        bench: "servicebus_deliver/bare reqwest x10",
+    },
     Figure::Time {
         what: "webhook-fanout: a batch of 10 events over 10,000 subscriptions (one read per batch)",
         bench: "webhook_fanout/10000 subscriptions, batch of 10",

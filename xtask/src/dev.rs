@@ -124,6 +124,7 @@ pub fn run(args: &[String]) -> Result<ExitCode> {
 fn print_banner(stack: &stack::Stack, token: &str, logs: bool) {
     let api = &stack.api_url;
     let services = &stack.services_url;
+    let servicebus = &stack.servicebus_url;
     let lambda = stack.lambda_url.trim_start_matches("http://127.0.0.1:");
     let logs_line = if logs {
         "the functions' logs stream here (and each request and message sent gets a line)"
@@ -144,6 +145,9 @@ Herald is running on an emulated AWS.
   webhooks     {services}/hooks  a local inbox: records each request, checks its signature
   SMTP         127.0.0.1, ports 25, 587 (STARTTLS) and 465 (TLS), user {user}, password {password},
                a self-signed certificate (set "disableCertificateValidation": true)
+  Service Bus  {servicebus}   a local Azure Service Bus (REST, SAS checked); create a queue
+               with PUT /_control/entities/<name> {{"keys": {{"<keyName>": "<key>"}}}}, read
+               it with GET /_control/entities/<name>/messages
   AWS (moto)   {aws}   (DynamoDB, SQS, SES, SNS, KMS; its log: .herald/dev-logs/moto.log)
   Pub/Sub      {pubsub}   Google's Pub/Sub emulator: a google-pubsub subscription's
                "endpoint"; its key: {google_key} (token_uri {google_token})

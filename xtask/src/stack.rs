@@ -46,6 +46,8 @@ pub struct Stack {
     pub smtp_log: PathBuf,
     /// The zone files of the local DNS server (see `xtask/servers/dns.py`).
     pub dns_zones: PathBuf,
+    /// The local Azure Service Bus (see `xtask/servers/servicebus.py`).
+    pub servicebus_url: String,
     /// The Lambda invoke API of the local runtime.
     pub lambda_url: String,
     /// The HTTP API, as API Gateway serves it.
@@ -415,6 +417,26 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         dns_zones.display()
     );
 
+    // A local Azure Service Bus speaking the REST wire format, checking shared access
+    // signatures as Microsoft documents them.
+    let servicebus_port = free_port()?;
+    let (out, err) = log_file(&options.log_dir, "servicebus")?;
+    children.push(Guarded::spawn(
+        "the Service Bus server",
+        Command::new(venv.tool("python"))
+            .arg(root.join("xtask/servers/servicebus.py"))
+            .args(["--port", &servicebus_port.to_string()])
+            .stdout(out)
+            .stderr(err),
+    )?);
+    wait_until_listening(
+        servicebus_port,
+        "the Service Bus server",
+        &options.log_dir.join("servicebus.log"),
+    )?;
+    let servicebus_url = format!("http://127.0.0.1:{servicebus_port}");
+    eprintln!("==> Azure Service Bus on {servicebus_url}");
+
     eprintln!("==> creating the template's resources");
     let physical = runtime.block_on(crate::provision::provision(&template, &aws_endpoint))?;
 
@@ -597,6 +619,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         issuer,
         smtp_log,
         dns_zones,
+        servicebus_url,
         background: Some(background),
         lambda_url,
         api_url,
@@ -640,7 +663,8 @@ impl Stack {
             .env("HERALD_TEST_DNS_ZONES", &self.dns_zones)
             .env("HERALD_TEST_PUBSUB_EMULATOR", &self.google.pubsub_url)
             .env("HERALD_TEST_GOOGLE_TOKEN_URL", &self.google.token_url)
-            .env("HERALD_TEST_GOOGLE_KEY_FILE", &self.google.key_file);
+            .env("HERALD_TEST_GOOGLE_KEY_FILE", &self.google.key_file)
+            .env("HERALD_TEST_SERVICEBUS_URL", &self.servicebus_url);
         command
     }
 }

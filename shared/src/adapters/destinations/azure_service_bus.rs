@@ -1,23 +1,295 @@
-//! PLACEHOLDER: replaced by the real courier.
+//! The Azure Service Bus courier: `POST {resource}/messages` (REST "Send Message") with a
+//! shared access signature made from the subscription's sealed key.
+//!
+//! Opening a key costs a KMS call and a token is valid for an hour, so both are kept per warm
+//! instance: opened keys by their sealed bytes, tokens by resource and key until
+//! [`SAS_REFRESH_BEFORE`] before they expire.
 
-use std::sync::Arc;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use async_trait::async_trait;
 
+use crate::adapters::connect::{self, Lookup};
 use crate::adapters::destinations::CourierParts;
+use crate::common::clock::Clock;
+use crate::common::destination::AddressPolicy;
+use crate::common::seal::{SealError, SecretSealer};
+use crate::common::secret::{SealedSecret, Secret};
+use crate::events::delivery::MAX_RESPONSE_BODY;
+use crate::events::delivery::client::WebhookResponse;
 use crate::events::delivery::deliverer::DeliverError;
-use crate::events::destination::{Courier, Outbound, Report};
+use crate::events::delivery::outcome::{ATTEMPT_TIMEOUT, Verdict};
+use crate::events::destination::azure_service_bus::{
+    SAS_REFRESH_BEFORE, SAS_VALIDITY, ServiceBusDestination, broker_properties, classify,
+    custom_properties, sas_token,
+};
+use crate::events::destination::{AllowedEndpoints, Courier, Destination, Outbound, Report};
 use crate::events::subscription::Subscription;
+use crate::events::webhook::RetryAfter;
 
-struct NotYet;
+/// At most this many opened keys and tokens are kept; past it the cache starts over.
+const MAX_CACHED: usize = 10_000;
 
-#[async_trait]
-impl Courier for NotYet {
-    async fn send(&self, s: &Subscription, _: &Outbound<'_>) -> Result<Report, DeliverError> {
-        Err(DeliverError::Misrouted(s.destination.kind().as_str()))
+/// What a token is for: the resource URI, the key's name and the sealed key.
+type TokenFor = (String, String, Vec<u8>);
+
+/// A token and when it expires (Unix seconds).
+struct CachedToken {
+    token: Arc<Secret>,
+    expires_at: i64,
+}
+
+pub struct ServiceBusCourier {
+    client: reqwest::Client,
+    sealer: Arc<dyn SecretSealer>,
+    clock: Arc<dyn Clock>,
+    allowed: AllowedEndpoints,
+    /// Opened keys by their sealed bytes.
+    keys: Mutex<HashMap<Vec<u8>, Arc<Secret>>>,
+    /// Tokens by resource URI, key name and sealed key.
+    tokens: Mutex<HashMap<TokenFor, CachedToken>>,
+}
+
+fn bounded_insert<K: std::hash::Hash + Eq, V>(map: &mut HashMap<K, V>, k: K, v: V) {
+    if map.len() >= MAX_CACHED {
+        map.clear();
+    }
+    map.insert(k, v);
+}
+
+impl ServiceBusCourier {
+    /// Sends through `policy` (every address checked at connect time) to the public cloud or
+    /// an endpoint in `allowed`.
+    pub fn new(
+        sealer: Arc<dyn SecretSealer>,
+        clock: Arc<dyn Clock>,
+        policy: AddressPolicy,
+        lookup: Arc<Lookup>,
+        allowed: AllowedEndpoints,
+    ) -> Result<Self, reqwest::Error> {
+        Ok(Self {
+            client: connect::http_client(
+                policy,
+                lookup,
+                ATTEMPT_TIMEOUT,
+                concat!("Herald-Events/", env!("CARGO_PKG_VERSION")),
+            )?,
+            sealer,
+            clock,
+            allowed,
+            keys: Mutex::new(HashMap::new()),
+            tokens: Mutex::new(HashMap::new()),
+        })
+    }
+
+    async fn key(
+        &self,
+        subscription: &Subscription,
+        sealed: &SealedSecret,
+    ) -> Result<Arc<Secret>, DeliverError> {
+        if let Some(k) = self
+            .keys
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(sealed.as_bytes())
+        {
+            return Ok(k.clone());
+        }
+        let key = Arc::new(self.sealer.open(&subscription.account_id, sealed).await?);
+        bounded_insert(
+            &mut self.keys.lock().unwrap_or_else(PoisonError::into_inner),
+            sealed.as_bytes().to_vec(),
+            key.clone(),
+        );
+        Ok(key)
+    }
+
+    /// A token for the destination's entity, valid for at least [`SAS_REFRESH_BEFORE`].
+    async fn token(
+        &self,
+        subscription: &Subscription,
+        d: &ServiceBusDestination,
+    ) -> Result<Arc<Secret>, DeliverError> {
+        let resource = d.resource_uri();
+        let cache_key = (
+            resource.clone(),
+            d.key_name.as_str().to_owned(),
+            d.key.as_bytes().to_vec(),
+        );
+        let now = self.clock.now().unix_timestamp();
+        if let Some(t) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&cache_key)
+            .filter(|t| t.expires_at - SAS_REFRESH_BEFORE.whole_seconds() > now)
+        {
+            return Ok(t.token.clone());
+        }
+        let key = self.key(subscription, &d.key).await?;
+        let expires_at = now + SAS_VALIDITY.whole_seconds();
+        let token = Arc::new(sas_token(&resource, &d.key_name, &key, expires_at));
+        bounded_insert(
+            &mut self.tokens.lock().unwrap_or_else(PoisonError::into_inner),
+            cache_key,
+            CachedToken {
+                token: token.clone(),
+                expires_at,
+            },
+        );
+        Ok(token)
     }
 }
 
-pub fn courier(_parts: &CourierParts) -> Result<Arc<dyn Courier>, reqwest::Error> {
-    Ok(Arc::new(NotYet))
+/// The answer, its body read no further than the delivery log keeps.
+async fn read_response(mut response: reqwest::Response) -> Result<WebhookResponse, reqwest::Error> {
+    let status = response.status().as_u16();
+    let headers: BTreeMap<String, String> = response
+        .headers()
+        .iter()
+        .take(40)
+        .map(|(k, v)| {
+            let v = String::from_utf8_lossy(v.as_bytes());
+            let mut end = v.len().min(256);
+            while !v.is_char_boundary(end) {
+                end -= 1;
+            }
+            (k.as_str().to_owned(), v[..end].to_owned())
+        })
+        .collect();
+    let retry_after = headers
+        .get("retry-after")
+        .and_then(|v| RetryAfter::parse(v));
+    let mut bytes = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_RESPONSE_BODY - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(WebhookResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        truncated,
+        retry_after,
+    })
+}
+
+/// Why a request got no answer, and whether that passes.
+fn request_error(e: &reqwest::Error) -> (Verdict, String) {
+    if let Some(blocked) = connect::blocked_in(e) {
+        return (
+            Verdict::Fail,
+            format!("Herald may not connect there: {blocked}"),
+        );
+    }
+    if e.is_timeout() {
+        return (
+            Verdict::Retry,
+            format!("Service Bus did not answer within {ATTEMPT_TIMEOUT:?}"),
+        );
+    }
+    (Verdict::Retry, crate::error_chain(e))
+}
+
+#[async_trait]
+impl Courier for ServiceBusCourier {
+    async fn send(
+        &self,
+        subscription: &Subscription,
+        outbound: &Outbound<'_>,
+    ) -> Result<Report, DeliverError> {
+        let Destination::AzureServiceBus(d) = &subscription.destination else {
+            return Err(DeliverError::Misrouted(
+                subscription.destination.kind().as_str(),
+            ));
+        };
+        let url = d.messages_url();
+        let properties = custom_properties(outbound);
+        let mut report = Report {
+            target: url.clone(),
+            request_headers: properties
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+            response: None,
+            verdict: Verdict::Fail,
+            error: None,
+            duration: std::time::Duration::ZERO,
+        };
+        let brokered = broker_properties(outbound);
+        report
+            .request_headers
+            .insert("BrokerProperties".into(), brokered.clone());
+        report
+            .request_headers
+            .insert("content-type".into(), "application/json".into());
+        // The operator may have narrowed the list since the subscription was saved.
+        if let Some(endpoint) = &d.endpoint
+            && let Err(refusal) = self.allowed.check(endpoint)
+        {
+            report.error = Some(refusal);
+            return Ok(report);
+        }
+        let token = match self.token(subscription, d).await {
+            Ok(t) => t,
+            // A key that no longer opens will not open on a retry either.
+            Err(DeliverError::Seal(SealError::Unreadable)) => {
+                report.error = Some(
+                    "the subscription's SAS key cannot be opened: save the subscription again \
+                     with the key"
+                        .into(),
+                );
+                return Ok(report);
+            }
+            Err(e) => return Err(e),
+        };
+        let mut request = self
+            .client
+            .post(&url)
+            .header(reqwest::header::AUTHORIZATION, token.expose())
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header("BrokerProperties", brokered)
+            .body(outbound.body.to_owned());
+        for (name, value) in &properties {
+            request = request.header(*name, value);
+        }
+        let started = Instant::now();
+        let result = match request.send().await {
+            Ok(response) => read_response(response).await,
+            Err(e) => Err(e),
+        };
+        report.duration = started.elapsed();
+        match result {
+            Ok(response) => {
+                let (verdict, error) = classify(response.status, &response.body, d);
+                report.verdict = verdict;
+                report.error = error;
+                report.response = Some(response);
+            }
+            Err(e) => {
+                let (verdict, error) = request_error(&e);
+                report.verdict = verdict;
+                report.error = Some(error);
+            }
+        }
+        Ok(report)
+    }
+}
+
+pub fn courier(parts: &CourierParts) -> Result<Arc<dyn Courier>, reqwest::Error> {
+    Ok(Arc::new(ServiceBusCourier::new(
+        parts.sealer.clone(),
+        parts.clock.clone(),
+        parts.policy.clone(),
+        parts.lookup.clone(),
+        parts.allowed.clone(),
+    )?))
 }
