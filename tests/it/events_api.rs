@@ -545,7 +545,7 @@ async fn subscriptions_are_validated_field_by_field_and_kept_off_internal_addres
     let reply = api
         .post(
             &format!("/accounts/{account}/subscriptions"),
-            json!({"name": "", "type": "queue", "url": "https://10.1.2.3/hook",
+            json!({"name": "", "type": "webhook", "url": "https://10.1.2.3/hook",
                    "tagFilter": ["*"], "events": [], "colour": "red"}),
         )
         .await;
@@ -554,7 +554,7 @@ async fn subscriptions_are_validated_field_by_field_and_kept_off_internal_addres
     fields.sort();
     assert_eq!(
         fields,
-        ["colour", "events", "name", "tagFilter[0]", "type", "url"],
+        ["colour", "events", "name", "tagFilter[0]", "url"],
         "{:?}",
         reply.body
     );

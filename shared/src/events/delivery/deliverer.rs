@@ -282,7 +282,7 @@ impl Deliverer {
                     .or_else(|| {
                         attempt
                             .response_status
-                            .map(|s| format!("the destination answered {s}"))
+                            .map(|s| format!("the endpoint answered {s}"))
                     })
                     .unwrap_or_else(|| "failed".into());
                 self.fail(record, why);
