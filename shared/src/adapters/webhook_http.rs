@@ -59,40 +59,69 @@ impl WebhookClient for ReqwestWebhookClient {
         for (name, value) in headers {
             request = request.header(name, value);
         }
-        let mut response = request.send().await.map_err(|e| send_error(&e))?;
-        let status = response.status().as_u16();
-        let headers: BTreeMap<String, String> = response
-            .headers()
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_owned(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect();
-        let retry_after = headers
-            .get("retry-after")
-            .and_then(|v| RetryAfter::parse(v));
-        // Read no more of the body than is kept: a receiver cannot make Herald buffer a
-        // gigabyte.
-        let mut bytes = Vec::new();
-        let mut truncated = false;
-        while let Some(chunk) = response.chunk().await.map_err(|e| send_error(&e))? {
-            let room = MAX_RESPONSE_BODY - bytes.len();
-            if chunk.len() > room {
-                bytes.extend_from_slice(&chunk[..room]);
-                truncated = true;
-                break;
-            }
-            bytes.extend_from_slice(&chunk);
-        }
-        Ok(WebhookResponse {
-            status,
-            headers,
-            body: String::from_utf8_lossy(&bytes).into_owned(),
-            truncated,
-            retry_after,
-        })
+        let response = request.send().await.map_err(|e| send_error(&e))?;
+        read_answer(response, MAX_RESPONSE_BODY)
+            .await
+            .map_err(|e| send_error(&e))
     }
+}
+
+/// What a delivery log keeps of a response header: enough to debug, bounded so that a
+/// delivery's record always fits DynamoDB's item limit.
+const MAX_HEADERS_KEPT: usize = 40;
+const MAX_HEADER_VALUE: usize = 256;
+
+/// An answer as the delivery log keeps it: its status, at most 40 headers of at most 256 bytes,
+/// `Retry-After`, and the first `limit` bytes of its body. No more of the body is read, so a
+/// receiver cannot make Herald buffer a gigabyte. Every courier speaking HTTP reads its
+/// answers here.
+pub async fn read_answer(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> Result<WebhookResponse, reqwest::Error> {
+    let status = response.status().as_u16();
+    let headers: BTreeMap<String, String> = response
+        .headers()
+        .iter()
+        .take(MAX_HEADERS_KEPT)
+        .map(|(k, v)| {
+            let mut value = String::from_utf8_lossy(v.as_bytes()).into_owned();
+            cut(&mut value, MAX_HEADER_VALUE);
+            (k.as_str().to_owned(), value)
+        })
+        .collect();
+    let retry_after = headers
+        .get("retry-after")
+        .and_then(|v| RetryAfter::parse(v));
+    let mut bytes = Vec::new();
+    let mut truncated = false;
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - bytes.len();
+        if chunk.len() > room {
+            bytes.extend_from_slice(&chunk[..room]);
+            truncated = true;
+            break;
+        }
+        bytes.extend_from_slice(&chunk);
+    }
+    Ok(WebhookResponse {
+        status,
+        headers,
+        body: String::from_utf8_lossy(&bytes).into_owned(),
+        truncated,
+        retry_after,
+    })
+}
+
+/// Cuts `s` to at most `max` bytes, on a character boundary; `true` when it did.
+pub fn cut(s: &mut String, max: usize) -> bool {
+    if s.len() <= max {
+        return false;
+    }
+    let mut end = max;
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    s.truncate(end);
+    true
 }

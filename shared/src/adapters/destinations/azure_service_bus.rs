@@ -5,7 +5,7 @@
 //! instance: opened keys by their sealed bytes, tokens by resource and key until
 //! [`SAS_REFRESH_BEFORE`] before they expire.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Instant;
 
@@ -13,12 +13,12 @@ use async_trait::async_trait;
 
 use crate::adapters::connect::{self, Lookup};
 use crate::adapters::destinations::CourierParts;
+use crate::adapters::webhook_http::read_answer;
 use crate::common::clock::Clock;
 use crate::common::destination::AddressPolicy;
 use crate::common::seal::{SealError, SecretSealer};
 use crate::common::secret::{SealedSecret, Secret};
 use crate::events::delivery::MAX_RESPONSE_BODY;
-use crate::events::delivery::client::WebhookResponse;
 use crate::events::delivery::deliverer::DeliverError;
 use crate::events::delivery::outcome::{ATTEMPT_TIMEOUT, Verdict};
 use crate::events::destination::azure_service_bus::{
@@ -27,7 +27,6 @@ use crate::events::destination::azure_service_bus::{
 };
 use crate::events::destination::{AllowedEndpoints, Courier, Destination, Outbound, Report};
 use crate::events::subscription::Subscription;
-use crate::events::webhook::RetryAfter;
 
 /// At most this many opened keys and tokens are kept; past it the cache starts over.
 const MAX_CACHED: usize = 10_000;
@@ -143,45 +142,6 @@ impl ServiceBusCourier {
     }
 }
 
-/// The answer, its body read no further than the delivery log keeps.
-async fn read_response(mut response: reqwest::Response) -> Result<WebhookResponse, reqwest::Error> {
-    let status = response.status().as_u16();
-    let headers: BTreeMap<String, String> = response
-        .headers()
-        .iter()
-        .take(40)
-        .map(|(k, v)| {
-            let v = String::from_utf8_lossy(v.as_bytes());
-            let mut end = v.len().min(256);
-            while !v.is_char_boundary(end) {
-                end -= 1;
-            }
-            (k.as_str().to_owned(), v[..end].to_owned())
-        })
-        .collect();
-    let retry_after = headers
-        .get("retry-after")
-        .and_then(|v| RetryAfter::parse(v));
-    let mut bytes = Vec::new();
-    let mut truncated = false;
-    while let Some(chunk) = response.chunk().await? {
-        let room = MAX_RESPONSE_BODY - bytes.len();
-        if chunk.len() > room {
-            bytes.extend_from_slice(&chunk[..room]);
-            truncated = true;
-            break;
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(WebhookResponse {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-        truncated,
-        retry_after,
-    })
-}
-
 /// Why a request got no answer, and whether that passes.
 fn request_error(e: &reqwest::Error) -> (Verdict, String) {
     if let Some(blocked) = connect::blocked_in(e) {
@@ -263,7 +223,7 @@ impl Courier for ServiceBusCourier {
         }
         let started = Instant::now();
         let result = match request.send().await {
-            Ok(response) => read_response(response).await,
+            Ok(response) => read_answer(response, MAX_RESPONSE_BODY).await,
             Err(e) => Err(e),
         };
         report.duration = started.elapsed();

@@ -12,6 +12,7 @@ use url::Url;
 
 use crate::adapters::connect;
 use crate::adapters::destinations::CourierParts;
+use crate::adapters::webhook_http::{cut, read_answer};
 use crate::common::clock::Clock;
 use crate::common::destination::{AddressPolicy, check_url};
 use crate::common::seal::{SealError, SecretSealer};
@@ -25,12 +26,6 @@ use crate::events::destination::google_pubsub::{
 };
 use crate::events::destination::{AllowedEndpoints, Courier, Outbound, Report};
 use crate::events::subscription::Subscription;
-use crate::events::webhook::RetryAfter;
-
-/// What a response keeps of its headers: enough to debug, bounded so that a delivery's record
-/// always fits DynamoDB's item limit.
-const MAX_HEADERS_KEPT: usize = 40;
-const MAX_HEADER_VALUE: usize = 256;
 
 /// How much of the token endpoint's answer is read: a token with room to spare.
 const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
@@ -180,14 +175,14 @@ impl PubSubCourier {
         let status = response.status().as_u16();
         // Read whole (a token may be longer than what the log keeps of a body); only
         // refusals, cut to size, are kept for the log.
-        let mut answer = read(response, MAX_TOKEN_RESPONSE)
+        let mut answer = read_answer(response, MAX_TOKEN_RESPONSE)
             .await
             .map_err(|e| unanswered(&e, "the token endpoint"))?;
         let verdict = token_answer(key, status, &answer.body, now);
         if (200..300).contains(&status) {
             answer.body.clear();
         } else {
-            answer.body = cut(answer.body, MAX_RESPONSE_BODY, &mut answer.truncated);
+            answer.truncated |= cut(&mut answer.body, MAX_RESPONSE_BODY);
         }
         match verdict {
             TokenAnswer::Granted(grant) => {
@@ -221,7 +216,7 @@ impl PubSubCourier {
             .send()
             .await
             .map_err(|e| unanswered(&e, "Pub/Sub"))?;
-        read(response, MAX_RESPONSE_BODY)
+        read_answer(response, MAX_RESPONSE_BODY)
             .await
             .map_err(|e| unanswered(&e, "Pub/Sub"))
     }
@@ -295,63 +290,6 @@ fn unanswered(e: &reqwest::Error, who: &str) -> Stop {
         error,
         response: None,
     }
-}
-
-/// `s` cut to `max` bytes, on a character boundary.
-fn cut(mut s: String, max: usize, truncated: &mut bool) -> String {
-    if s.len() > max {
-        let mut end = max;
-        while !s.is_char_boundary(end) {
-            end -= 1;
-        }
-        s.truncate(end);
-        *truncated = true;
-    }
-    s
-}
-
-/// The status, headers and first `limit` bytes of an answer.
-async fn read(
-    mut response: reqwest::Response,
-    limit: usize,
-) -> Result<WebhookResponse, reqwest::Error> {
-    let status = response.status().as_u16();
-    let headers: BTreeMap<String, String> = response
-        .headers()
-        .iter()
-        .take(MAX_HEADERS_KEPT)
-        .map(|(k, v)| {
-            (
-                k.as_str().to_owned(),
-                cut(
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                    MAX_HEADER_VALUE,
-                    &mut false,
-                ),
-            )
-        })
-        .collect();
-    let retry_after = headers
-        .get("retry-after")
-        .and_then(|v| RetryAfter::parse(v));
-    let mut bytes = Vec::new();
-    let mut truncated = false;
-    while let Some(chunk) = response.chunk().await? {
-        let room = limit - bytes.len();
-        if chunk.len() > room {
-            bytes.extend_from_slice(&chunk[..room]);
-            truncated = true;
-            break;
-        }
-        bytes.extend_from_slice(&chunk);
-    }
-    Ok(WebhookResponse {
-        status,
-        headers,
-        body: String::from_utf8_lossy(&bytes).into_owned(),
-        truncated,
-        retry_after,
-    })
 }
 
 #[async_trait]
