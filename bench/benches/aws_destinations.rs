@@ -126,6 +126,7 @@ fn deliveries(c: &mut Criterion) {
     .to_string();
     let outbound = Outbound {
         account_id: &s.account_id,
+        subscription_id: &s.id,
         delivery_id: &delivery_id,
         event_id: &event_id,
         event_name: &name,
@@ -144,7 +145,8 @@ fn deliveries(c: &mut Criterion) {
                 let started = Instant::now();
                 for _ in 0..iters {
                     let reports =
-                        join_all((0..CONCURRENCY).map(|_| courier.send(&s, &outbound))).await;
+                        join_all((0..CONCURRENCY).map(|_| courier.send(&s.destination, &outbound)))
+                            .await;
                     assert!(
                         reports
                             .iter()

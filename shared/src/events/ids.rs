@@ -1,5 +1,6 @@
 //! The identifiers an event envelope carries besides the account: the event's own id, the
-//! service that sent it and the organisation it concerns.
+//! service that sent it and the organisation it concerns; and a subscription's id, which
+//! with the event's makes a delivery's.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -94,6 +95,50 @@ impl OrganizationId {
 }
 
 crate::events::webhook::string_newtype_conversions!(OrganizationId, InvalidOrganizationId);
+
+/// A subscription's id: a ULID, so that an account's subscriptions list in creation order.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SubscriptionId(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("not a subscription id")]
+pub struct InvalidSubscriptionId;
+
+impl SubscriptionId {
+    pub fn new(at: OffsetDateTime) -> Self {
+        Self(ulid::Ulid::from_datetime(at.into()).to_string())
+    }
+
+    pub fn parse(s: &str) -> Result<Self, InvalidSubscriptionId> {
+        ulid::Ulid::from_string(s)
+            .map(|u| Self(u.to_string()))
+            .map_err(|_| InvalidSubscriptionId)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for SubscriptionId {
+    type Error = InvalidSubscriptionId;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        Self::parse(&s)
+    }
+}
+
+impl From<SubscriptionId> for String {
+    fn from(v: SubscriptionId) -> String {
+        v.0
+    }
+}
+
+impl std::fmt::Display for SubscriptionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
 
 #[cfg(test)]
 mod tests {

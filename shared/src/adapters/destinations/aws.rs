@@ -24,14 +24,14 @@ use time::OffsetDateTime;
 
 use crate::adapters::destinations::CourierParts;
 use crate::common::clock::Clock;
+use crate::events::delivery::DeliverError;
 use crate::events::delivery::client::WebhookResponse;
-use crate::events::delivery::deliverer::DeliverError;
 use crate::events::delivery::outcome::Verdict;
 use crate::events::destination::aws::{AwsRole, ExternalId, RoleArn};
 use crate::events::destination::{
     AllowedEndpoints, Courier, Destination, Endpoint, Outbound, Report,
 };
-use crate::events::subscription::Subscription;
+use crate::events::ids::SubscriptionId;
 
 /// How long assumed credentials last. One hour is what every role allows (a role's maximum
 /// session duration is at least an hour).
@@ -296,7 +296,7 @@ impl AwsCourier {
     async fn credentials(
         &self,
         role: &AwsRole,
-        subscription: &Subscription,
+        subscription: &SubscriptionId,
     ) -> Result<Credentials, Refused> {
         let key = (role.role_arn.clone(), role.external_id.clone());
         let slot = {
@@ -430,9 +430,8 @@ impl AwsCourier {
 
 /// `herald-` and the start of the subscription's id: CloudTrail in the account's AWS account
 /// shows which subscription assumed the role.
-fn session_name(subscription: &Subscription) -> String {
+fn session_name(subscription: &SubscriptionId) -> String {
     let id: String = subscription
-        .id
         .as_str()
         .chars()
         .filter(|c| c.is_ascii_alphanumeric() || "=,.@-_".contains(*c))
@@ -584,10 +583,10 @@ fn fifo_headers(outbound: &Outbound<'_>, headers: &mut BTreeMap<String, String>)
 impl Courier for AwsCourier {
     async fn send(
         &self,
-        subscription: &Subscription,
+        destination: &Destination,
         outbound: &Outbound<'_>,
     ) -> Result<Report, DeliverError> {
-        let destination = &subscription.destination;
+        let destination = destination;
         let (role, region, endpoint, service) = match destination {
             Destination::AwsSqs(d) => (
                 &d.role,
@@ -634,7 +633,7 @@ impl Courier for AwsCourier {
             return Ok(report);
         }
         let started = Instant::now();
-        let credentials = match self.credentials(role, subscription).await {
+        let credentials = match self.credentials(role, outbound.subscription_id).await {
             Ok(c) => c,
             Err(Refused { verdict, failure }) => {
                 report.duration = started.elapsed();

@@ -14,19 +14,19 @@ use async_trait::async_trait;
 use crate::adapters::connect::{self, Lookup};
 use crate::adapters::destinations::CourierParts;
 use crate::adapters::webhook_http::read_answer;
+use crate::common::account::AccountId;
 use crate::common::clock::Clock;
 use crate::common::destination::AddressPolicy;
 use crate::common::seal::{SealError, SecretSealer};
 use crate::common::secret::{SealedSecret, Secret};
+use crate::events::delivery::DeliverError;
 use crate::events::delivery::MAX_RESPONSE_BODY;
-use crate::events::delivery::deliverer::DeliverError;
 use crate::events::delivery::outcome::{ATTEMPT_TIMEOUT, Verdict};
 use crate::events::destination::azure_service_bus::{
     SAS_REFRESH_BEFORE, SAS_VALIDITY, ServiceBusDestination, broker_properties, classify,
     custom_properties, sas_token,
 };
 use crate::events::destination::{AllowedEndpoints, Courier, Destination, Outbound, Report};
-use crate::events::subscription::Subscription;
 
 /// At most this many opened keys and tokens are kept; past it the cache starts over.
 const MAX_CACHED: usize = 10_000;
@@ -85,7 +85,7 @@ impl ServiceBusCourier {
 
     async fn key(
         &self,
-        subscription: &Subscription,
+        account: &AccountId,
         sealed: &SealedSecret,
     ) -> Result<Arc<Secret>, DeliverError> {
         if let Some(k) = self
@@ -96,7 +96,7 @@ impl ServiceBusCourier {
         {
             return Ok(k.clone());
         }
-        let key = Arc::new(self.sealer.open(&subscription.account_id, sealed).await?);
+        let key = Arc::new(self.sealer.open(account, sealed).await?);
         bounded_insert(
             &mut self.keys.lock().unwrap_or_else(PoisonError::into_inner),
             sealed.as_bytes().to_vec(),
@@ -108,7 +108,7 @@ impl ServiceBusCourier {
     /// A token for the destination's entity, valid for at least [`SAS_REFRESH_BEFORE`].
     async fn token(
         &self,
-        subscription: &Subscription,
+        account: &AccountId,
         d: &ServiceBusDestination,
     ) -> Result<Arc<Secret>, DeliverError> {
         let resource = d.resource_uri();
@@ -127,7 +127,7 @@ impl ServiceBusCourier {
         {
             return Ok(t.token.clone());
         }
-        let key = self.key(subscription, &d.key).await?;
+        let key = self.key(account, &d.key).await?;
         let expires_at = now + SAS_VALIDITY.whole_seconds();
         let token = Arc::new(sas_token(&resource, &d.key_name, &key, expires_at));
         bounded_insert(
@@ -163,13 +163,11 @@ fn request_error(e: &reqwest::Error) -> (Verdict, String) {
 impl Courier for ServiceBusCourier {
     async fn send(
         &self,
-        subscription: &Subscription,
+        destination: &Destination,
         outbound: &Outbound<'_>,
     ) -> Result<Report, DeliverError> {
-        let Destination::AzureServiceBus(d) = &subscription.destination else {
-            return Err(DeliverError::Misrouted(
-                subscription.destination.kind().as_str(),
-            ));
+        let Destination::AzureServiceBus(d) = destination else {
+            return Err(DeliverError::Misrouted(destination.kind().as_str()));
         };
         let url = d.messages_url();
         let properties = custom_properties(outbound);
@@ -198,7 +196,7 @@ impl Courier for ServiceBusCourier {
             report.error = Some(refusal);
             return Ok(report);
         }
-        let token = match self.token(subscription, d).await {
+        let token = match self.token(outbound.account_id, d).await {
             Ok(t) => t,
             // A key that no longer opens will not open on a retry either.
             Err(DeliverError::Seal(SealError::Unreadable)) => {

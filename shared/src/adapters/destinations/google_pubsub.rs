@@ -13,19 +13,19 @@ use url::Url;
 use crate::adapters::connect;
 use crate::adapters::destinations::CourierParts;
 use crate::adapters::webhook_http::{cut, read_answer};
+use crate::common::account::AccountId;
 use crate::common::clock::Clock;
 use crate::common::destination::{AddressPolicy, check_url};
 use crate::common::seal::{SealError, SecretSealer};
+use crate::events::delivery::DeliverError;
 use crate::events::delivery::MAX_RESPONSE_BODY;
 use crate::events::delivery::client::WebhookResponse;
-use crate::events::delivery::deliverer::DeliverError;
 use crate::events::delivery::outcome::{ATTEMPT_TIMEOUT, Verdict};
 use crate::events::destination::google_pubsub::{
     AssertionClaims, GOOGLE_TOKEN_URI, Grant, PubSubDestination, ServiceAccountKey, TokenAnswer,
     publish_answer, publish_attributes, publish_body, token_answer, token_request_form,
 };
-use crate::events::destination::{AllowedEndpoints, Courier, Outbound, Report};
-use crate::events::subscription::Subscription;
+use crate::events::destination::{AllowedEndpoints, Courier, Destination, Outbound, Report};
 
 /// How much of the token endpoint's answer is read: a token with room to spare.
 const MAX_TOKEN_RESPONSE: usize = 64 * 1024;
@@ -84,7 +84,7 @@ impl PubSubCourier {
 
     async fn key(
         &self,
-        subscription: &Subscription,
+        account: &AccountId,
         dest: &PubSubDestination,
     ) -> Result<Result<Arc<ServiceAccountKey>, Stop>, DeliverError> {
         let cache_key = dest.key.as_bytes().to_vec();
@@ -102,7 +102,7 @@ impl PubSubCourier {
                     .into(),
             )
         };
-        let secret = match self.sealer.open(&subscription.account_id, &dest.key).await {
+        let secret = match self.sealer.open(account, &dest.key).await {
             Ok(s) => s,
             // A key that does not open now will not open on a retry either.
             Err(SealError::Unreadable) => return Ok(Err(unreadable())),
@@ -296,14 +296,11 @@ fn unanswered(e: &reqwest::Error, who: &str) -> Stop {
 impl Courier for PubSubCourier {
     async fn send(
         &self,
-        subscription: &Subscription,
+        destination: &Destination,
         outbound: &Outbound<'_>,
     ) -> Result<Report, DeliverError> {
-        let crate::events::destination::Destination::GooglePubsub(dest) = &subscription.destination
-        else {
-            return Err(DeliverError::Misrouted(
-                subscription.destination.kind().as_str(),
-            ));
+        let crate::events::destination::Destination::GooglePubsub(dest) = destination else {
+            return Err(DeliverError::Misrouted(destination.kind().as_str()));
         };
         let mut report = Report {
             target: dest.publish_url(),
@@ -325,7 +322,7 @@ impl Courier for PubSubCourier {
                 return Ok(report);
             }
         }
-        let key = match self.key(subscription, dest).await? {
+        let key = match self.key(outbound.account_id, dest).await? {
             Ok(key) => key,
             Err(stop) => {
                 report.error = Some(stop.error);

@@ -15,9 +15,8 @@ use crate::adapters::connect::Lookup;
 use crate::common::clock::Clock;
 use crate::common::destination::AddressPolicy;
 use crate::common::seal::SecretSealer;
-use crate::events::delivery::deliverer::DeliverError;
-use crate::events::destination::{AllowedEndpoints, Courier, Outbound, Report};
-use crate::events::subscription::Subscription;
+use crate::events::delivery::DeliverError;
+use crate::events::destination::{AllowedEndpoints, Courier, Destination, Outbound, Report};
 
 /// What every courier is built from.
 #[derive(Clone)]
@@ -76,9 +75,9 @@ impl CourierOnFirstUse {
 impl Courier for CourierOnFirstUse {
     async fn send(
         &self,
-        subscription: &Subscription,
+        destination: &Destination,
         outbound: &Outbound<'_>,
     ) -> Result<Report, DeliverError> {
-        self.get()?.send(subscription, outbound).await
+        self.get()?.send(destination, outbound).await
     }
 }

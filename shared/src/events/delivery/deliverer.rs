@@ -23,7 +23,7 @@ use time::OffsetDateTime;
 
 use crate::common::clock::{Clock, to_millis};
 use crate::common::queue::{JobQueue, QueueError};
-use crate::common::seal::SealError;
+pub use crate::events::delivery::DeliverError;
 use crate::events::delivery::client::WebhookResponse;
 use crate::events::delivery::sqs_hop::remaining_until;
 use crate::events::delivery::{
@@ -56,22 +56,6 @@ pub enum Handled {
     Skipped,
     /// Not done: the queue should deliver the job again later.
     Retry,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum DeliverError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Queue(#[from] QueueError),
-    #[error(transparent)]
-    Seal(#[from] SealError),
-    /// A courier was handed a destination of another kind: a wiring mistake, never data.
-    #[error("a {0} destination was handed to the wrong courier")]
-    Misrouted(&'static str),
-    /// The courier of a kind could not be built (its HTTP client): the job comes back.
-    #[error("the {0} courier is unavailable: {1}")]
-    Unavailable(&'static str, String),
 }
 
 pub struct Deliverer {
@@ -389,6 +373,7 @@ impl Deliverer {
     ) -> Result<Report, DeliverError> {
         let outbound = Outbound {
             account_id: &record.account_id,
+            subscription_id: &record.subscription_id,
             delivery_id: &record.id,
             event_id: &record.event_id,
             event_name: &record.event_name,
@@ -397,7 +382,7 @@ impl Deliverer {
         };
         self.couriers
             .of(subscription.destination.kind())
-            .send(subscription, &outbound)
+            .send(&subscription.destination, &outbound)
             .await
     }
 

@@ -23,8 +23,10 @@ use time::OffsetDateTime;
 
 use crate::common::account::AccountId;
 use crate::common::clock::{rfc3339_serde, to_millis};
+use crate::common::queue::QueueError;
+use crate::common::seal::SealError;
 pub use crate::common::store::StoreError;
-use crate::events::subscription::SubscriptionId;
+use crate::events::ids::SubscriptionId;
 use crate::events::webhook::{EventId, EventName};
 
 /// `{eventId}-{subscriptionId}`: both ULIDs, so an account's deliveries sort by event time.
@@ -77,6 +79,24 @@ impl std::fmt::Display for DeliveryId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
     }
+}
+
+/// Why a job could not be handled now: Herald's own trouble, never the destination's. The job
+/// comes back from the queue and nothing is recorded.
+#[derive(Debug, thiserror::Error)]
+pub enum DeliverError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error(transparent)]
+    Seal(#[from] SealError),
+    /// A courier was handed a destination of another kind: a wiring mistake, never data.
+    #[error("a {0} destination was handed to the wrong courier")]
+    Misrouted(&'static str),
+    /// The courier of a kind could not be built (its HTTP client): the job comes back.
+    #[error("the {0} courier is unavailable: {1}")]
+    Unavailable(&'static str, String),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

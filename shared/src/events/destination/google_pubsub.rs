@@ -623,7 +623,7 @@ mod tests {
         crate::events::webhook::EventName,
     ) {
         let event = crate::events::webhook::EventId::new(NOW);
-        let subscription = crate::events::subscription::SubscriptionId::new(NOW);
+        let subscription = crate::events::ids::SubscriptionId::new(NOW);
         (
             crate::common::account::AccountId::parse("acct-1").expect("valid"),
             crate::events::delivery::DeliveryId::of(&event, &subscription),
@@ -636,8 +636,10 @@ mod tests {
     fn the_message_carries_the_envelope_and_its_attributes() {
         use base64::Engine;
         let (account, delivery, event, name) = outbound_parts();
+        let subscription = crate::events::ids::SubscriptionId::new(NOW);
         let outbound = Outbound {
             account_id: &account,
+            subscription_id: &subscription,
             delivery_id: &delivery,
             event_id: &event,
             event_name: &name,

@@ -26,11 +26,10 @@ use time::OffsetDateTime;
 use url::Url;
 
 use crate::common::account::AccountId;
-use crate::events::delivery::DeliveryId;
 use crate::events::delivery::client::WebhookResponse;
-use crate::events::delivery::deliverer::DeliverError;
 use crate::events::delivery::outcome::Verdict;
-use crate::events::subscription::Subscription;
+use crate::events::delivery::{DeliverError, DeliveryId};
+use crate::events::ids::SubscriptionId;
 use crate::events::webhook::{EventId, EventName};
 
 pub use aws::{AwsRole, EventBridgeDestination, SnsDestination, SqsDestination};
@@ -301,6 +300,7 @@ impl AllowedEndpoints {
 #[derive(Debug, Clone, Copy)]
 pub struct Outbound<'a> {
     pub account_id: &'a AccountId,
+    pub subscription_id: &'a SubscriptionId,
     pub delivery_id: &'a DeliveryId,
     pub event_id: &'a EventId,
     pub event_name: &'a EventName,
@@ -350,7 +350,7 @@ pub struct Report {
 pub trait Courier: Send + Sync {
     async fn send(
         &self,
-        subscription: &Subscription,
+        destination: &Destination,
         outbound: &Outbound<'_>,
     ) -> Result<Report, DeliverError>;
 }

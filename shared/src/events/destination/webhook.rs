@@ -13,13 +13,13 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use crate::common::account::AccountId;
 use crate::common::clock::{Clock, rfc3339, rfc3339_serde, to_millis};
 use crate::common::seal::{SealError, SecretSealer};
 use crate::common::secret::SealedSecret;
+use crate::events::delivery::DeliverError;
 use crate::events::delivery::client::{SendError, WebhookClient};
-use crate::events::delivery::deliverer::DeliverError;
-use crate::events::destination::{Courier, Outbound, Report};
-use crate::events::subscription::Subscription;
+use crate::events::destination::{Courier, Destination, Outbound, Report};
 use crate::events::webhook::{
     AddressPolicy, AttemptOutcome, Verdict, WebhookSecret, WebhookUrl, sign,
 };
@@ -149,7 +149,7 @@ pub struct WebhookCourier {
 impl WebhookCourier {
     async fn open(
         &self,
-        subscription: &Subscription,
+        account: &AccountId,
         sealed: &SealedSecret,
     ) -> Result<Arc<WebhookSecret>, DeliverError> {
         let key = sealed.as_bytes().to_vec();
@@ -161,7 +161,7 @@ impl WebhookCourier {
         {
             return Ok(s.clone());
         }
-        let secret = self.sealer.open(&subscription.account_id, sealed).await?;
+        let secret = self.sealer.open(account, sealed).await?;
         let secret =
             Arc::new(WebhookSecret::parse(secret.expose()).map_err(|_| SealError::Unreadable)?);
         let mut opened = self.opened.lock().unwrap_or_else(PoisonError::into_inner);
@@ -189,13 +189,11 @@ fn bounded(mut v: String) -> String {
 impl Courier for WebhookCourier {
     async fn send(
         &self,
-        subscription: &Subscription,
+        destination: &Destination,
         outbound: &Outbound<'_>,
     ) -> Result<Report, DeliverError> {
-        let Some(webhook) = subscription.destination.webhook() else {
-            return Err(DeliverError::Misrouted(
-                subscription.destination.kind().as_str(),
-            ));
+        let Some(webhook) = destination.webhook() else {
+            return Err(DeliverError::Misrouted(destination.kind().as_str()));
         };
         let mut report = Report {
             target: webhook.url.clone(),
@@ -215,7 +213,7 @@ impl Courier for WebhookCourier {
         let now = self.clock.now();
         let mut secrets = Vec::new();
         for stored in webhook.signing_secrets(now) {
-            match self.open(subscription, &stored.sealed).await {
+            match self.open(outbound.account_id, &stored.sealed).await {
                 Ok(s) => secrets.push(s),
                 // A secret that no longer opens will not open on a retry either.
                 Err(DeliverError::Seal(SealError::Unreadable)) => {

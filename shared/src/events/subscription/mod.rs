@@ -16,55 +16,12 @@ use crate::events::destination::Destination;
 pub use crate::events::destination::webhook::{
     MAX_SIGNING_SECRETS, ROTATION_OVERLAP, StoredSecret, TooManySecrets,
 };
+pub use crate::events::ids::{InvalidSubscriptionId, SubscriptionId};
 use crate::events::webhook::{EventName, EventSelection, Tag, TagFilter};
 
 /// An account may hold at most this many subscriptions: every event of the account is matched
 /// against all of them, and the API lists them in one page.
 pub const MAX_PER_ACCOUNT: usize = 100;
-
-/// A subscription's id: a ULID, so that an account's subscriptions list in creation order.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct SubscriptionId(String);
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("not a subscription id")]
-pub struct InvalidSubscriptionId;
-
-impl SubscriptionId {
-    pub fn new(at: OffsetDateTime) -> Self {
-        Self(ulid::Ulid::from_datetime(at.into()).to_string())
-    }
-
-    pub fn parse(s: &str) -> Result<Self, InvalidSubscriptionId> {
-        ulid::Ulid::from_string(s)
-            .map(|u| Self(u.to_string()))
-            .map_err(|_| InvalidSubscriptionId)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for SubscriptionId {
-    type Error = InvalidSubscriptionId;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        Self::parse(&s)
-    }
-}
-
-impl From<SubscriptionId> for String {
-    fn from(v: SubscriptionId) -> String {
-        v.0
-    }
-}
-
-impl std::fmt::Display for SubscriptionId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// What an administrator calls a subscription: 1 to 100 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
