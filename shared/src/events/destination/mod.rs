@@ -49,6 +49,27 @@ pub enum Destination {
     AwsEventbridge(EventBridgeDestination),
 }
 
+/// Every kind's fields, as the API names them beside a subscription's own: `secret` is a
+/// webhook's flag, the others are text. The API and the dashboard's form both read these.
+pub const FIELDS: [&str; 16] = [
+    "url",
+    "secret",
+    "project",
+    "topic",
+    "orderingKey",
+    "serviceAccountKey",
+    "connectionString",
+    "namespace",
+    "entity",
+    "sasKeyName",
+    "sasKey",
+    "queueUrl",
+    "topicArn",
+    "eventBusArn",
+    "roleArn",
+    "endpoint",
+];
+
 /// The kinds of destination, as the API names them in `type`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {

@@ -16,8 +16,8 @@ use herald::events::destination::google_pubsub::{
     OrderingKey, ProjectId, ServiceAccountKey, TopicId,
 };
 use herald::events::destination::{
-    Destination, Endpoint, EventBridgeDestination, Kind, PubSubDestination, ServiceBusDestination,
-    SnsDestination, SqsDestination, WebhookDestination,
+    Destination, Endpoint, EventBridgeDestination, FIELDS, Kind, PubSubDestination,
+    ServiceBusDestination, SnsDestination, SqsDestination, WebhookDestination,
 };
 use herald::events::webhook::WebhookUrl;
 use serde_json::{Map, Value, json};
@@ -66,26 +66,6 @@ pub enum DestinationInput {
         endpoint: Option<Endpoint>,
     },
 }
-
-/// Every kind's fields.
-const FIELDS: [&str; 16] = [
-    "url",
-    "secret",
-    "project",
-    "topic",
-    "orderingKey",
-    "serviceAccountKey",
-    "connectionString",
-    "namespace",
-    "entity",
-    "sasKeyName",
-    "sasKey",
-    "queueUrl",
-    "topicArn",
-    "eventBusArn",
-    "roleArn",
-    "endpoint",
-];
 
 /// Reads `type` and the fields of its kind. `None` (with the errors recorded) when any is
 /// missing or invalid.

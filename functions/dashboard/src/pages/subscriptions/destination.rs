@@ -7,7 +7,7 @@
 //! Credentials are write-only: never shown, and left out of the body when left empty, so
 //! that the API keeps the stored ones.
 
-use herald::events::destination::Kind;
+use herald::events::destination::{FIELDS, Kind};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
@@ -15,31 +15,18 @@ use crate::html::{self, Field};
 use crate::pages::Form;
 use crate::resources::FieldMessages;
 
-/// The fields of every kind, as the API names them (and the form too).
-const TEXT_FIELDS: [&str; 15] = [
-    "url",
-    "project",
-    "topic",
-    "orderingKey",
-    "serviceAccountKey",
-    "connectionString",
-    "namespace",
-    "entity",
-    "sasKeyName",
-    "sasKey",
-    "queueUrl",
-    "topicArn",
-    "eventBusArn",
-    "roleArn",
-    "endpoint",
-];
+/// The text fields of every kind, as the API names them (and the form too): all but the
+/// webhook's `secret` flag.
+fn text_fields() -> impl Iterator<Item = &'static str> {
+    FIELDS.into_iter().filter(|f| *f != "secret")
+}
 
 /// Credentials: never filled in from the stored subscription (the API shows `********`).
 const WRITE_ONLY: [&str; 3] = ["serviceAccountKey", "connectionString", "sasKey"];
 
 /// The destination fields whose API messages the form shows next to a field of its own.
 pub(super) fn has_field(key: &str) -> bool {
-    key == "type" || key == "secret" || key == "azureAuth" || TEXT_FIELDS.contains(&key)
+    key == "type" || key == "secret" || key == "azureAuth" || FIELDS.contains(&key)
 }
 
 /// The kinds of the cloud, which take an endpoint.
@@ -116,10 +103,9 @@ impl DestinationDraft {
     /// As stored: credentials left empty (left so, they are kept). A Service Bus destination
     /// reads back as its separate fields, which is how the API shows it.
     pub fn of(sub: &Value) -> Self {
-        let values = TEXT_FIELDS
-            .iter()
+        let values = text_fields()
             .filter(|f| !WRITE_ONLY.contains(f))
-            .filter_map(|f| sub[*f].as_str().map(|v| ((*f).to_owned(), json!(v))))
+            .filter_map(|f| sub[f].as_str().map(|v| (f.to_owned(), json!(v))))
             .collect();
         Self {
             kind: kind_of(sub),
@@ -143,9 +129,8 @@ impl DestinationDraft {
             } else {
                 AzureAuth::ConnectionString
             },
-            values: TEXT_FIELDS
-                .iter()
-                .map(|k| ((*k).to_owned(), json!(f.text(k))))
+            values: text_fields()
+                .map(|k| (k.to_owned(), json!(f.text(k))))
                 .collect(),
         }
     }
