@@ -38,6 +38,7 @@ pub mod events;
 #[cfg(feature = "aws")]
 pub mod lambda;
 pub mod messaging;
+pub mod notify;
 
 /// `error: cause: cause ...`: an error with every source below it, so that one log line or
 /// one recorded reason tells the whole story.

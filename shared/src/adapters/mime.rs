@@ -38,6 +38,12 @@ pub fn mime(email: &OutgoingEmail) -> Result<lettre::Message, Failure> {
     if let Some(reply_to) = &email.reply_to {
         builder = builder.reply_to(reply_to.to_string().parse().map_err(|e| bad(&e))?);
     }
+    for (name, value) in email.unsubscribe_headers() {
+        builder = builder.raw_header(lettre::message::header::HeaderValue::new(
+            lettre::message::header::HeaderName::new_from_ascii_str(name),
+            value,
+        ));
+    }
     let message = match (&email.text, &email.html) {
         (Some(text), Some(html)) => builder.multipart(MultiPart::alternative_plain_html(
             text.clone(),

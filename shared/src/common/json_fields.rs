@@ -149,6 +149,11 @@ impl<'e> ObjectReader<'e> {
         }
     }
 
+    /// Takes every field left, for an object whose keys are data (a map), not names.
+    pub fn take_all(&mut self) -> Vec<(String, Value)> {
+        std::mem::take(&mut self.fields).into_iter().collect()
+    }
+
     /// Reports every field that was not read as unknown, so typos never pass silently.
     pub fn finish(self) {
         for name in self.fields.keys() {

@@ -150,6 +150,51 @@ impl SmsText {
     }
 }
 
+/// How an SMS text travels: GSM 03.38's 7-bit alphabet when every character is in it (the
+/// extension table's characters count twice), otherwise UCS-2; a text longer than one
+/// message is split into parts that each lose room to the concatenation header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SmsShape {
+    pub encoding: &'static str,
+    pub characters: usize,
+    pub segments: usize,
+}
+
+const GSM_BASIC: &str = "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà";
+const GSM_EXTENSION: &str = "^{}\\[~]|€\u{c}";
+
+impl SmsShape {
+    pub fn of(text: &str) -> Self {
+        let characters = text.chars().count();
+        let gsm: Option<usize> = text.chars().try_fold(0usize, |units, c| {
+            if GSM_BASIC.contains(c) {
+                Some(units + 1)
+            } else if GSM_EXTENSION.contains(c) {
+                Some(units + 2)
+            } else {
+                None
+            }
+        });
+        let (encoding, units, single, part) = match gsm {
+            Some(units) => ("GSM-7", units, 160, 153),
+            None => ("UCS-2", text.encode_utf16().count(), 70, 67),
+        };
+        let segments = if units == 0 {
+            0
+        } else if units <= single {
+            1
+        } else {
+            units.div_ceil(part)
+        };
+        Self {
+            encoding,
+            characters,
+            segments,
+        }
+    }
+}
+
 impl TryFrom<String> for SmsText {
     type Error = String;
     fn try_from(s: String) -> Result<Self, Self::Error> {
@@ -279,6 +324,11 @@ pub struct EmailMessage {
     pub html: Option<BodyPart>,
     pub from: Option<EmailAddress>,
     pub reply_to: Option<EmailAddress>,
+    /// RFC 8058 one-click unsubscribe: sent as `List-Unsubscribe: <url>` with
+    /// `List-Unsubscribe-Post: List-Unsubscribe=One-Click`. Set by notifications of types a
+    /// recipient may turn off; the send API does not take it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_unsubscribe: Option<String>,
 }
 
 impl EmailMessage {
@@ -322,6 +372,22 @@ pub enum NoteKind {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sms_segments_follow_the_encoding() {
+        let gsm = SmsShape::of(&"a".repeat(160));
+        assert_eq!((gsm.encoding, gsm.segments), ("GSM-7", 1));
+        assert_eq!(SmsShape::of(&"a".repeat(161)).segments, 2);
+        assert_eq!(SmsShape::of(&"a".repeat(306)).segments, 2);
+        assert_eq!(SmsShape::of(&"a".repeat(307)).segments, 3);
+        // The euro sign is GSM-7, but from the extension table: two units.
+        assert_eq!(SmsShape::of(&"€".repeat(80)).segments, 1);
+        assert_eq!(SmsShape::of(&"€".repeat(81)).segments, 2);
+        let ucs = SmsShape::of(&"ł".repeat(70));
+        assert_eq!((ucs.encoding, ucs.segments, ucs.characters), ("UCS-2", 1, 70));
+        assert_eq!(SmsShape::of(&"ł".repeat(71)).segments, 2);
+        assert_eq!(SmsShape::of("").segments, 0);
+    }
 
     #[test]
     fn phone_numbers_are_e164() {

@@ -1,3 +1,4 @@
+pub mod accept;
 pub mod dispatch;
 pub mod email;
 pub mod events;

@@ -9,9 +9,9 @@ use axum::{Extension, Json};
 use herald::common::idempotency::IdempotencyClaim;
 use herald::common::json_fields::{ObjectReader, kind, parsed, string};
 use herald::common::validation::FieldErrors;
-use herald::messaging::dispatch::SendJob;
+use herald::messaging::accept::{AcceptError, Intake};
 use herald::messaging::email::EmailAddress;
-use herald::messaging::log::{Content, Created, MessageId, MessageRecord};
+use herald::messaging::log::{Content, MessageId, MessageRecord};
 use herald::messaging::message::{
     BodyPart, EmailMessage, PhoneNumber, SmsMessage, SmsText, Subject, Tag,
 };
@@ -120,6 +120,7 @@ pub fn parse_email(body: Value) -> Result<(Content, Vec<Tag>), FieldErrors> {
                 html: html?,
                 from: from?,
                 reply_to: reply_to?,
+                list_unsubscribe: None,
             }),
             tags?.unwrap_or_default(),
         ))
@@ -161,41 +162,21 @@ async fn accept(
         now,
         state.config.log_retention,
     );
-    let (record, replayed) = match state.messages.create(&record, claim.as_ref()).await? {
-        Created::New => (record, false),
-        Created::Replay {
-            id,
-            request_hash: first,
-        } => {
-            if claim.as_ref().is_none_or(|c| c.request_hash != first) {
-                return Err(idempotency_mismatch());
-            }
-            let first = state
-                .messages
-                .get(&account, channel, &id, now)
-                .await?
-                .ok_or_else(|| ApiError::Internal("idempotency claim names no record".into()))?;
-            (first, true)
-        }
+    let intake = Intake {
+        messages: state.messages.clone(),
+        send_queue: state.send_queue.clone(),
     };
-    // Until a dispatcher takes the message (and sets `enqueued`), a replay enqueues its job
-    // again: the first attempt may have logged it and failed to enqueue it. A job that did
-    // arrive twice is sent once (dispatch claims the message and skips what is not queued), so
-    // the first attempt need not spend a write on noting that its job was queued.
-    if !record.enqueued {
-        let job = SendJob {
-            account_id: account.clone(),
-            channel,
-            message_id: record.id.clone(),
-        };
-        if let Err(e) = state.send_queue.enqueue(&job).await {
-            tracing::error!(account = %account, message = %record.id, error = %e, "enqueue failed");
+    let (record, replayed) = match intake.accept(record, claim.as_ref(), false).await {
+        Ok(accepted) => accepted,
+        Err(AcceptError::Store(e)) => return Err(e.into()),
+        Err(AcceptError::Mismatch) => return Err(idempotency_mismatch()),
+        Err(AcceptError::NotQueued(_)) => {
             return Err(ApiError::Unavailable(
                 "the message was logged but could not be queued; retry with the same \
                  Idempotency-Key to queue it",
             ));
         }
-    }
+    };
     tracing::info!(account = %account, message = %record.id, channel = channel.as_str(), replayed, "message accepted");
     let mut response = (
         StatusCode::ACCEPTED,

@@ -1,7 +1,7 @@
 //! Amazon SES v2 `SendEmail`, with simple content (SES builds the MIME).
 
 use async_trait::async_trait;
-use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message};
+use aws_sdk_sesv2::types::{Body, Content, Destination, EmailContent, Message, MessageHeader};
 use serde_json::json;
 
 use crate::adapters::aws::send_failure;
@@ -56,10 +56,21 @@ impl EmailSender for Ses {
         if let Some(html) = &email.html {
             body = body.html(content(html)?);
         }
-        let message = Message::builder()
+        let mut message = Message::builder()
             .subject(content(&email.subject)?)
-            .body(body.build())
-            .build();
+            .body(body.build());
+        for (name, value) in email.unsubscribe_headers() {
+            message = message.headers(
+                MessageHeader::builder()
+                    .name(name)
+                    .value(value)
+                    .build()
+                    .map_err(|e| {
+                        Failure::permanent(format!("header {name}: {e}"), None, json!(null))
+                    })?,
+            );
+        }
+        let message = message.build();
         let result = self
             .client
             .send_email()

@@ -12,6 +12,7 @@ use crate::events::name::EventName;
 use crate::events::payload::{EventPayload, SubscriptionDisabled};
 use crate::messaging::events::MessageEvent;
 use crate::messaging::message::{Channel, MessageStatus};
+use crate::notify::events::NotificationEvent;
 
 /// The type `sample` is an event of: its name and `eventData` both come from the sample.
 fn of(sample: &impl EventPayload, description: &str) -> EventType {
@@ -66,6 +67,14 @@ static BUILT_IN: LazyLock<Vec<EventType>> = LazyLock::new(|| {
         of(
             &DomainStatusEvent::sample(DomainEvent::Failed),
             "A sending domain's DNS records were not found within 72 hours.",
+        ),
+        of(
+            &NotificationEvent::sample(true),
+            "A notification rule sent a message to a recipient: the message id names it in the message log.",
+        ),
+        of(
+            &NotificationEvent::sample(false),
+            "A notification rule did not send to a recipient on a channel: turned off by the recipient, a repeat of a first-occurrence rule, no contact point, or a template error (outcome and detail say which).",
         ),
         of(
             &SubscriptionDisabled::sample(),

@@ -72,6 +72,7 @@ impl EmailDispatcher {
             subject: email.subject.as_str().to_owned(),
             text: email.text.as_ref().map(|t| t.as_str().to_owned()),
             html: email.html.as_ref().map(|h| h.as_str().to_owned()),
+            list_unsubscribe: email.list_unsubscribe.clone(),
         };
         let started = Instant::now();
         let (provider, result) = match &settings.smtp {

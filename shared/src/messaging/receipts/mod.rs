@@ -259,6 +259,7 @@ mod tests {
                 html: None,
                 from: None,
                 reply_to: None,
+                list_unsubscribe: None,
             }),
             &["order-42"],
             "ses",

@@ -27,6 +27,20 @@ pub struct OutgoingEmail {
     pub subject: String,
     pub text: Option<String>,
     pub html: Option<String>,
+    /// RFC 8058's one-click unsubscribe URL, sent with `List-Unsubscribe-Post`.
+    pub list_unsubscribe: Option<String>,
+}
+
+impl OutgoingEmail {
+    /// The RFC 8058 headers, when the message has an unsubscribe URL.
+    pub fn unsubscribe_headers(&self) -> Vec<(&'static str, String)> {
+        self.list_unsubscribe.as_ref().map_or_else(Vec::new, |url| {
+            vec![
+                ("List-Unsubscribe", format!("<{url}>")),
+                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()),
+            ]
+        })
+    }
 }
 
 #[async_trait]
