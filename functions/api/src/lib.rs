@@ -71,6 +71,8 @@ pub struct Services {
     pub provider_secrets: Option<Arc<dyn ProviderSecretsSource>>,
     /// Dashboard sign-in links and sessions, where the dashboard is deployed.
     pub sessions: Option<Sessions<dyn SessionStore>>,
+    /// Notification types, rules, preferences and the notification log.
+    pub notifications: Arc<dyn herald::notify::store::NotifyStore>,
 }
 
 impl AppState {
@@ -108,6 +110,7 @@ impl AppState {
             identities: adapters.identities,
             clock: adapters.clock,
             provider_secrets: adapters.provider_secrets,
+            notifications: adapters.notifications,
             sessions: adapters.sessions.map(Sessions::new),
         }))
     }
@@ -198,6 +201,46 @@ fn resources() -> Router<AppState> {
         .route(
             "/accounts/{account_id}/dashboard-sessions",
             post(routes::dashboard_sessions::create),
+        )
+        .route(
+            "/accounts/{account_id}/notification-types",
+            get(routes::notifications::list_types),
+        )
+        .route(
+            "/accounts/{account_id}/notification-types/{key}",
+            get(routes::notifications::get_type)
+                .put(routes::notifications::put_type)
+                .delete(routes::notifications::delete_type),
+        )
+        .route(
+            "/accounts/{account_id}/notification-rules",
+            get(routes::notifications::list_rules).post(routes::notifications::create_rule),
+        )
+        .route(
+            "/accounts/{account_id}/notification-rules/{rule_id}",
+            get(routes::notifications::get_rule)
+                .put(routes::notifications::put_rule)
+                .delete(routes::notifications::delete_rule),
+        )
+        .route(
+            "/accounts/{account_id}/notification-rules/{rule_id}/preview",
+            post(routes::notifications::preview),
+        )
+        .route(
+            "/accounts/{account_id}/notification-rules/{rule_id}/test",
+            post(routes::notifications::test_send),
+        )
+        .route(
+            "/accounts/{account_id}/recipients/{recipient_id}/preferences",
+            get(routes::notifications::get_preferences).put(routes::notifications::put_preferences),
+        )
+        .route(
+            "/accounts/{account_id}/notifications",
+            get(routes::notifications::list_log),
+        )
+        .route(
+            "/accounts/{account_id}/notifications/{notification_id}",
+            get(routes::notifications::get_log_entry),
         )
         .route(
             "/accounts/{account_id}/deliveries",

@@ -41,7 +41,8 @@ fn config() -> ApiConfig {
             | "HERALD_SUBSCRIPTIONS_TABLE"
             | "HERALD_DELIVERIES_TABLE"
             | "HERALD_DOMAINS_TABLE"
-            | "HERALD_EVENT_TYPES_TABLE" => "herald-table".to_owned(),
+            | "HERALD_EVENT_TYPES_TABLE"
+            | "HERALD_NOTIFICATIONS_TABLE" => "herald-table".to_owned(),
             "HERALD_KMS_KEY_ID" => "alias/herald".to_owned(),
             "HERALD_SEND_QUEUE_URL" | "HERALD_DELIVERIES_QUEUE_URL" | "HERALD_EVENTS_QUEUE_URL" => {
                 "https://sqs.eu-west-1.amazonaws.com/123456789012/herald".to_owned()

@@ -52,6 +52,10 @@ pub struct ApiConfig {
     pub dashboard_sessions_table: Option<String>,
     /// The registry of the platform's event types.
     pub event_types_table: String,
+    /// Notification types, rules, preferences and the notification log.
+    pub notifications_table: String,
+    /// Whether a notification channel is on when neither its type nor the recipient says.
+    pub notifications_default_on: bool,
     /// Events must be of a type in the catalog (Herald's own or registered) to be published
     /// or selected by a subscription (`HERALD_REQUIRE_REGISTERED_EVENT_TYPES`); otherwise any
     /// well-formed name goes, and only registered schemas are enforced.
@@ -85,14 +89,23 @@ impl ApiConfig {
         let vonage_signature_method =
             env.parsed("HERALD_VONAGE_SIGNATURE_METHOD", "md5hash", str::parse);
         let event_types_table = env.required("HERALD_EVENT_TYPES_TABLE");
+        let notifications_table = env.required("HERALD_NOTIFICATIONS_TABLE");
+        let notifications_default_on = env.parsed("HERALD_NOTIFICATIONS_DEFAULT_ON", "true", |s| {
+            s.parse::<bool>().map_err(|_| "must be true or false")
+        });
         let require_registered_event_types = env.flag("HERALD_REQUIRE_REGISTERED_EVENT_TYPES");
         let config = platform
             .zip(retention_days)
             .zip(webhooks)
             .zip(domains)
             .zip(vonage_signature_method)
+            .zip(notifications_default_on)
             .map(
-                |((((platform, days), webhooks), domains), vonage_signature_method)| Self {
+                |(
+                    ((((platform, days), webhooks), domains), vonage_signature_method),
+                    notifications_default_on,
+                )| Self {
+                    notifications_default_on,
                     webhooks,
                     domains,
                     public_api_url,
@@ -100,6 +113,7 @@ impl ApiConfig {
                     vonage_signature_method,
                     dashboard_sessions_table,
                     event_types_table,
+                    notifications_table,
                     require_registered_event_types,
                     platform,
                     settings_table,
@@ -128,6 +142,7 @@ pub struct Adapters {
     pub domains: Arc<dyn DomainStore>,
     /// The registry of the platform's event types.
     pub event_types: Arc<dyn EventTypeStore>,
+    pub notifications: Arc<dyn crate::notify::store::NotifyStore>,
     pub identities: Arc<dyn EmailIdentities>,
     pub dns: Arc<dyn DnsLookup>,
     pub clock: Arc<dyn Clock>,
@@ -149,6 +164,7 @@ impl Adapters {
         use crate::adapters::dynamo::event_types::DynamoEventTypeStore;
         use crate::adapters::dynamo::idempotency::DynamoIdempotencyStore;
         use crate::adapters::dynamo::message_log::DynamoMessageLog;
+        use crate::adapters::dynamo::notifications::DynamoNotifyStore;
         use crate::adapters::dynamo::settings::DynamoSettingsStore;
         use crate::adapters::dynamo::subscriptions::DynamoSubscriptionStore;
         use crate::adapters::kms::KmsSealer;
@@ -194,6 +210,10 @@ impl Adapters {
             sessions: config.dashboard_sessions_table.as_ref().map(|table| {
                 Arc::new(DynamoSessionStore::new(dynamo.clone(), table)) as Arc<dyn SessionStore>
             }),
+            notifications: Arc::new(DynamoNotifyStore::new(
+                dynamo.clone(),
+                &config.notifications_table,
+            )),
             event_types: Arc::new(DynamoEventTypeStore::new(dynamo, &config.event_types_table)),
             identities: Arc::new(OnFirstUse::new(aws.clone(), |aws| {
                 SesIdentities::new(aws.sesv2())

@@ -9,6 +9,7 @@ pub mod event_types;
 pub mod events;
 pub mod logs;
 pub mod messages;
+pub mod notifications;
 pub mod providers;
 pub mod sms;
 pub mod subscriptions;

@@ -66,6 +66,7 @@ fn base_env() -> Vec<(&'static str, String)> {
         ("HERALD_DELIVERIES_TABLE", "deliveries"),
         ("HERALD_DOMAINS_TABLE", "domains"),
         ("HERALD_EVENT_TYPES_TABLE", "event-types"),
+        ("HERALD_NOTIFICATIONS_TABLE", "notifications"),
         ("HERALD_KMS_KEY_ID", "alias/herald"),
         ("HERALD_SEND_QUEUE_URL", "https://sqs.local/send"),
         (
@@ -179,6 +180,7 @@ impl Herald {
         let events_queue = Arc::new(FlakyQueue::default());
         let domains = Arc::new(MemoryDomainStore::new());
         let event_types = Arc::new(MemoryEventTypeStore::new());
+        let notifications = Arc::new(herald::notify::memory::MemoryNotifyStore::new());
         let identities = Arc::new(FakeIdentities::default());
         let dns = Arc::new(MemoryDns::new());
         let sealer = Arc::new(LocalSealer::random());
@@ -196,6 +198,7 @@ impl Herald {
             events_queue: events_queue.clone(),
             domains: domains.clone(),
             event_types: event_types.clone(),
+            notifications: notifications.clone(),
             identities: identities.clone(),
             dns: dns.clone(),
             clock: clock.clone(),

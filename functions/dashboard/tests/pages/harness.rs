@@ -54,6 +54,7 @@ fn env() -> HashMap<&'static str, String> {
         ("HERALD_EVENTS_QUEUE_URL", "https://sqs.local/events"),
         ("HERALD_DASHBOARD_SESSIONS_TABLE", "sessions"),
         ("HERALD_EVENT_TYPES_TABLE", "event-types"),
+        ("HERALD_NOTIFICATIONS_TABLE", "notifications"),
         ("AWS_REGION", "eu-west-1"),
     ]
     .into_iter()
@@ -126,6 +127,7 @@ impl Dashboard {
         let dns = Arc::new(MemoryDns::new());
         let sessions = Arc::new(MemorySessionStore::default());
         let event_types = Arc::new(MemoryEventTypeStore::new());
+        let notifications = Arc::new(herald::notify::memory::MemoryNotifyStore::new());
         let clock = Arc::new(ManualClock::at(T0));
         let adapters = Adapters {
             settings: settings.clone(),

@@ -7,6 +7,7 @@ pub mod domains;
 pub mod event_types;
 pub mod idempotency;
 pub mod message_log;
+pub mod notifications;
 pub mod settings;
 pub mod subscriptions;
 

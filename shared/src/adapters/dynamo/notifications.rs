@@ -1,0 +1,401 @@
+//! Notifications in one DynamoDB table with string keys `pk` and `sk`:
+//!
+//! | item | `pk` | `sk` |
+//! |---|---|---|
+//! | type | `a#{account}` | `type#{key}` |
+//! | rule | `a#{account}` | `rule#{id}` |
+//! | a recipient's preferences | `a#{account}` | `pref#{recipient}` |
+//! | a first-occurrence key | `first#{account}#{digest}` | `-` |
+//! | a log entry | `log#{account}` | `{notification id}` |
+//!
+//! An account's types and rules are one Query each (a notifier reads both per event that has
+//! rules); preferences and first keys one GetItem or conditional PutItem; the log one Query per
+//! page, newest first, its id sorting by the event's time so that a time range is a key
+//! condition. Log entries and first keys carry `ttl` and are deleted after the retention.
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use time::OffsetDateTime;
+
+use crate::adapters::dynamo::{document, n, s, write_error};
+use crate::common::account::AccountId;
+use crate::common::store::StoreError;
+use crate::notify::log::{LogQuery, NotificationId, NotificationRecord};
+use crate::notify::preferences::Preferences;
+use crate::notify::recipients::RecipientId;
+use crate::notify::rules::{NotificationRule, RuleId};
+use crate::notify::store::{FirstClaim, NotifyStore};
+use crate::notify::types::{NotificationType, TypeKey};
+
+pub struct DynamoNotifyStore {
+    client: Client,
+    table: String,
+}
+
+fn settings(account: &AccountId) -> AttributeValue {
+    s(format!("a#{account}"))
+}
+
+fn log_partition(account: &AccountId) -> AttributeValue {
+    s(format!("log#{account}"))
+}
+
+fn doc<T: serde::Serialize>(v: &T) -> Result<AttributeValue, StoreError> {
+    serde_dynamo::to_attribute_value(v).map_err(StoreError::unavailable)
+}
+
+impl DynamoNotifyStore {
+    pub fn new(client: Client, table: impl Into<String>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+        }
+    }
+
+    fn corrupt(account: &AccountId, kind: &'static str) -> impl Fn(String) -> StoreError {
+        move |reason| StoreError::Corrupt {
+            account: account.clone(),
+            kind,
+            reason,
+        }
+    }
+
+    /// Every item of the account's settings partition whose `sk` starts with `prefix`.
+    async fn settings_items(
+        &self,
+        account: &AccountId,
+        prefix: &str,
+    ) -> Result<Vec<HashMap<String, AttributeValue>>, StoreError> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression("pk = :pk AND begins_with(sk, :prefix)")
+                .expression_attribute_values(":pk", settings(account))
+                .expression_attribute_values(":prefix", s(prefix))
+                .consistent_read(true)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            out.extend(page.items.unwrap_or_default());
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn delete(&self, pk: AttributeValue, sk: String) -> Result<bool, StoreError> {
+        let out = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .key("pk", pk)
+            .key("sk", s(sk))
+            .return_values(ReturnValue::AllOld)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        Ok(out.attributes.is_some_and(|a| !a.is_empty()))
+    }
+
+    fn log_item(r: &NotificationRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
+        let mut item = HashMap::from([
+            ("pk".to_owned(), log_partition(&r.account_id)),
+            ("sk".to_owned(), s(r.id.as_str())),
+            ("ruleId".to_owned(), s(r.rule_id.as_str())),
+            ("outcome".to_owned(), s(r.outcome.as_str())),
+            ("ttl".to_owned(), n(r.expires_at.unix_timestamp())),
+            ("record".to_owned(), doc(r)?),
+        ]);
+        if let Some(id) = &r.recipient_id {
+            item.insert("recipientId".to_owned(), s(id.as_str()));
+        }
+        Ok(item)
+    }
+}
+
+#[async_trait]
+impl NotifyStore for DynamoNotifyStore {
+    async fn types(&self, account: &AccountId) -> Result<Vec<NotificationType>, StoreError> {
+        self.settings_items(account, "type#")
+            .await?
+            .into_iter()
+            .map(|item| document(item, "type", Self::corrupt(account, "notification type")))
+            .collect()
+    }
+
+    async fn put_type(
+        &self,
+        account: &AccountId,
+        t: &NotificationType,
+        new: bool,
+    ) -> Result<(), StoreError> {
+        let put = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", settings(account))
+            .item("sk", s(format!("type#{}", t.key)))
+            .item("type", doc(t)?);
+        let put = if new {
+            put.condition_expression("attribute_not_exists(sk)")
+        } else {
+            put
+        };
+        put.send().await.map_err(write_error)?;
+        Ok(())
+    }
+
+    async fn delete_type(&self, account: &AccountId, key: &TypeKey) -> Result<bool, StoreError> {
+        self.delete(settings(account), format!("type#{key}")).await
+    }
+
+    async fn rules(&self, account: &AccountId) -> Result<Vec<NotificationRule>, StoreError> {
+        self.settings_items(account, "rule#")
+            .await?
+            .into_iter()
+            .map(|item| document(item, "rule", Self::corrupt(account, "notification rule")))
+            .collect()
+    }
+
+    async fn put_rule(
+        &self,
+        account: &AccountId,
+        rule: &NotificationRule,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", settings(account))
+            .item("sk", s(format!("rule#{}", rule.id)))
+            .item("rule", doc(rule)?)
+            .send()
+            .await
+            .map_err(write_error)?;
+        Ok(())
+    }
+
+    async fn delete_rule(&self, account: &AccountId, id: &RuleId) -> Result<bool, StoreError> {
+        self.delete(settings(account), format!("rule#{id}")).await
+    }
+
+    async fn preferences(
+        &self,
+        account: &AccountId,
+        recipient: &RecipientId,
+    ) -> Result<Preferences, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", settings(account))
+            .key("sk", s(format!("pref#{recipient}")))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        match out.item {
+            Some(item) => document(item, "preferences", Self::corrupt(account, "preferences")),
+            None => Ok(Preferences::none(recipient.clone())),
+        }
+    }
+
+    async fn put_preferences(
+        &self,
+        account: &AccountId,
+        preferences: &Preferences,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", settings(account))
+            .item("sk", s(format!("pref#{}", preferences.recipient_id)))
+            .item("preferences", doc(preferences)?)
+            .send()
+            .await
+            .map_err(write_error)?;
+        Ok(())
+    }
+
+    async fn claim_first(
+        &self,
+        account: &AccountId,
+        key: &str,
+        owner: &str,
+        expires_at: OffsetDateTime,
+    ) -> Result<FirstClaim, StoreError> {
+        let pk = s(format!("first#{account}#{key}"));
+        // Written unless held: by another owner whose claim has not expired (TTL deletes lag).
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", pk.clone())
+            .item("sk", s("-"))
+            .item("owner", s(owner))
+            .item("ttl", n(expires_at.unix_timestamp()))
+            .condition_expression("attribute_not_exists(pk) OR #owner = :owner")
+            .expression_attribute_names("#owner", "owner")
+            .expression_attribute_values(":owner", s(owner))
+            .send()
+            .await
+            .map_err(write_error);
+        match written {
+            Ok(_) => Ok(FirstClaim::Mine),
+            Err(StoreError::PreconditionFailed) => {
+                let out = self
+                    .client
+                    .get_item()
+                    .table_name(&self.table)
+                    .key("pk", pk)
+                    .key("sk", s("-"))
+                    .consistent_read(true)
+                    .send()
+                    .await
+                    .map_err(StoreError::unavailable)?;
+                let by = out
+                    .item
+                    .and_then(|mut i| i.remove("owner"))
+                    .and_then(|v| v.as_s().ok().cloned())
+                    .unwrap_or_default();
+                Ok(FirstClaim::Taken { by })
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn begin(
+        &self,
+        record: &NotificationRecord,
+    ) -> Result<Option<NotificationRecord>, StoreError> {
+        let written = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::log_item(record)?))
+            .condition_expression("attribute_not_exists(sk)")
+            .send()
+            .await
+            .map_err(write_error);
+        match written {
+            Ok(_) => Ok(None),
+            Err(StoreError::PreconditionFailed) => {
+                self.entry(&record.account_id, &record.id).await
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn finish(&self, record: &NotificationRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(Self::log_item(record)?))
+            .send()
+            .await
+            .map_err(write_error)?;
+        Ok(())
+    }
+
+    async fn log(
+        &self,
+        account: &AccountId,
+        query: &LogQuery,
+    ) -> Result<Vec<NotificationRecord>, StoreError> {
+        // The key condition takes the time range and the cursor; the other filters are a
+        // filter expression, so a page may take more than one Query to fill.
+        let mut upper: Option<String> = query.to.map(|t| NotificationId::lowest_at(t).as_str().to_owned());
+        if let Some(after) = &query.after
+            && upper.as_ref().is_none_or(|u| after.as_str() < u.as_str())
+        {
+            upper = Some(after.as_str().to_owned());
+        }
+        let lower = query
+            .from
+            .map(|t| NotificationId::lowest_at(t).as_str().to_owned())
+            .unwrap_or_else(|| "n".to_owned());
+        let mut filters = Vec::new();
+        let mut values = HashMap::from([
+            (":pk".to_owned(), log_partition(account)),
+            (":lower".to_owned(), s(lower)),
+        ]);
+        let key = match &upper {
+            Some(u) => {
+                values.insert(":upper".to_owned(), s(u.clone()));
+                "pk = :pk AND sk BETWEEN :lower AND :upper"
+            }
+            None => "pk = :pk AND sk >= :lower",
+        };
+        if let Some(rule) = &query.rule {
+            filters.push("ruleId = :rule");
+            values.insert(":rule".to_owned(), s(rule.as_str()));
+        }
+        if let Some(recipient) = &query.recipient {
+            filters.push("recipientId = :recipient");
+            values.insert(":recipient".to_owned(), s(recipient.as_str()));
+        }
+        if let Some(outcome) = query.outcome {
+            filters.push("outcome = :outcome");
+            values.insert(":outcome".to_owned(), s(outcome.as_str()));
+        }
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let page = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .key_condition_expression(key)
+                .set_filter_expression((!filters.is_empty()).then(|| filters.join(" AND ")))
+                .set_expression_attribute_values(Some(values.clone()))
+                .scan_index_forward(false)
+                .limit(i32::try_from(query.limit.max(1) * 2).unwrap_or(200))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(StoreError::unavailable)?;
+            for item in page.items.unwrap_or_default() {
+                let r: NotificationRecord =
+                    document(item, "record", Self::corrupt(account, "notification"))?;
+                // BETWEEN includes its ends: the cursor's own entry is not repeated.
+                if query.matches(&r) {
+                    out.push(r);
+                    if out.len() == query.limit {
+                        return Ok(out);
+                    }
+                }
+            }
+            start = page.last_evaluated_key;
+            if start.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn entry(
+        &self,
+        account: &AccountId,
+        id: &NotificationId,
+    ) -> Result<Option<NotificationRecord>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", log_partition(account))
+            .key("sk", s(id.as_str()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item
+            .map(|item| document(item, "record", Self::corrupt(account, "notification")))
+            .transpose()
+    }
+}
