@@ -15,6 +15,7 @@ mod email;
 mod events;
 mod logs;
 mod messages;
+mod notifications;
 mod routing;
 mod settings;
 mod subscriptions;
