@@ -678,6 +678,8 @@ async fn event_types_carry_whole_sample_envelopes() {
         "email.failed",
         "domain.verified",
         "domain.failed",
+        "notification.sent",
+        "notification.suppressed",
         "subscription.disabled",
     ] {
         assert!(names.contains(&expected), "{names:?}");

@@ -61,13 +61,15 @@ fn queued(h: &Herald) -> Vec<Value> {
 }
 
 /// Herald's own event types, by name.
-const HERALD_TYPES: [&str; 10] = [
+const HERALD_TYPES: [&str; 12] = [
     "domain.failed",
     "domain.verified",
     "email.delivered",
     "email.failed",
     "email.opened",
     "email.sent",
+    "notification.sent",
+    "notification.suppressed",
     "sms.delivered",
     "sms.failed",
     "sms.sent",
