@@ -313,12 +313,16 @@ async fn event_for(
         Some(Value::Object(mut e)) => {
             let data = e.remove("eventData").unwrap_or(Value::Null);
             let tags = match e.remove("tags") {
-                Some(Value::Array(t)) => t
+                None => Vec::new(),
+                Some(Value::Array(t)) if t.iter().all(Value::is_string) => t
                     .into_iter()
-                    .map(|v| v.as_str().unwrap_or_default().to_owned())
+                    .filter_map(|v| v.as_str().map(str::to_owned))
                     .collect(),
-                _ => Vec::new(),
+                Some(_) => return Err(invalid("event.tags", "must be an array of tags")),
             };
+            if let Some(extra) = e.keys().next() {
+                return Err(invalid(&format!("event.{extra}"), "is not a known field"));
+            }
             NewEvent {
                 sender: "preview".into(),
                 event_name: rule.event_name.to_string(),
