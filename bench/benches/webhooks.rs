@@ -230,6 +230,7 @@ fn fanout(c: &mut Criterion) {
     let fanout = Fanout {
         subscriptions: store,
         queue: queue.clone(),
+        notifications: None,
     };
     // One SQS batch of ten events, each published a moment after the last.
     let events: Vec<Event> = (0..BATCH)

@@ -28,6 +28,7 @@ mod gateway;
 mod local_services;
 mod message_log;
 mod messages_api;
+mod notifications;
 mod provider_secrets;
 mod pubsub_delivery;
 mod sample_events;

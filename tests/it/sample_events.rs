@@ -50,6 +50,7 @@ async fn queue_samples_are_accepted() {
         "webhook-fanout",
         "webhook-deliver",
         "delivery-status",
+        "notify",
     ] {
         let samples = samples(function)
             .into_iter()

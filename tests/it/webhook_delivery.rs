@@ -516,6 +516,7 @@ async fn fan_out_queues_one_job_per_matching_active_subscription() {
     let fanout = Fanout {
         subscriptions: f.subscriptions.clone(),
         queue: queue.clone(),
+        notifications: None,
     };
     // Tagged `prod` only: the tag filter also wants a `team-*` tag.
     let event = f.event(None);

@@ -173,6 +173,23 @@ Try it (each line works as printed):
        -d '{{"sender": "my-service", "eventName": "order.completed", "eventData": {{"orderId": "42"}}}}'
   curl -s {api}/accounts/acme/deliveries -H "Authorization: Bearer $HERALD_TOKEN"
 
+  # Notifications: a type, a rule that emails the people an event names, the event, then
+  # what each was sent (the email is in {services}/sent):
+  curl -s -X PUT {api}/accounts/acme/notification-types/order-shipped \
+       -H "Authorization: Bearer $HERALD_TOKEN" -H 'Content-Type: application/json' \
+       -d '{{"name": "Order shipped", "channels": {{"email": {{}}}}}}'
+  curl -s -X POST {api}/accounts/acme/notification-rules -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"name": "Tell the buyer", "eventName": "order.shipped", "type": "order-shipped",
+            "recipients": {{"path": "eventData.buyers[*]"}},
+            "templates": {{"email": {{"en": {{"subject": "Order {{{{ data.orderId }}}} shipped",
+                                            "text": "Hi {{{{ recipient.name }}}}"}}}}}}}}'
+  curl -s -X POST {api}/accounts/acme/events -H "Authorization: Bearer $HERALD_TOKEN" \
+       -H 'Content-Type: application/json' \
+       -d '{{"sender": "my-service", "eventName": "order.shipped", "eventData": {{"orderId": "42",
+            "buyers": [{{"id": "jane", "name": "Jane", "email": "jane@example.com"}}]}}}}'
+  curl -s "{api}/accounts/acme/notifications?recipient=jane" -H "Authorization: Bearer $HERALD_TOKEN"
+
   # SMS settings and a message:
   curl -s -i {api}/accounts/acme/sms-settings -H "Authorization: Bearer $HERALD_TOKEN"
   curl -s -X PUT {api}/accounts/acme/sms-settings -H "Authorization: Bearer $HERALD_TOKEN" \

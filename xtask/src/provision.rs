@@ -1,5 +1,5 @@
 //! Creates on the emulated AWS what template.yaml declares: DynamoDB tables (keys, indexes,
-//! TTL), KMS keys, queues, SES identities and Secrets Manager secrets. Resources with no local
+//! TTL), KMS keys, queues, SES identities and Secrets Manager secrets (given or generated). Resources with no local
 //! meaning (log groups, alarms, the HTTP API) are skipped.
 
 use aws_sdk_dynamodb::types::{
@@ -201,6 +201,32 @@ async fn create_queue(
     Ok(())
 }
 
+/// A secret's value: its `SecretString`, or one made as `GenerateSecretString` asks (letters
+/// and digits; CloudFormation's other options have no use here yet).
+fn secret_value(template: &Template, props: &Value, physical: &Physical) -> Result<String> {
+    if let Some(value) = props.get("SecretString") {
+        return template.resolve(value, physical);
+    }
+    let generate = props
+        .get("GenerateSecretString")
+        .ok_or("Secret without its SecretString or GenerateSecretString")?;
+    if generate.get("SecretStringTemplate").is_some() {
+        return Err("GenerateSecretString with a SecretStringTemplate is not made locally".into());
+    }
+    let length = generate
+        .get("PasswordLength")
+        .map(|v| template.resolve(v, physical))
+        .transpose()?
+        .map_or(Ok(32), |l| l.parse::<usize>())
+        .map_err(|e| format!("GenerateSecretString's PasswordLength: {e}"))?;
+    Ok(
+        rand::Rng::sample_iter(rand::rng(), &rand::distr::Alphanumeric)
+            .take(length)
+            .map(char::from)
+            .collect(),
+    )
+}
+
 pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> {
     let config = sdk_config(endpoint).await;
     let dynamo = aws_sdk_dynamodb::Client::new(&config);
@@ -268,20 +294,11 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> 
                 physical.refs.insert(id.clone(), name);
             }
             "AWS::SecretsManager::Secret" => {
-                let name = template.resolve(
-                    resource
-                        .properties
-                        .get("Name")
-                        .ok_or("Secret without its Name")?,
-                    &physical,
-                )?;
-                let value = template.resolve(
-                    resource
-                        .properties
-                        .get("SecretString")
-                        .ok_or("Secret without its SecretString")?,
-                    &physical,
-                )?;
+                let name = match resource.properties.get("Name") {
+                    Some(name) => template.resolve(name, &physical)?,
+                    None => format!("{}-{id}", crate::template::STACK),
+                };
+                let value = secret_value(template, &resource.properties, &physical)?;
                 let out = secrets
                     .create_secret()
                     .name(&name)

@@ -7,11 +7,13 @@
 //! - [`webhooks`] holds `webhook-fanout` and `webhook-deliver`.
 //! - [`domains`] holds `dns-verify`.
 //! - [`receipts`] holds `delivery-status`.
+//! - [`notify`] holds `notify`.
 //! - [`sqs_batch`] holds the runner every SQS-triggered function shares.
 
 pub mod api;
 pub mod dispatch;
 pub mod domains;
+pub mod notify;
 pub mod receipts;
 pub mod sqs_batch;
 pub mod webhooks;

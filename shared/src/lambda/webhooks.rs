@@ -33,6 +33,9 @@ pub struct WebhookConfig {
     pub deliveries_table: String,
     pub deliveries_queue_url: String,
     pub events_queue_url: String,
+    /// Where `webhook-fanout` forwards events for the notification rules; none: notifications
+    /// are not deployed.
+    pub notifications_queue_url: Option<String>,
     pub kms_key_id: String,
     pub policy: AddressPolicy,
     /// Endpoints other than the clouds' public ones that subscriptions may name.
@@ -60,6 +63,7 @@ impl WebhookConfig {
         let deliveries_table = env.required("HERALD_DELIVERIES_TABLE");
         let deliveries_queue_url = env.required("HERALD_DELIVERIES_QUEUE_URL");
         let events_queue_url = env.required("HERALD_EVENTS_QUEUE_URL");
+        let notifications_queue_url = env.optional("HERALD_NOTIFICATIONS_QUEUE_URL");
         let kms_key_id = env.required("HERALD_KMS_KEY_ID");
         let policy = AddressPolicy::read(env);
         let allowed_endpoints = AllowedEndpoints::read(env);
@@ -87,6 +91,7 @@ impl WebhookConfig {
             deliveries_table,
             deliveries_queue_url,
             events_queue_url,
+            notifications_queue_url,
             kms_key_id,
             policy: policy?,
             allowed_endpoints: allowed_endpoints?,
@@ -103,6 +108,10 @@ impl WebhookConfig {
                 &self.subscriptions_table,
             )),
             queue: Arc::new(SqsQueue::new(aws.sqs(), &self.deliveries_queue_url)),
+            notifications: self.notifications_queue_url.as_ref().map(|url| {
+                Arc::new(SqsQueue::new(aws.sqs(), url))
+                    as Arc<dyn crate::common::queue::JobQueue<Event>>
+            }),
         }
     }
 
@@ -172,7 +181,8 @@ impl WebhookConfig {
 }
 
 /// `webhook-fanout`: each event of the events queue becomes one delivery job per matching
-/// active subscription of its account; an account's subscriptions are read once per batch.
+/// active subscription of its account (an account's subscriptions are read once per batch),
+/// then goes on to notifications.
 pub struct WebhookFanout {
     fanout: Fanout,
 }
@@ -263,6 +273,24 @@ mod tests {
         assert_eq!(config.policy, AddressPolicy::default());
         assert_eq!(config.signature_header, "X-Herald-Signature");
         assert_eq!(config.retention, time::Duration::days(90));
+        assert_eq!(config.notifications_queue_url, None);
+    }
+
+    #[test]
+    fn notifications_queue() {
+        static VARS: [(&str, &str); 6] = [
+            BASE[0],
+            BASE[1],
+            BASE[2],
+            BASE[3],
+            BASE[4],
+            ("HERALD_NOTIFICATIONS_QUEUE_URL", "http://q/notifications"),
+        ];
+        let config = WebhookConfig::read(env(&VARS)).expect("valid");
+        assert_eq!(
+            config.notifications_queue_url.as_deref(),
+            Some("http://q/notifications")
+        );
     }
 
     #[test]

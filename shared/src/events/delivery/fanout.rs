@@ -6,6 +6,11 @@
 //! An account's subscriptions are read once per batch of events ([`BatchReads`]), never from
 //! an earlier batch: an event published after the API answered 201 for a subscription reaches
 //! it.
+//!
+//! With a notifications queue, each event is then forwarded there for the notification rules
+//! (but notifications' own events, which no rule may act on): after its deliveries, so that
+//! notifications never hold up a webhook. A failed forward fails the event, which comes back
+//! and is fanned out again; its deliveries, keyed by event and subscription, are not repeated.
 
 use std::sync::Arc;
 
@@ -17,6 +22,7 @@ use crate::events::delivery::{DeliveryId, DeliveryJob, FirstAttempt};
 use crate::events::subscription::cache::BatchReads;
 use crate::events::subscription::{Subscription, SubscriptionStore};
 use crate::events::webhook::Event;
+use crate::notify::rules::refused_event;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FanoutError {
@@ -31,6 +37,8 @@ pub enum FanoutError {
 pub struct Fanout {
     pub subscriptions: Arc<dyn SubscriptionStore>,
     pub queue: Arc<dyn JobQueue<DeliveryJob>>,
+    /// Where events go on to the notification rules, where notifications are deployed.
+    pub notifications: Option<Arc<dyn JobQueue<Event>>>,
 }
 
 /// Fan-out of one batch of events, sharing its reads of subscriptions. Make one per batch
@@ -95,12 +103,23 @@ impl Fanout {
 }
 
 impl BatchFanout<'_> {
-    /// Queues one delivery per subscription that wants the event; returns how many.
+    /// Queues one delivery per subscription that wants the event, then forwards the event to
+    /// notifications; returns how many deliveries.
     pub async fn fan_out(&self, event: &Event, now: OffsetDateTime) -> Result<usize, FanoutError> {
         if event.is_expired(now) {
             tracing::info!(event = %event.id(), "expired before fan-out; not delivered");
             return Ok(0);
         }
+        let deliveries = self.deliver(event).await?;
+        if let Some(notifications) = &self.fanout.notifications
+            && !refused_event(event.event_name())
+        {
+            notifications.enqueue(event).await?;
+        }
+        Ok(deliveries)
+    }
+
+    async fn deliver(&self, event: &Event) -> Result<usize, FanoutError> {
         let subscriptions = self.reads.of_account(event.account_id()).await?;
         let matching: Vec<&Subscription> = subscriptions
             .iter()
@@ -171,6 +190,7 @@ mod tests {
         let fanout = Fanout {
             subscriptions: store.clone(),
             queue: queue.clone(),
+            notifications: None,
         };
         let event = NewEvent {
             sender: "signature-api".into(),
@@ -209,6 +229,7 @@ mod tests {
         let fanout = Fanout {
             subscriptions: store.clone(),
             queue: queue.clone(),
+            notifications: None,
         };
         let event = |i: i64| {
             let at = T0 + time::Duration::seconds(i);
@@ -230,5 +251,83 @@ mod tests {
         assert_eq!(fanout.batch().fan_out(&event(0), T0).await.expect("ok"), 1);
         store.create(&subscription(1, &[])).await.expect("stored");
         assert_eq!(fanout.batch().fan_out(&event(1), T0).await.expect("ok"), 2);
+    }
+
+    fn named(name: &str) -> Event {
+        NewEvent {
+            sender: "signature-api".into(),
+            event_name: name.into(),
+            event_data: json!({}),
+            organization_id: None,
+            expires_at: None,
+            tags: vec![],
+        }
+        .validate(
+            EventId::new(T0),
+            AccountId::parse("acme").expect("valid"),
+            T0,
+        )
+        .expect("valid")
+    }
+
+    /// Events go on to notifications after their deliveries, matched by a subscription or
+    /// not; notifications' own events do not.
+    #[tokio::test]
+    async fn events_are_forwarded_to_notifications_after_their_deliveries() {
+        let store = Arc::new(MemorySubscriptionStore::new());
+        store.create(&subscription(0, &[])).await.expect("stored");
+        let queue = Arc::new(MemoryQueue::default());
+        let notifications = Arc::new(MemoryQueue::default());
+        let fanout = Fanout {
+            subscriptions: store.clone(),
+            queue: queue.clone(),
+            notifications: Some(notifications.clone()),
+        };
+        let order = named("order.completed");
+        assert_eq!(fanout.fan_out(&order, T0).await.expect("ok"), 1);
+        assert_eq!(notifications.jobs(), std::slice::from_ref(&order));
+
+        let sent = named("notification.sent");
+        assert_eq!(fanout.fan_out(&sent, T0).await.expect("ok"), 1);
+        assert_eq!(queue.jobs().len(), 2, "still delivered to subscribers");
+        assert_eq!(
+            notifications.jobs(),
+            std::slice::from_ref(&order),
+            "not forwarded"
+        );
+
+        // No subscriptions: forwarded all the same.
+        let other = Fanout {
+            subscriptions: Arc::new(MemorySubscriptionStore::new()),
+            queue: queue.clone(),
+            notifications: Some(notifications.clone()),
+        };
+        assert_eq!(other.fan_out(&order, T0).await.expect("ok"), 0);
+        assert_eq!(notifications.jobs().len(), 2);
+    }
+
+    struct Refusing;
+
+    #[async_trait::async_trait]
+    impl JobQueue<Event> for Refusing {
+        async fn enqueue_after(&self, _: &Event, _: i32) -> Result<(), QueueError> {
+            Err(QueueError("unavailable".into()))
+        }
+    }
+
+    /// A forward that fails fails the event, its deliveries queued already.
+    #[tokio::test]
+    async fn a_failed_forward_fails_the_event_after_its_deliveries() {
+        let store = Arc::new(MemorySubscriptionStore::new());
+        store.create(&subscription(0, &[])).await.expect("stored");
+        let queue = Arc::new(MemoryQueue::default());
+        let fanout = Fanout {
+            subscriptions: store,
+            queue: queue.clone(),
+            notifications: Some(Arc::new(Refusing)),
+        };
+        let result = fanout.fan_out(&named("order.completed"), T0).await;
+        assert!(matches!(result, Err(FanoutError::Queue(_))), "{result:?}");
+        assert_eq!(queue.jobs().len(), 1);
     }
 }
