@@ -12,13 +12,14 @@ use crate::assets;
 use crate::signed::{CSRF_FIELD, CSRF_HEADER, Signed};
 
 /// The sections of the top navigation: path under the account, and label.
-const SECTIONS: [(&str, &str); 6] = [
+const SECTIONS: [(&str, &str); 7] = [
     ("", "Overview"),
     ("/sms", "SMS"),
     ("/email", "Email"),
     ("/logs/sms", "Logs"),
     ("/subscriptions", "Subscriptions"),
     ("/events", "Events"),
+    ("/notifications/rules", "Notifications"),
 ];
 
 /// htmx swaps every answer, errors included: a form refused with 400 shows its messages.

@@ -1,6 +1,6 @@
 //! The account dashboard: the pages of the reference documents (Overview, SMS, Email with My
-//! domains, Logs, Subscriptions, Events), rendered on the server, served under `/dashboard` by
-//! the same HTTP API as the REST API.
+//! domains, Logs, Subscriptions, Events, Notifications), rendered on the server, served under
+//! `/dashboard` by the same HTTP API as the REST API.
 //!
 //! - [`session`]: sign-in by one-time link, the session cookie, CSRF and the viewer's
 //!   read-only rule, all checked before any page runs.
@@ -8,6 +8,8 @@
 //!   the signed-in person: one set of rules, stores and error messages for both.
 //! - [`html`]: the page shell and the pieces every page uses (fields with their errors, times,
 //!   empty states, paging); [`pages`]: one module per page.
+//! - [`recipient`]: the pages a notification email's signed links open, with no session: a
+//!   recipient's preferences and the one-click unsubscribe of RFC 8058.
 //! - [`assets`]: the stylesheet, the script and the vendored htmx, under names that change
 //!   with their content, so that browsers may keep them for a year.
 //!
@@ -17,6 +19,7 @@
 pub mod assets;
 pub mod html;
 pub mod pages;
+pub mod recipient;
 pub mod resources;
 pub mod session;
 pub mod signed;
@@ -40,6 +43,9 @@ pub struct DashboardConfig {
     /// CSP `frame-ancestors`: who may embed the pages (`HERALD_DASHBOARD_FRAME_ANCESTORS`,
     /// space-separated https origins or `'self'`); none: nobody.
     pub frame_ancestors: Option<String>,
+    /// The Secrets Manager secret holding the key of recipients' links
+    /// (`HERALD_LINK_SECRET_ARN`); none: the preference and unsubscribe pages are off.
+    pub link_secret: Option<String>,
 }
 
 /// One `frame-ancestors` source: `'self'` or an https origin (with an optional `*.` label).
@@ -78,6 +84,7 @@ impl DashboardConfig {
                 None
             }
         });
+        let link_secret = env.optional("HERALD_LINK_SECRET_ARN");
         if env.optional("HERALD_DASHBOARD_SESSIONS_TABLE").is_none() {
             env.problem("HERALD_DASHBOARD_SESSIONS_TABLE", "is required");
         }
@@ -86,6 +93,7 @@ impl DashboardConfig {
             Ok(api) if problems.is_empty() => Ok(Self {
                 api,
                 frame_ancestors,
+                link_secret,
             }),
             Ok(_) => Err(ConfigError(problems)),
             Err(e) => {
@@ -106,6 +114,8 @@ pub struct Inner {
     pub api: Router,
     pub sessions: Sessions<dyn SessionStore>,
     pub frame_ancestors: Option<String>,
+    /// The key of recipients' signed links (preferences, one-click unsubscribe).
+    pub links: recipient::LinkKey,
 }
 
 impl std::ops::Deref for DashboardState {
@@ -121,11 +131,23 @@ impl DashboardState {
     pub async fn from_env() -> Result<Self, herald::lambda::Error> {
         let config = DashboardConfig::read(|name| std::env::var(name).ok())?;
         let aws = Arc::new(herald::adapters::aws::clients().await);
-        let adapters = Adapters::aws(&config.api, aws);
-        Ok(Self::new(config, adapters)?)
+        let adapters = Adapters::aws(&config.api, aws.clone());
+        let links = match config.link_secret.clone() {
+            Some(secret) => recipient::LinkKey::from_secret(aws, secret),
+            None => recipient::LinkKey::none(),
+        };
+        Ok(Self::with_links(config, adapters, links)?)
     }
 
-    pub fn new(config: DashboardConfig, mut adapters: Adapters) -> Result<Self, ConfigError> {
+    pub fn new(config: DashboardConfig, adapters: Adapters) -> Result<Self, ConfigError> {
+        Self::with_links(config, adapters, recipient::LinkKey::none())
+    }
+
+    fn with_links(
+        config: DashboardConfig,
+        mut adapters: Adapters,
+        links: recipient::LinkKey,
+    ) -> Result<Self, ConfigError> {
         let Some(store) = adapters.sessions.clone() else {
             return Err(ConfigError(vec![(
                 "HERALD_DASHBOARD_SESSIONS_TABLE".into(),
@@ -140,7 +162,15 @@ impl DashboardState {
             app,
             sessions: Sessions::new(store),
             frame_ancestors: config.frame_ancestors,
+            links,
         })))
+    }
+
+    /// The same state with this key for recipients' links (tests, and hosts that hold the key
+    /// themselves).
+    pub fn with_link_signer(self, signer: herald::notify::links::LinkSigner) -> Self {
+        self.links.set(signer);
+        self
     }
 }
 
@@ -154,6 +184,7 @@ pub fn router(state: DashboardState) -> Router {
     Router::new()
         .route("/dashboard/sign-in", get(session::sign_in))
         .route("/dashboard/static/{file}", get(assets::serve))
+        .merge(recipient::routes())
         .merge(signed_in)
         .fallback(html::not_found)
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))

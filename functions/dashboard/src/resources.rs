@@ -85,6 +85,11 @@ impl<'a> Resources<'a> {
         }
     }
 
+    /// Calls as `caller`: a recipient's signed link acts for its one account only.
+    pub fn as_caller(state: &'a DashboardState, caller: Caller) -> Self {
+        Self { state, caller }
+    }
+
     pub async fn call(
         &self,
         method: Method,

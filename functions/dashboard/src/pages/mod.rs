@@ -4,6 +4,7 @@ pub mod domains;
 pub mod email;
 pub mod events;
 pub mod logs;
+pub mod notifications;
 pub mod overview;
 pub mod sms;
 pub mod subscriptions;
@@ -36,6 +37,7 @@ pub fn routes() -> Router<DashboardState> {
         .merge(email::routes())
         .merge(domains::routes())
         .merge(subscriptions::routes())
+        .merge(notifications::routes())
 }
 
 /// A signed-in request on one of its session's accounts (`{account}` in the path): the

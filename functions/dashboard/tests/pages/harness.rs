@@ -102,6 +102,9 @@ pub struct Dashboard {
     pub dns: Arc<MemoryDns>,
     pub sessions: Arc<MemorySessionStore>,
     pub event_types: Arc<MemoryEventTypeStore>,
+    pub notifications: Arc<herald::notify::memory::MemoryNotifyStore>,
+    /// Signs recipients' links as notification emails carry them.
+    pub link_signer: herald::notify::links::LinkSigner,
     pub clock: Arc<ManualClock>,
 }
 
@@ -146,8 +149,15 @@ impl Dashboard {
             provider_secrets: None,
             sessions: Some(sessions.clone()),
             event_types: event_types.clone(),
+            notifications: notifications.clone(),
         };
-        let state = DashboardState::new(config, adapters).expect("valid");
+        let link_signer = herald::notify::links::LinkSigner::new(
+            Secret::parse(&"link-key-".repeat(4)).expect("a secret"),
+        )
+        .expect("a long enough key");
+        let state = DashboardState::new(config, adapters)
+            .expect("valid")
+            .with_link_signer(link_signer.clone());
         Self {
             router: dashboard::router(state.clone()),
             state,
@@ -160,6 +170,8 @@ impl Dashboard {
             dns,
             sessions,
             event_types,
+            notifications,
+            link_signer,
             clock,
         }
     }

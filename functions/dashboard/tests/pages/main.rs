@@ -6,6 +6,7 @@ mod email;
 mod events;
 mod harness;
 mod logs;
+mod notifications;
 mod sessions;
 mod sms;
 mod subscriptions;
