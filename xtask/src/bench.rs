@@ -85,6 +85,16 @@ const FIGURES: &[Figure] = &[
         what: "webhook-deliver: bare reqwest POSTs per second, same Service Bus stand-in and concurrency",
         bench: "servicebus_deliver/bare reqwest x10",
     },
+    Figure::Ratio {
+        what: "notify: one event with 1,000 recipients rendered, logged and queued vs rendered alone (in-memory stores)",
+        bench: "notify_event/1000 recipients, rendered and queued",
+        baseline: "notify_event/1000 recipients, rendered only",
+        target: "at most 4 (deciding, logging and queueing at most three renderings' worth)",
+    },
+    Figure::Rate {
+        what: "notify: notifications per second of one event's recipients (in-memory stores)",
+        bench: "notify_event/1000 recipients, rendered and queued",
+    },
     Figure::Time {
         what: "webhook-fanout: a batch of 10 events over 10,000 subscriptions (one read per batch)",
         bench: "webhook_fanout/10000 subscriptions, batch of 10",

@@ -252,6 +252,7 @@ mod tests {
             ("HERALD_DELIVERIES_TABLE", "deliveries"),
             ("HERALD_DOMAINS_TABLE", "domains"),
             ("HERALD_EVENT_TYPES_TABLE", "event-types"),
+            ("HERALD_NOTIFICATIONS_TABLE", "notifications"),
             ("HERALD_KMS_KEY_ID", "alias/herald"),
             ("HERALD_SEND_QUEUE_URL", "https://sqs.local/send"),
             (

@@ -62,7 +62,8 @@ impl NotificationEvent {
         let at = time::macros::datetime!(2026-11-02 09:30 UTC);
         let event_id = EventId::parse("01JBXK6D4Y7M0V6P3Q2R1S0T9W").expect("a ULID");
         let rule_id = RuleId::parse("nr_01jbxk6d4y7m0v6p3q2r1s0t9w").expect("a valid id");
-        let notification_id = NotificationId::of(at, &event_id, &rule_id, "signer-17", Channel::Email);
+        let notification_id =
+            NotificationId::of(at, &event_id, &rule_id, "signer-17", Channel::Email);
         Self {
             notification_id,
             rule_id,
@@ -71,9 +72,15 @@ impl NotificationEvent {
             event_name: EventName::parse("request.signed").expect("a valid name"),
             recipient_id: RecipientId::parse("signer-17").ok(),
             channel: Channel::Email,
-            outcome: if sent { Outcome::Sent } else { Outcome::SuppressedRepeat },
-            message_id: sent.then(|| MessageId::parse("01JD6ZK5Q2V7X8Y9Z0A1B2C3D4").expect("a ULID")),
-            detail: (!sent).then(|| "the first occurrence of req-42:signed was notified already".to_owned()),
+            outcome: if sent {
+                Outcome::Sent
+            } else {
+                Outcome::SuppressedRepeat
+            },
+            message_id: sent
+                .then(|| MessageId::parse("01JD6ZK5Q2V7X8Y9Z0A1B2C3D4").expect("a ULID")),
+            detail: (!sent)
+                .then(|| "the first occurrence of req-42:signed was notified already".to_owned()),
         }
     }
 }

@@ -54,7 +54,10 @@ impl LinkSigner {
 
     pub fn new(key: Secret) -> Result<Self, String> {
         if key.expose().len() < Self::MIN_KEY {
-            return Err(format!("the link key must be at least {} bytes", Self::MIN_KEY));
+            return Err(format!(
+                "the link key must be at least {} bytes",
+                Self::MIN_KEY
+            ));
         }
         Ok(Self { key })
     }
@@ -69,19 +72,22 @@ impl LinkSigner {
 
     /// The link's token: the payload and its signature, both URL-safe.
     pub fn sign(&self, link: &RecipientLink) -> String {
-        let payload =
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(link).expect("a link serialises"));
+        let payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(link).expect("a link serialises"));
         let tag = URL_SAFE_NO_PAD.encode(self.mac(&payload).finalize().into_bytes());
         format!("{payload}.{tag}")
     }
 
     pub fn open(&self, token: &str, now: OffsetDateTime) -> Result<RecipientLink, LinkError> {
         let (payload, tag) = token.split_once('.').ok_or(LinkError::Invalid)?;
-        let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| LinkError::Invalid)?;
+        let tag = URL_SAFE_NO_PAD
+            .decode(tag)
+            .map_err(|_| LinkError::Invalid)?;
         self.mac(payload)
             .verify_slice(&tag)
             .map_err(|_| LinkError::Invalid)?;
-        let raw = URL_SAFE_NO_PAD.decode(payload).map_err(|_| LinkError::Invalid)?;
+        let raw = URL_SAFE_NO_PAD
+            .decode(payload)
+            .map_err(|_| LinkError::Invalid)?;
         let link: RecipientLink = serde_json::from_slice(&raw).map_err(|_| LinkError::Invalid)?;
         if link.expires <= now.unix_timestamp() {
             return Err(LinkError::Expired);
@@ -113,7 +119,10 @@ impl Links {
             unsubscribe: None,
             expires: (now + LINK_LIFETIME).unix_timestamp(),
         });
-        format!("{}/dashboard/preferences/{token}", self.base_url.trim_end_matches('/'))
+        format!(
+            "{}/dashboard/preferences/{token}",
+            self.base_url.trim_end_matches('/')
+        )
     }
 
     pub fn unsubscribe_url(
@@ -131,7 +140,10 @@ impl Links {
             unsubscribe: Some(key.clone()),
             expires: (now + LINK_LIFETIME).unix_timestamp(),
         });
-        format!("{}/dashboard/unsubscribe/{token}", self.base_url.trim_end_matches('/'))
+        format!(
+            "{}/dashboard/unsubscribe/{token}",
+            self.base_url.trim_end_matches('/')
+        )
     }
 }
 
@@ -153,10 +165,16 @@ mod tests {
         let account = AccountId::parse("acc-1").unwrap();
         let ann = RecipientId::parse("ann@example.com").unwrap();
         let url = links.preferences_url(&account, &ann, None, now);
-        assert!(url.starts_with("https://h.example/dashboard/preferences/"), "{url}");
+        assert!(
+            url.starts_with("https://h.example/dashboard/preferences/"),
+            "{url}"
+        );
         let token = url.rsplit('/').next().unwrap();
         let link = links.signer.open(token, now).expect("opens");
-        assert_eq!((link.account_id, link.recipient_id), (account.clone(), ann.clone()));
+        assert_eq!(
+            (link.account_id, link.recipient_id),
+            (account.clone(), ann.clone())
+        );
         assert_eq!(
             links.signer.open(token, now + LINK_LIFETIME),
             Err(LinkError::Expired)
@@ -168,7 +186,10 @@ mod tests {
                 .unwrap()
                 .replace("ann@", "bob@"),
         );
-        assert_eq!(links.signer.open(&format!("{forged}.{tag}"), now), Err(LinkError::Invalid));
+        assert_eq!(
+            links.signer.open(&format!("{forged}.{tag}"), now),
+            Err(LinkError::Invalid)
+        );
         assert_eq!(links.signer.open("garbage", now), Err(LinkError::Invalid));
         assert!(LinkSigner::new(Secret::parse("short").unwrap()).is_err());
     }

@@ -52,7 +52,9 @@ impl NotificationId {
         let ok = s.len() == 34
             && s.starts_with('n')
             && s[1..14].bytes().all(|b| b.is_ascii_digit())
-            && s[14..].bytes().all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
+            && s[14..]
+                .bytes()
+                .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase());
         if ok {
             Ok(Self(s.to_owned()))
         } else {
@@ -195,10 +197,11 @@ impl LogQuery {
             && self.after.as_ref().is_none_or(|a| &r.id < a)
     }
 
-    /// What a cursor is bound to: the filters, so it cannot be replayed against others.
+    /// What a cursor is bound to: the filters, so it cannot be replayed against others. No `|`:
+    /// a cursor is the fingerprint and the last id joined by one.
     pub fn fingerprint(&self) -> String {
         format!(
-            "{}|{}|{}|{}|{}",
+            "{};{};{};{};{}",
             self.rule.as_ref().map_or("", |r| r.as_str()),
             self.recipient.as_ref().map_or("", |r| r.as_str()),
             self.outcome.map_or("", Outcome::as_str),
@@ -218,11 +221,26 @@ mod tests {
         let event = EventId::new(at);
         let rule = RuleId::new(at);
         let a = NotificationId::of(at, &event, &rule, "ann", Channel::Email);
-        assert_eq!(a, NotificationId::of(at, &event, &rule, "ann", Channel::Email));
-        assert_ne!(a, NotificationId::of(at, &event, &rule, "ann", Channel::Sms));
-        assert_ne!(a, NotificationId::of(at, &event, &rule, "bob", Channel::Email));
+        assert_eq!(
+            a,
+            NotificationId::of(at, &event, &rule, "ann", Channel::Email)
+        );
+        assert_ne!(
+            a,
+            NotificationId::of(at, &event, &rule, "ann", Channel::Sms)
+        );
+        assert_ne!(
+            a,
+            NotificationId::of(at, &event, &rule, "bob", Channel::Email)
+        );
         assert_eq!(NotificationId::parse(a.as_str()), Ok(a.clone()));
-        let later = NotificationId::of(at + time::Duration::milliseconds(1), &event, &rule, "ann", Channel::Email);
+        let later = NotificationId::of(
+            at + time::Duration::milliseconds(1),
+            &event,
+            &rule,
+            "ann",
+            Channel::Email,
+        );
         assert!(later > a && later > NotificationId::lowest_at(at));
         assert!(NotificationId::parse("n123").is_err());
     }

@@ -34,7 +34,9 @@ use crate::notify::preferences::{Because, Preferences, decide};
 use crate::notify::recipients::{MAX_RECIPIENTS, Recipient};
 use crate::notify::rules::{NotificationRule, RuleInput, refused_event};
 use crate::notify::store::{FirstClaim, NotifyStore};
-use crate::notify::template::{Compiled, RenderedEmail, RenderedSms, TemplateError, context};
+use crate::notify::template::{
+    Compiled, EventContext, RenderedEmail, RenderedSms, TemplateError, context,
+};
 use crate::notify::types::NotificationType;
 
 #[derive(Debug, thiserror::Error)]
@@ -92,7 +94,7 @@ pub fn render(
 
 /// The template context for `recipient` of `event`.
 pub fn recipient_context(
-    event: &Value,
+    event: &EventContext,
     recipient: &Recipient,
     t: &NotificationType,
     preferences_url: &str,
@@ -146,7 +148,12 @@ pub fn check_rule(
         );
         return Err(errors);
     };
-    let ctx = recipient_context(sample, recipient, t, "https://herald.example/preferences");
+    let ctx = recipient_context(
+        &EventContext::of(sample),
+        recipient,
+        t,
+        "https://herald.example/preferences",
+    );
     let mut found = Vec::new();
     for locale in input.templates.email.keys() {
         if let Err(e) = compiled.email(Some(locale.as_str()), &ctx) {
@@ -187,7 +194,7 @@ impl Decided {
 /// What every recipient of one rule shares for one event.
 struct RuleRun<'a> {
     event: &'a Event,
-    json: &'a Value,
+    context: &'a EventContext,
     rule: &'a NotificationRule,
     t: &'a NotificationType,
     compiled: Result<Compiled, String>,
@@ -214,6 +221,7 @@ impl Notifier {
         }
         let types = self.store.types(account).await?;
         let json = serde_json::to_value(event).expect("an event serialises");
+        let context = EventContext::of(&json);
         for rule in &rules {
             let Some(t) = types.iter().find(|t| t.key == rule.type_key) else {
                 tracing::warn!(account = %account, rule = %rule.id, r#type = %rule.type_key, "the rule's type no longer exists; not notified");
@@ -222,13 +230,15 @@ impl Notifier {
             tally.rules += 1;
             let run = RuleRun {
                 event,
-                json: &json,
+                context: &context,
                 rule,
                 t,
-                compiled: rule
-                    .templates
-                    .compile(rule.frequency.key())
-                    .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
+                compiled: rule.templates.compile(rule.frequency.key()).map_err(|e| {
+                    e.iter()
+                        .map(ToString::to_string)
+                        .collect::<Vec<_>>()
+                        .join("; ")
+                }),
                 now,
             };
             let mut recipients = rule.recipients.recipients(&json);
@@ -273,7 +283,7 @@ impl Notifier {
             }
             _ => String::new(),
         };
-        let ctx = recipient_context(run.json, recipient, run.t, &preferences_url);
+        let ctx = recipient_context(run.context, recipient, run.t, &preferences_url);
         // `first`: the key, and whether this event is the first to reach it.
         let first = match (&run.compiled, run.rule.frequency.key()) {
             (Ok(compiled), Some(_)) => Some(match compiled.first_key(&ctx) {
@@ -341,7 +351,15 @@ impl Notifier {
                 continue;
             }
             let decided = self
-                .decide(run, recipient, channel, &preferences, &ctx, first.as_ref(), &record.id)
+                .decide(
+                    run,
+                    recipient,
+                    channel,
+                    &preferences,
+                    &ctx,
+                    first.as_ref(),
+                    &record.id,
+                )
                 .await?;
             record.outcome = decided.outcome;
             record.detail = decided.detail;
@@ -353,7 +371,11 @@ impl Notifier {
                 .herald_event(
                     account,
                     &NotificationEvent::of(&record),
-                    run.event.tags().iter().map(|t| t.as_str().to_owned()).collect(),
+                    run.event
+                        .tags()
+                        .iter()
+                        .map(|t| t.as_str().to_owned())
+                        .collect(),
                     run.now,
                 )
                 .await?;
@@ -486,7 +508,9 @@ impl Notifier {
         let id = recipient.id.as_ref()?;
         run.t
             .changeable(Channel::Email, recipient.role.as_ref())
-            .then(|| links.unsubscribe_url(account, id, recipient.role.as_ref(), &run.t.key, run.now))
+            .then(|| {
+                links.unsubscribe_url(account, id, recipient.role.as_ref(), &run.t.key, run.now)
+            })
     }
 }
 
@@ -546,8 +570,10 @@ mod tests {
             },
             events: EventPublisher::new(events.clone()),
             links: Some(Links {
-                signer: LinkSigner::new(crate::common::secret::Secret::parse(&"k".repeat(32)).unwrap())
-                    .unwrap(),
+                signer: LinkSigner::new(
+                    crate::common::secret::Secret::parse(&"k".repeat(32)).unwrap(),
+                )
+                .unwrap(),
                 base_url: "https://herald.example".into(),
             }),
             operator_default: true,
@@ -613,26 +639,70 @@ mod tests {
         let mut p = Preferences::none(ann.clone());
         p.types.insert(
             TypeKey::parse("message-received").unwrap(),
-            ChannelChoices { email: Some(true), sms: Some(false) },
+            ChannelChoices {
+                email: Some(true),
+                sms: Some(false),
+            },
         );
         w.store.put_preferences(&w.account, &p).await.unwrap();
         let data = json!({"subject": "Lease", "sender": {"id": "ann", "email": "ann@example.com", "phone": "+4712345678"}});
-        let tally = w.notifier.handle(&event(&w, data.clone(), now()), now()).await.unwrap();
+        let tally = w
+            .notifier
+            .handle(&event(&w, data.clone(), now()), now())
+            .await
+            .unwrap();
         assert_eq!((tally.sent, tally.suppressed), (1, 1));
-        let log = w.store.log(&w.account, &LogQuery { limit: 10, ..LogQuery::default() }).await.unwrap();
-        assert_eq!(outcomes(&log), [(Channel::Email, Outcome::Sent), (Channel::Sms, Outcome::SuppressedPreference)]);
+        let log = w
+            .store
+            .log(
+                &w.account,
+                &LogQuery {
+                    limit: 10,
+                    ..LogQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            outcomes(&log),
+            [
+                (Channel::Email, Outcome::Sent),
+                (Channel::Sms, Outcome::SuppressedPreference)
+            ]
+        );
         assert_eq!(w.sends.jobs().len(), 1);
         assert_eq!(w.sends.jobs()[0].channel, Channel::Email);
-        let published: Vec<String> = w.events.jobs().iter().map(|e| e.event_name().as_str().to_owned()).collect();
-        assert_eq!(published.iter().filter(|n| *n == "notification.sent").count(), 1);
-        assert_eq!(published.iter().filter(|n| *n == "notification.suppressed").count(), 1);
+        let published: Vec<String> = w
+            .events
+            .jobs()
+            .iter()
+            .map(|e| e.event_name().as_str().to_owned())
+            .collect();
+        assert_eq!(
+            published
+                .iter()
+                .filter(|n| *n == "notification.sent")
+                .count(),
+            1
+        );
+        assert_eq!(
+            published
+                .iter()
+                .filter(|n| *n == "notification.suppressed")
+                .count(),
+            1
+        );
 
         // The same type made mandatory: the opt-out no longer counts.
         let mut t = w.store.types(&w.account).await.unwrap().remove(0);
         t.mandatory = true;
         w.store.put_type(&w.account, &t, false).await.unwrap();
         let later = now() + time::Duration::minutes(1);
-        let tally = w.notifier.handle(&event(&w, data, later), later).await.unwrap();
+        let tally = w
+            .notifier
+            .handle(&event(&w, data, later), later)
+            .await
+            .unwrap();
         assert_eq!((tally.sent, tally.suppressed), (2, 0));
     }
 
@@ -640,21 +710,49 @@ mod tests {
     async fn first_sends_once_per_key_and_logs_every_occurrence() {
         let (w, rule_id) = world(
             json!({"name": "Message retrieved", "channels": {"email": {}}}),
-            rule(json!({"frequency": "first", "firstKey": "{{ data.messageId }}:{{ data.action }}"})),
+            rule(
+                json!({"frequency": "first", "firstKey": "{{ data.messageId }}:{{ data.action }}"}),
+            ),
         )
         .await;
         let data = |action: &str| json!({"subject": "Lease", "messageId": "m-1", "action": action, "sender": {"id": "ann", "email": "ann@example.com"}});
         for i in 0..3 {
             let at = now() + time::Duration::seconds(i);
-            w.notifier.handle(&event(&w, data("printed"), at), at).await.unwrap();
+            w.notifier
+                .handle(&event(&w, data("printed"), at), at)
+                .await
+                .unwrap();
         }
         let at = now() + time::Duration::seconds(10);
-        w.notifier.handle(&event(&w, data("forwarded"), at), at).await.unwrap();
-        let log = w.store.log(&w.account, &LogQuery { limit: 10, rule: Some(rule_id), ..LogQuery::default() }).await.unwrap();
+        w.notifier
+            .handle(&event(&w, data("forwarded"), at), at)
+            .await
+            .unwrap();
+        let log = w
+            .store
+            .log(
+                &w.account,
+                &LogQuery {
+                    limit: 10,
+                    rule: Some(rule_id),
+                    ..LogQuery::default()
+                },
+            )
+            .await
+            .unwrap();
         assert_eq!(log.len(), 4, "every occurrence is logged");
-        let sent: Vec<_> = log.iter().filter(|r| r.outcome == Outcome::Sent).map(|r| r.first_key.clone().unwrap()).collect();
+        let sent: Vec<_> = log
+            .iter()
+            .filter(|r| r.outcome == Outcome::Sent)
+            .map(|r| r.first_key.clone().unwrap())
+            .collect();
         assert_eq!(sent, ["m-1:forwarded", "m-1:printed"]);
-        assert_eq!(log.iter().filter(|r| r.outcome == Outcome::SuppressedRepeat).count(), 2);
+        assert_eq!(
+            log.iter()
+                .filter(|r| r.outcome == Outcome::SuppressedRepeat)
+                .count(),
+            2
+        );
         assert_eq!(w.sends.jobs().len(), 2);
     }
 
@@ -665,20 +763,52 @@ mod tests {
             rule(json!({"frequency": "first", "firstKey": "{{ data.subject }}"})),
         )
         .await;
-        let e = event(&w, json!({"subject": "Lease", "sender": {"email": "ann@example.com"}}), now());
+        let e = event(
+            &w,
+            json!({"subject": "Lease", "sender": {"email": "ann@example.com"}}),
+            now(),
+        );
         let first = w.notifier.handle(&e, now()).await.unwrap();
-        let again = w.notifier.handle(&e, now() + time::Duration::seconds(30)).await.unwrap();
+        let again = w
+            .notifier
+            .handle(&e, now() + time::Duration::seconds(30))
+            .await
+            .unwrap();
         assert_eq!((first.sent, again.sent, again.skipped), (1, 0, 1));
         assert_eq!(w.sends.jobs().len(), 1);
         // A crash after the entry was begun and before it finished: the rerun finishes it
         // with the same message.
-        let mut log = w.store.log(&w.account, &LogQuery { limit: 10, ..LogQuery::default() }).await.unwrap();
+        let mut log = w
+            .store
+            .log(
+                &w.account,
+                &LogQuery {
+                    limit: 10,
+                    ..LogQuery::default()
+                },
+            )
+            .await
+            .unwrap();
         let message = log[0].message_id.clone();
         log[0].outcome = Outcome::Pending;
         w.store.finish(&log[0]).await.unwrap();
-        let resumed = w.notifier.handle(&e, now() + time::Duration::seconds(60)).await.unwrap();
+        let resumed = w
+            .notifier
+            .handle(&e, now() + time::Duration::seconds(60))
+            .await
+            .unwrap();
         assert_eq!(resumed.sent, 1);
-        let log = w.store.log(&w.account, &LogQuery { limit: 10, ..LogQuery::default() }).await.unwrap();
+        let log = w
+            .store
+            .log(
+                &w.account,
+                &LogQuery {
+                    limit: 10,
+                    ..LogQuery::default()
+                },
+            )
+            .await
+            .unwrap();
         assert_eq!(log[0].message_id, message, "the same message, replayed");
     }
 
@@ -695,12 +825,36 @@ mod tests {
             }),
         )
         .await;
-        let data = json!({"people": [{"id": "no-phone", "email": "a@example.com", "locale": "en"}]});
-        w.notifier.handle(&event(&w, data, now()), now()).await.unwrap();
-        let log = w.store.log(&w.account, &LogQuery { limit: 10, ..LogQuery::default() }).await.unwrap();
-        assert_eq!(outcomes(&log), [(Channel::Email, Outcome::TemplateError), (Channel::Sms, Outcome::NoContact)]);
+        let data =
+            json!({"people": [{"id": "no-phone", "email": "a@example.com", "locale": "en"}]});
+        w.notifier
+            .handle(&event(&w, data, now()), now())
+            .await
+            .unwrap();
+        let log = w
+            .store
+            .log(
+                &w.account,
+                &LogQuery {
+                    limit: 10,
+                    ..LogQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            outcomes(&log),
+            [
+                (Channel::Email, Outcome::TemplateError),
+                (Channel::Sms, Outcome::NoContact)
+            ]
+        );
         let error = log.iter().find(|r| r.channel == Channel::Email).unwrap();
-        assert!(error.detail.as_deref().unwrap().contains("line 1"), "{:?}", error.detail);
+        assert!(
+            error.detail.as_deref().unwrap().contains("line 1"),
+            "{:?}",
+            error.detail
+        );
         assert!(w.sends.jobs().is_empty());
     }
 
@@ -711,22 +865,51 @@ mod tests {
             rule(json!({})),
         )
         .await;
-        let e = event(&w, json!({"subject": "Lease", "sender": {"id": "ann", "email": "ann@example.com"}}), now());
+        let e = event(
+            &w,
+            json!({"subject": "Lease", "sender": {"id": "ann", "email": "ann@example.com"}}),
+            now(),
+        );
         w.notifier.handle(&e, now()).await.unwrap();
-        let log = w.store.log(&w.account, &LogQuery { limit: 10, ..LogQuery::default() }).await.unwrap();
+        let log = w
+            .store
+            .log(
+                &w.account,
+                &LogQuery {
+                    limit: 10,
+                    ..LogQuery::default()
+                },
+            )
+            .await
+            .unwrap();
         let message = w
             .notifier
             .intake
             .messages
-            .get(&w.account, Channel::Email, log[0].message_id.as_ref().unwrap(), now())
+            .get(
+                &w.account,
+                Channel::Email,
+                log[0].message_id.as_ref().unwrap(),
+                now(),
+            )
             .await
             .unwrap()
             .unwrap();
-        let Content::Email(email) = message.message else { panic!("an email") };
+        let Content::Email(email) = message.message else {
+            panic!("an email")
+        };
         let url = email.list_unsubscribe.expect("one-click");
-        assert!(url.starts_with("https://herald.example/dashboard/unsubscribe/"), "{url}");
+        assert!(
+            url.starts_with("https://herald.example/dashboard/unsubscribe/"),
+            "{url}"
+        );
         let text = email.text.unwrap();
-        assert!(text.as_str().contains("https://herald.example/dashboard/preferences/"), "{}", text.as_str());
+        assert!(
+            text.as_str()
+                .contains("https://herald.example/dashboard/preferences/"),
+            "{}",
+            text.as_str()
+        );
     }
 
     #[test]
@@ -736,7 +919,8 @@ mod tests {
             read_type(json!({"name": "x", "channels": {"email": {}}})).unwrap(),
             now(),
         );
-        let sample = json!({"eventData": {"subject": "Lease", "sender": {"email": "a@example.com"}}});
+        let sample =
+            json!({"eventData": {"subject": "Lease", "sender": {"email": "a@example.com"}}});
         let ok = read_rule(json!({
             "name": "x", "eventName": "message.retrieved", "type": "message-received",
             "recipients": {"path": "eventData.sender"},
@@ -748,14 +932,20 @@ mod tests {
             "recipients": {"path": "eventData.sender"},
             "templates": {"email": {"en": {"subject": "{{ data.subjekt }}", "text": "x"}},
                           "sms": {"en": {"text": "x"}}}
-        })).unwrap();
+        }))
+        .unwrap();
         let e = check_rule(&bad, &t, &sample).expect_err("errors");
         assert!(e.has("templates.sms"), "{e}");
         let nobody = read_rule(json!({
             "name": "x", "eventName": "message.retrieved", "type": "message-received",
             "recipients": {"path": "eventData.signers[*]"},
             "templates": {"email": {"en": {"subject": "x", "text": "x"}}}
-        })).unwrap();
-        assert!(check_rule(&nobody, &t, &sample).expect_err("no one").has("recipients.path"));
+        }))
+        .unwrap();
+        assert!(
+            check_rule(&nobody, &t, &sample)
+                .expect_err("no one")
+                .has("recipients.path")
+        );
     }
 }

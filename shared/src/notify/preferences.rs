@@ -140,10 +140,7 @@ pub fn read_choices(
             if t.mandatory {
                 errors.push(
                     path,
-                    format!(
-                        "{} is mandatory: recipients cannot turn it off",
-                        t.name
-                    ),
+                    format!("{} is mandatory: recipients cannot turn it off", t.name),
                 );
                 continue;
             }
@@ -214,7 +211,10 @@ mod tests {
                 sms: Some(false),
             },
         );
-        assert_eq!(decide(&sent, Channel::Email, &p, None, true).because, Because::Recipient);
+        assert_eq!(
+            decide(&sent, Channel::Email, &p, None, true).because,
+            Because::Recipient
+        );
         assert!(!decide(&sent, Channel::Sms, &p, None, true).on);
         let mut must = t("sent", true, Some(false));
         let d = decide(&must, Channel::Sms, &p, None, false);
@@ -232,8 +232,11 @@ mod tests {
     #[test]
     fn choices_name_mandatory_and_unknown_types() {
         let types = [t("sent", false, None), t("new-message", true, None)];
-        let ok = read_choices(json!({"types": {"sent": {"email": false, "sms": null}}}), &types)
-            .expect("valid");
+        let ok = read_choices(
+            json!({"types": {"sent": {"email": false, "sms": null}}}),
+            &types,
+        )
+        .expect("valid");
         assert_eq!(ok[&types[0].key].email, Some(false));
         assert_eq!(ok[&types[0].key].sms, None);
         let e = read_choices(

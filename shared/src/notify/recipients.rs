@@ -81,7 +81,9 @@ impl DataPath {
         }
         let mut steps = Vec::new();
         for segment in s.split('.') {
-            let (name, mut rest) = segment.find('[').map_or((segment, ""), |i| segment.split_at(i));
+            let (name, mut rest) = segment
+                .find('[')
+                .map_or((segment, ""), |i| segment.split_at(i));
             let name_ok = !name.is_empty()
                 && name
                     .bytes()
@@ -253,7 +255,8 @@ impl RecipientSource {
             email,
             phone,
             locale: text(f.locale.get(item)),
-            role: text(f.role.get(item)).and_then(|s| RecipientRole::parse(&s.to_ascii_lowercase()).ok()),
+            role: text(f.role.get(item))
+                .and_then(|s| RecipientRole::parse(&s.to_ascii_lowercase()).ok()),
             send_to_email: flag(&f.send_to_email),
             send_to_sms: flag(&f.send_to_sms),
             item: item.clone(),
@@ -342,10 +345,17 @@ mod tests {
         assert_eq!(r[1].role.as_ref().unwrap().as_str(), "guest");
         assert!(r[1].requested(Channel::Sms), "no flag: asked for");
         assert_eq!(
-            DataPath::parse("eventData.signers[1].signer.email").unwrap().get(&event),
+            DataPath::parse("eventData.signers[1].signer.email")
+                .unwrap()
+                .get(&event),
             Some(&json!("bob@example.com"))
         );
-        assert!(DataPath::parse("eventData.sender").unwrap().select(&event).is_empty());
+        assert!(
+            DataPath::parse("eventData.sender")
+                .unwrap()
+                .select(&event)
+                .is_empty()
+        );
     }
 
     #[test]

@@ -24,7 +24,9 @@ impl RuleId {
         let ms = u64::try_from((at.unix_timestamp_nanos() / 1_000_000).max(0)).unwrap_or(0);
         Self(format!(
             "nr_{}",
-            ulid::Ulid::from_parts(ms, rand::random()).to_string().to_lowercase()
+            ulid::Ulid::from_parts(ms, rand::random())
+                .to_string()
+                .to_lowercase()
         ))
     }
 
@@ -268,7 +270,11 @@ mod tests {
         assert_eq!(r.frequency, Frequency::Every);
         assert!(r.enabled);
         assert_eq!(r.templates.fallback_locale.as_str(), "en");
-        let rule = NotificationRule::new(RuleId::new(OffsetDateTime::UNIX_EPOCH), r, OffsetDateTime::UNIX_EPOCH);
+        let rule = NotificationRule::new(
+            RuleId::new(OffsetDateTime::UNIX_EPOCH),
+            r,
+            OffsetDateTime::UNIX_EPOCH,
+        );
         let json = serde_json::to_value(&rule).unwrap();
         assert_eq!(json["frequency"], "every");
         assert_eq!(json["type"], "request-sent");

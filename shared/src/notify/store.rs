@@ -41,8 +41,11 @@ pub trait NotifyStore: Send + Sync {
     async fn rules(&self, account: &AccountId) -> Result<Vec<NotificationRule>, StoreError>;
 
     /// Writes a rule (new or replaced).
-    async fn put_rule(&self, account: &AccountId, rule: &NotificationRule)
-    -> Result<(), StoreError>;
+    async fn put_rule(
+        &self,
+        account: &AccountId,
+        rule: &NotificationRule,
+    ) -> Result<(), StoreError>;
 
     async fn delete_rule(&self, account: &AccountId, id: &RuleId) -> Result<bool, StoreError>;
 

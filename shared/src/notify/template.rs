@@ -26,10 +26,10 @@ impl Locale {
     pub fn parse(s: &str) -> Result<Self, String> {
         let lower = s.trim().to_ascii_lowercase().replace('_', "-");
         let mut parts = lower.split('-');
-        let ok = parts
-            .next()
-            .is_some_and(|p| (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase()))
-            && parts.all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
+        let ok = parts.next().is_some_and(|p| {
+            (2..=3).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_lowercase())
+        }) && parts
+            .all(|p| (1..=8).contains(&p.len()) && p.bytes().all(|b| b.is_ascii_alphanumeric()))
             && lower.len() <= 35;
         if ok {
             Ok(Self(lower))
@@ -179,7 +179,9 @@ fn per_locale<T>(
 /// Reads `templates` from a rule's body.
 pub fn read_templates(r: &mut ObjectReader<'_>) -> Option<Templates> {
     let templates = r.nested("templates", |mut t| {
-        let fallback = t.optional("fallbackLocale", |v| string(v).and_then(|s| Locale::parse(&s)));
+        let fallback = t.optional("fallbackLocale", |v| {
+            string(v).and_then(|s| Locale::parse(&s))
+        });
         let email = per_locale(&mut t, "email", |mut e| {
             let subject = e.required("subject", source);
             let text = e.optional("text", source);
@@ -330,12 +332,7 @@ impl Templates {
             .iter()
             .flat_map(|w| [w.clone(), Locale(w.language().to_owned())])
             .chain([self.fallback_locale.clone()]);
-        for locale in candidates {
-            if self.has(channel, &locale) {
-                return Some(locale);
-            }
-        }
-        None
+        candidates.into_iter().find(|l| self.has(channel, l))
     }
 
     /// Parses every template (and the first-occurrence key, when given), naming each one that
@@ -429,12 +426,24 @@ impl Compiled {
         let text = t
             .text
             .as_ref()
-            .map(|_| self.part(&name(Channel::Email, &locale, "text"), context, BodyPart::parse))
+            .map(|_| {
+                self.part(
+                    &name(Channel::Email, &locale, "text"),
+                    context,
+                    BodyPart::parse,
+                )
+            })
             .transpose()?;
         let html = t
             .html
             .as_ref()
-            .map(|_| self.part(&name(Channel::Email, &locale, "html"), context, BodyPart::parse))
+            .map(|_| {
+                self.part(
+                    &name(Channel::Email, &locale, "html"),
+                    context,
+                    BodyPart::parse,
+                )
+            })
             .transpose()?;
         Ok(RenderedEmail {
             locale,
@@ -494,19 +503,36 @@ impl Compiled {
     }
 }
 
+/// The event's part of what templates see, built once per event: an event may name a
+/// thousand recipients, and each recipient's context shares it rather than copying it.
+#[derive(Clone)]
+pub struct EventContext {
+    event: minijinja::Value,
+    data: minijinja::Value,
+}
+
+impl EventContext {
+    pub fn of(event: &Value) -> Self {
+        let data = event.get("eventData").cloned().unwrap_or(Value::Null);
+        Self {
+            event: minijinja::Value::from_serialize(event),
+            data: minijinja::Value::from_serialize(&data),
+        }
+    }
+}
+
 /// What a template sees (see the module's documentation).
 pub fn context(
-    event: &Value,
+    event: &EventContext,
     recipient: &Value,
     recipient_id: &str,
     locale: Option<&str>,
     type_: (&str, &str),
     preferences_url: &str,
 ) -> minijinja::Value {
-    let data = event.get("eventData").cloned().unwrap_or(Value::Null);
     minijinja::context! {
-        event => minijinja::Value::from_serialize(event),
-        data => minijinja::Value::from_serialize(&data),
+        event => event.event.clone(),
+        data => event.data.clone(),
         recipient => minijinja::Value::from_serialize(recipient),
         recipient_id => recipient_id,
         locale => locale,
@@ -557,7 +583,7 @@ mod tests {
 
     fn ctx(name: &str) -> minijinja::Value {
         context(
-            &json!({"eventData": {"title": "Lease"}}),
+            &EventContext::of(&json!({"eventData": {"title": "Lease"}})),
             &json!({"name": name}),
             "r1",
             None,
@@ -573,16 +599,29 @@ mod tests {
         assert_eq!(email.locale.as_str(), "en");
         assert_eq!(email.subject.as_str(), "Lease was signed");
         assert_eq!(email.text.unwrap().as_str(), "Hello <Ann & Bob>");
-        assert_eq!(email.html.unwrap().as_str(), "<p>Hello &lt;Ann &amp; Bob&gt;</p>");
+        assert_eq!(
+            email.html.unwrap().as_str(),
+            "<p>Hello &lt;Ann &amp; Bob&gt;</p>"
+        );
     }
 
     #[test]
     fn locales_fall_back_from_region_to_language_to_fallback() {
         let t = templates();
-        assert_eq!(t.locale_for(Channel::Sms, Some("nb-NO")).unwrap().as_str(), "nb");
-        assert_eq!(t.locale_for(Channel::Sms, Some("sv")).unwrap().as_str(), "en");
+        assert_eq!(
+            t.locale_for(Channel::Sms, Some("nb-NO")).unwrap().as_str(),
+            "nb"
+        );
+        assert_eq!(
+            t.locale_for(Channel::Sms, Some("sv")).unwrap().as_str(),
+            "en"
+        );
         assert_eq!(t.locale_for(Channel::Sms, None).unwrap().as_str(), "en");
-        let sms = t.compile(None).unwrap().sms(Some("nb_NO"), &ctx("x")).unwrap();
+        let sms = t
+            .compile(None)
+            .unwrap()
+            .sms(Some("nb_NO"), &ctx("x"))
+            .unwrap();
         assert_eq!(sms.text.as_str(), "Signert: Lease");
         assert_eq!(sms.shape.segments, 1);
     }
@@ -592,7 +631,11 @@ mod tests {
         let mut t = templates();
         t.sms.get_mut(&Locale::parse("en").unwrap()).unwrap().text =
             "Hi\n  {{ data.missing }}".into();
-        let e = t.compile(None).unwrap().sms(None, &ctx("x")).expect_err("undefined");
+        let e = t
+            .compile(None)
+            .unwrap()
+            .sms(None, &ctx("x"))
+            .expect_err("undefined");
         assert_eq!(e.field, "templates.sms.en.text");
         assert_eq!((e.line, e.column), (Some(2), Some(6)), "{e:?}");
         assert!(e.message.contains("undefined"), "{}", e.message);
@@ -601,20 +644,36 @@ mod tests {
     #[test]
     fn syntax_errors_name_every_template() {
         let mut t = templates();
-        t.email.get_mut(&Locale::parse("en").unwrap()).unwrap().subject = "{{ oops".into();
+        t.email
+            .get_mut(&Locale::parse("en").unwrap())
+            .unwrap()
+            .subject = "{{ oops".into();
         t.sms.get_mut(&Locale::parse("nb").unwrap()).unwrap().text = "{% if %}".into();
         let errors = t.compile(Some("{{ }}")).err().expect("errors");
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
-        assert_eq!(fields, ["templates.email.en.subject", "firstKey", "templates.sms.nb.text"]);
+        assert_eq!(
+            fields,
+            [
+                "templates.email.en.subject",
+                "firstKey",
+                "templates.sms.nb.text"
+            ]
+        );
         assert!(errors.iter().all(|e| e.line == Some(1)), "{errors:?}");
     }
 
     #[test]
     fn rendered_text_must_still_be_a_message() {
         let mut t = templates();
-        t.email.get_mut(&Locale::parse("en").unwrap()).unwrap().subject =
-            "{{ data.title }}\nsecond line".into();
-        let e = t.compile(None).unwrap().email(None, &ctx("x")).expect_err("two lines");
+        t.email
+            .get_mut(&Locale::parse("en").unwrap())
+            .unwrap()
+            .subject = "{{ data.title }}\nsecond line".into();
+        let e = t
+            .compile(None)
+            .unwrap()
+            .email(None, &ctx("x"))
+            .expect_err("two lines");
         assert_eq!(e.field, "templates.email.en.subject");
     }
 
@@ -622,7 +681,11 @@ mod tests {
     fn a_channel_without_templates_says_which_locale() {
         let mut t = templates();
         t.email.clear();
-        let e = t.compile(None).unwrap().email(Some("fr"), &ctx("x")).expect_err("none");
+        let e = t
+            .compile(None)
+            .unwrap()
+            .email(Some("fr"), &ctx("x"))
+            .expect_err("none");
         assert!(e.message.contains("fr"), "{}", e.message);
     }
 }

@@ -188,9 +188,7 @@ fn channel_default(r: &mut ObjectReader<'_>, name: &str) -> Option<Option<Channe
     r.nested(name, |mut c| {
         let default = c.nullable("default", boolean);
         c.finish();
-        Some(ChannelDefault {
-            default: default?,
-        })
+        Some(ChannelDefault { default: default? })
     })
 }
 
@@ -279,7 +277,12 @@ mod tests {
             "changeableBy": ["signer", "signer"]
         }))
         .expect("valid");
-        assert_eq!(t.channels.email, Some(ChannelDefault { default: Some(true) }));
+        assert_eq!(
+            t.channels.email,
+            Some(ChannelDefault {
+                default: Some(true)
+            })
+        );
         assert_eq!(t.channels.sms, Some(ChannelDefault { default: None }));
         assert_eq!(t.changeable_by.len(), 1);
         assert_eq!(
@@ -323,7 +326,10 @@ mod tests {
         assert!(t.changeable(Channel::Email, Some(&pro)));
         assert!(!t.changeable(Channel::Email, Some(&guest)));
         assert!(!t.changeable(Channel::Email, None));
-        assert!(!t.changeable(Channel::Sms, Some(&pro)), "a channel it does not use");
+        assert!(
+            !t.changeable(Channel::Sms, Some(&pro)),
+            "a channel it does not use"
+        );
         t.mandatory = true;
         assert!(!t.changeable(Channel::Email, Some(&pro)));
     }
