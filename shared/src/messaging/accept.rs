@@ -52,7 +52,9 @@ impl Intake {
                     .messages
                     .get(&record.account_id, record.channel(), &id, record.created_at)
                     .await?
-                    .ok_or_else(|| StoreError::Unavailable("idempotency claim names no record".into()))?;
+                    .ok_or_else(|| {
+                        StoreError::Unavailable("idempotency claim names no record".into())
+                    })?;
                 (first, true)
             }
         };

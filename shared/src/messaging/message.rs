@@ -384,7 +384,10 @@ mod tests {
         assert_eq!(SmsShape::of(&"€".repeat(80)).segments, 1);
         assert_eq!(SmsShape::of(&"€".repeat(81)).segments, 2);
         let ucs = SmsShape::of(&"ł".repeat(70));
-        assert_eq!((ucs.encoding, ucs.segments, ucs.characters), ("UCS-2", 1, 70));
+        assert_eq!(
+            (ucs.encoding, ucs.segments, ucs.characters),
+            ("UCS-2", 1, 70)
+        );
         assert_eq!(SmsShape::of(&"ł".repeat(71)).segments, 2);
         assert_eq!(SmsShape::of("").segments, 0);
     }

@@ -22,6 +22,7 @@ use herald::notify::notifier::{Rendered, check_rule, recipient_context, render};
 use herald::notify::preferences::{Preferences, decide, read_choices};
 use herald::notify::recipients::{Recipient, RecipientId};
 use herald::notify::rules::{NotificationRule, RuleId, RuleInput, read_rule};
+use herald::notify::template::EventContext;
 use herald::notify::types::{NotificationType, RecipientRole, TypeKey, read_type};
 use serde_json::{Value, json};
 use time::OffsetDateTime;
@@ -341,15 +342,17 @@ async fn event_for(
             })
         }
         Some(_) => Err(invalid("event", "must be an object with eventData")),
-        None => sample(state, account, &rule.event_name).await?.ok_or_else(|| {
-            invalid(
-                "event",
-                format!(
-                    "{} has no sample in the catalog: give the event to render",
-                    rule.event_name
-                ),
-            )
-        }),
+        None => sample(state, account, &rule.event_name)
+            .await?
+            .ok_or_else(|| {
+                invalid(
+                    "event",
+                    format!(
+                        "{} has no sample in the catalog: give the event to render",
+                        rule.event_name
+                    ),
+                )
+            }),
     }
 }
 
@@ -372,7 +375,12 @@ async fn rule_type(
         .await?
         .into_iter()
         .find(|t| t.key == rule.type_key)
-        .ok_or_else(|| ApiError::Conflict(format!("the rule's type {} no longer exists", rule.type_key)))
+        .ok_or_else(|| {
+            ApiError::Conflict(format!(
+                "the rule's type {} no longer exists",
+                rule.type_key
+            ))
+        })
 }
 
 fn rendered_view(r: Result<Rendered, herald::notify::template::TemplateError>) -> Value {
@@ -398,22 +406,26 @@ pub async fn preview(
     }
     let t = rule_type(&state, &account, &rule).await?;
     let json = serde_json::to_value(&event).map_err(|e| ApiError::Internal(e.into()))?;
-    let compiled = rule.templates.compile(rule.frequency.key()).map_err(|found| {
-        let mut errors = FieldErrors::new();
-        herald::notify::template::push_errors(&mut errors, found);
-        ApiError::Validation(errors)
-    })?;
+    let compiled = rule
+        .templates
+        .compile(rule.frequency.key())
+        .map_err(|found| {
+            let mut errors = FieldErrors::new();
+            herald::notify::template::push_errors(&mut errors, found);
+            ApiError::Validation(errors)
+        })?;
     let url = format!(
         "{}/dashboard/preferences/(signed-link)",
         state.config.public_api_url.as_deref().unwrap_or("")
     );
+    let shared = EventContext::of(&json);
     let recipients: Vec<Value> = rule
         .recipients
         .recipients(&json)
         .iter()
         .take(20)
         .map(|r| {
-            let ctx = recipient_context(&json, r, &t, &url);
+            let ctx = recipient_context(&shared, r, &t, &url);
             let channels: Vec<Value> = rule
                 .templates
                 .channels()
@@ -469,7 +481,10 @@ pub async fn test_send(
         errors.push("email", "is not an email address");
     }
     if matches!(phone, Some(Err(()))) {
-        errors.push("phone", "is not a phone number in E.164 form, such as +4712345678");
+        errors.push(
+            "phone",
+            "is not a phone number in E.164 form, such as +4712345678",
+        );
     }
     if email.is_none() && phone.is_none() {
         errors.push("email", "give an email address, a phone number, or both");
@@ -493,7 +508,7 @@ pub async fn test_send(
         .into_iter()
         .next()
         .ok_or_else(|| invalid("event", "names no recipient at the rule's path"))?;
-    let ctx = recipient_context(&json, &recipient, &t, "");
+    let ctx = recipient_context(&EventContext::of(&json), &recipient, &t, "");
     let intake = Intake {
         messages: state.messages.clone(),
         send_queue: state.send_queue.clone(),
@@ -503,7 +518,8 @@ pub async fn test_send(
     let mut sent = Vec::new();
     for channel in rule.templates.channels() {
         let content = match (channel, &email, &phone) {
-            (Channel::Email, Some(Ok(to)), _) => match render(&compiled, channel, &recipient, &ctx) {
+            (Channel::Email, Some(Ok(to)), _) => match render(&compiled, channel, &recipient, &ctx)
+            {
                 Ok(Rendered::Email(e)) => Content::Email(EmailMessage {
                     to: vec![to.clone()],
                     subject: e.subject,
@@ -534,10 +550,13 @@ pub async fn test_send(
             now,
             state.config.log_retention,
         );
-        let (record, _) = intake.accept(record, None, false).await.map_err(|e| match e {
-            AcceptError::Store(e) => e.into(),
-            _ => ApiError::Unavailable("the test message was logged but could not be queued"),
-        })?;
+        let (record, _) = intake
+            .accept(record, None, false)
+            .await
+            .map_err(|e| match e {
+                AcceptError::Store(e) => e.into(),
+                _ => ApiError::Unavailable("the test message was logged but could not be queued"),
+            })?;
         sent.push(json!({"channel": channel.as_str(), "messageId": record.id}));
     }
     if sent.is_empty() {
@@ -663,13 +682,18 @@ fn time_param(errors: &mut FieldErrors, name: &str, v: Option<String>) -> Option
     v.and_then(|s| match OffsetDateTime::parse(&s, &Rfc3339) {
         Ok(t) => Some(t),
         Err(_) => {
-            errors.push(name, "must be an RFC 3339 time such as 2026-12-01T00:00:00Z");
+            errors.push(
+                name,
+                "must be an RFC 3339 time such as 2026-12-01T00:00:00Z",
+            );
             None
         }
     })
 }
 
-fn log_query(mut params: HashMap<String, String>) -> Result<(LogQuery, Option<String>), FieldErrors> {
+fn log_query(
+    mut params: HashMap<String, String>,
+) -> Result<(LogQuery, Option<String>), FieldErrors> {
     let mut errors = FieldErrors::new();
     let rule = params.remove("rule").and_then(|s| match RuleId::parse(&s) {
         Ok(id) => Some(id),

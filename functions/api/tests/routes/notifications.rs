@@ -64,17 +64,24 @@ async fn setup() -> (Herald, String) {
 async fn types_are_created_replaced_listed_and_deleted_unless_in_use() {
     let (h, rule_id) = setup().await;
     let replaced = h
-        .call(put("/accounts/acme/notification-types/request-signed").json(json!({
-            "name": "Request signed", "channels": {"email": {}, "sms": {}}, "mandatory": true})))
+        .call(
+            put("/accounts/acme/notification-types/request-signed").json(json!({
+            "name": "Request signed", "channels": {"email": {}, "sms": {}}, "mandatory": true})),
+        )
         .await
         .ok(200);
     assert_eq!(replaced["mandatory"], true);
-    let list = h.call(get("/accounts/acme/notification-types")).await.ok(200);
+    let list = h
+        .call(get("/accounts/acme/notification-types"))
+        .await
+        .ok(200);
     assert_eq!(list["items"].as_array().unwrap().len(), 1);
     // A channel its rule uses cannot be taken away.
     let fields = h
-        .call(put("/accounts/acme/notification-types/request-signed").json(json!({
-            "name": "Request signed", "channels": {"email": {}}})))
+        .call(
+            put("/accounts/acme/notification-types/request-signed").json(json!({
+            "name": "Request signed", "channels": {"email": {}}})),
+        )
         .await
         .invalid_fields();
     assert_eq!(fields, ["channels.sms"]);
@@ -82,14 +89,16 @@ async fn types_are_created_replaced_listed_and_deleted_unless_in_use() {
         .await
         .problem(409);
     assert_eq!(
-        h.call(delete(format!("/accounts/acme/notification-rules/{rule_id}")))
+        h.call(delete(format!(
+            "/accounts/acme/notification-rules/{rule_id}"
+        )))
         .await
-            .status,
+        .status,
         204
     );
     assert_eq!(
         h.call(delete("/accounts/acme/notification-types/request-signed"))
-        .await
+            .await
             .status,
         204
     );
@@ -97,7 +106,10 @@ async fn types_are_created_replaced_listed_and_deleted_unless_in_use() {
         .await
         .problem(404);
     let fields = h
-        .call(put("/accounts/acme/notification-types/Bad%20Key").json(json!({"name": "", "channels": {}})))
+        .call(
+            put("/accounts/acme/notification-types/Bad%20Key")
+                .json(json!({"name": "", "channels": {}})),
+        )
         .await
         .invalid_fields();
     assert_eq!(fields, ["key"]);
@@ -114,8 +126,15 @@ async fn rules_are_checked_against_the_sample_with_line_and_column() {
         .await
         .problem(400);
     let errors = problem["errors"].as_array().unwrap();
-    let fields: Vec<&str> = errors.iter().map(|e| e["field"].as_str().unwrap()).collect();
-    assert_eq!(fields, ["templates.email.en.subject"], "syntax first: {problem}");
+    let fields: Vec<&str> = errors
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        ["templates.email.en.subject"],
+        "syntax first: {problem}"
+    );
     let mut bad = rule();
     bad["templates"]["sms"]["en"]["text"] = json!("Hi\n{{ data.titel }}");
     let problem = h
@@ -128,13 +147,17 @@ async fn rules_are_checked_against_the_sample_with_line_and_column() {
     let mut unknown = rule();
     unknown["type"] = json!("nope");
     assert_eq!(
-        h.call(post("/accounts/acme/notification-rules").json(unknown)).await.invalid_fields(),
+        h.call(post("/accounts/acme/notification-rules").json(unknown))
+            .await
+            .invalid_fields(),
         ["type"]
     );
     let mut loop_ = rule();
     loop_["eventName"] = json!("notification.sent");
     assert_eq!(
-        h.call(post("/accounts/acme/notification-rules").json(loop_)).await.invalid_fields(),
+        h.call(post("/accounts/acme/notification-rules").json(loop_))
+            .await
+            .invalid_fields(),
         ["eventName"]
     );
 }
@@ -154,20 +177,33 @@ async fn preview_renders_for_the_sample_or_a_given_event_and_sends_nothing() {
     assert_eq!(sms["shape"]["segments"], 1);
     assert_eq!(sms["shape"]["encoding"], "GSM-7");
     let given = h
-        .call(post(format!("/accounts/acme/notification-rules/{id}/preview")).json(json!({
+        .call(
+            post(format!("/accounts/acme/notification-rules/{id}/preview")).json(json!({
             "event": {"eventData": {"requestId": "r", "title": "<Deed & Co>", "signers": [
-                {"signer": {"email": "x@example.com"}, "request_url": "u"}]}}})))
+                {"signer": {"email": "x@example.com"}, "request_url": "u"}]}}})),
+        )
         .await
         .ok(200);
     let email = &given["recipients"][0]["channels"][0]["email"];
-    assert!(email["html"].as_str().unwrap().starts_with("<p>&lt;Deed &amp; Co&gt;</p>"), "{email}");
+    assert!(
+        email["html"]
+            .as_str()
+            .unwrap()
+            .starts_with("<p>&lt;Deed &amp; Co&gt;</p>"),
+        "{email}"
+    );
     assert_eq!(email["subject"], "<Deed & Co> was signed");
     let missing = h
-        .call(post(format!("/accounts/acme/notification-rules/{id}/preview")).json(json!({
-            "event": {"eventData": {"requestId": "r", "signers": [{"signer": {}}]}}})))
+        .call(
+            post(format!("/accounts/acme/notification-rules/{id}/preview")).json(json!({
+            "event": {"eventData": {"requestId": "r", "signers": [{"signer": {}}]}}})),
+        )
         .await
         .ok(200);
-    assert_eq!(missing["recipients"][0]["channels"][0]["error"]["field"], "templates.email.en.subject");
+    assert_eq!(
+        missing["recipients"][0]["channels"][0]["error"]["field"],
+        "templates.email.en.subject"
+    );
     assert!(h.send_queue.jobs().is_empty(), "a preview sends nothing");
 }
 
@@ -175,15 +211,21 @@ async fn preview_renders_for_the_sample_or_a_given_event_and_sends_nothing() {
 async fn a_test_send_goes_through_the_message_log() {
     let (h, id) = setup().await;
     let sent = h
-        .call(post(format!("/accounts/acme/notification-rules/{id}/test")).json(json!({"email": "me@example.com"})))
+        .call(
+            post(format!("/accounts/acme/notification-rules/{id}/test"))
+                .json(json!({"email": "me@example.com"})),
+        )
         .await
         .ok(202);
     assert_eq!(sent["messages"].as_array().unwrap().len(), 1);
     assert_eq!(h.send_queue.jobs().len(), 1);
     assert_eq!(
-        h.call(post(format!("/accounts/acme/notification-rules/{id}/test")).json(json!({"phone": "12"})))
-            .await
-            .invalid_fields(),
+        h.call(
+            post(format!("/accounts/acme/notification-rules/{id}/test"))
+                .json(json!({"phone": "12"}))
+        )
+        .await
+        .invalid_fields(),
         ["phone"]
     );
 }
@@ -191,10 +233,12 @@ async fn a_test_send_goes_through_the_message_log() {
 #[tokio::test]
 async fn preferences_are_per_type_and_channel_and_mandatory_types_refuse_them() {
     let (h, _) = setup().await;
-    h.call(put("/accounts/acme/notification-types/new-message").json(json!({
-        "name": "New secure message", "channels": {"email": {}}, "mandatory": true})))
-        .await
-        .ok(201);
+    h.call(
+        put("/accounts/acme/notification-types/new-message").json(json!({
+        "name": "New secure message", "channels": {"email": {}}, "mandatory": true})),
+    )
+    .await
+    .ok(201);
     let url = "/accounts/acme/recipients/ann@example.com/preferences";
     let before = h.call(get(url)).await.ok(200);
     assert_eq!(before["types"].as_array().unwrap().len(), 2);
@@ -202,7 +246,12 @@ async fn preferences_are_per_type_and_channel_and_mandatory_types_refuse_them() 
         .call(put(url).json(json!({"types": {"request-signed": {"sms": false}}})))
         .await
         .ok(200);
-    let signed = saved["types"].as_array().unwrap().iter().find(|t| t["key"] == "request-signed").unwrap();
+    let signed = saved["types"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["key"] == "request-signed")
+        .unwrap();
     assert_eq!(signed["channels"]["sms"]["on"], false);
     assert_eq!(signed["channels"]["sms"]["because"], "recipient");
     assert_eq!(signed["channels"]["email"]["on"], true);
@@ -220,16 +269,22 @@ async fn preferences_are_per_type_and_channel_and_mandatory_types_refuse_them() 
 async fn the_log_is_empty_filtered_and_checks_its_parameters() {
     let (h, id) = setup().await;
     let log = h
-        .call(get(format!("/accounts/acme/notifications?rule={id}&outcome=sent")))
+        .call(get(format!(
+            "/accounts/acme/notifications?rule={id}&outcome=sent"
+        )))
         .await
         .ok(200);
     assert_eq!(log["items"], json!([]));
     let fields = h
-        .call(get("/accounts/acme/notifications?outcome=lost&from=yesterday&rule=x"))
+        .call(get(
+            "/accounts/acme/notifications?outcome=lost&from=yesterday&rule=x",
+        ))
         .await
         .invalid_fields();
     assert_eq!(fields, ["rule", "outcome", "from"]);
-    h.call(get("/accounts/acme/notifications/n0000000000000aaaaaaaaaaaaaaaaaaaa"))
-        .await
-        .problem(404);
+    h.call(get(
+        "/accounts/acme/notifications/n0000000000000aaaaaaaaaaaaaaaaaaaa",
+    ))
+    .await
+    .problem(404);
 }

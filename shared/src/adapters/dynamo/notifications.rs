@@ -286,9 +286,7 @@ impl NotifyStore for DynamoNotifyStore {
             .map_err(write_error);
         match written {
             Ok(_) => Ok(None),
-            Err(StoreError::PreconditionFailed) => {
-                self.entry(&record.account_id, &record.id).await
-            }
+            Err(StoreError::PreconditionFailed) => self.entry(&record.account_id, &record.id).await,
             Err(e) => Err(e),
         }
     }
@@ -311,7 +309,9 @@ impl NotifyStore for DynamoNotifyStore {
     ) -> Result<Vec<NotificationRecord>, StoreError> {
         // The key condition takes the time range and the cursor; the other filters are a
         // filter expression, so a page may take more than one Query to fill.
-        let mut upper: Option<String> = query.to.map(|t| NotificationId::lowest_at(t).as_str().to_owned());
+        let mut upper: Option<String> = query
+            .to
+            .map(|t| NotificationId::lowest_at(t).as_str().to_owned());
         if let Some(after) = &query.after
             && upper.as_ref().is_none_or(|u| after.as_str() < u.as_str())
         {

@@ -37,7 +37,10 @@ impl OutgoingEmail {
         self.list_unsubscribe.as_ref().map_or_else(Vec::new, |url| {
             vec![
                 ("List-Unsubscribe", format!("<{url}>")),
-                ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click".to_owned()),
+                (
+                    "List-Unsubscribe-Post",
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ),
             ]
         })
     }
