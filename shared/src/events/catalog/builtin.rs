@@ -173,6 +173,34 @@ mod tests {
                 json!({"domain": "mail.acme.example", "status": "failed"}),
             ),
             (
+                "notification.sent",
+                json!({
+                    "notificationId": "n1793611800000997cfa50c8e57c6767a9",
+                    "ruleId": "nr_01jbxk6d4y7m0v6p3q2r1s0t9w",
+                    "type": "request-signed",
+                    "eventId": "01JBXK6D4Y7M0V6P3Q2R1S0T9W",
+                    "eventName": "request.signed",
+                    "recipientId": "signer-17",
+                    "channel": "email",
+                    "outcome": "sent",
+                    "messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+                }),
+            ),
+            (
+                "notification.suppressed",
+                json!({
+                    "notificationId": "n1793611800000997cfa50c8e57c6767a9",
+                    "ruleId": "nr_01jbxk6d4y7m0v6p3q2r1s0t9w",
+                    "type": "request-signed",
+                    "eventId": "01JBXK6D4Y7M0V6P3Q2R1S0T9W",
+                    "eventName": "request.signed",
+                    "recipientId": "signer-17",
+                    "channel": "email",
+                    "outcome": "suppressed_repeat",
+                    "detail": "the first occurrence of req-42:signed was notified already",
+                }),
+            ),
+            (
                 "subscription.disabled",
                 json!({
                     "subscriptionId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D5",

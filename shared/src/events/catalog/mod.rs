@@ -455,6 +455,8 @@ mod tests {
                         "email.failed",
                         "email.opened",
                         "email.sent",
+                        "notification.sent",
+                        "notification.suppressed",
                         "sms.delivered",
                         "sms.failed",
                         "sms.sent",
