@@ -352,16 +352,21 @@ fn form(
                 (Field::text("templates.fallbackLocale", "Fallback locale", &draft.locale)
                     .hint("The locale of these templates, used when a recipient's has none.")
                     .error(mine.get("templates.fallbackLocale")).required().render())
-                h3 { "Email" }
-                (Field::text("subject", "Subject", &draft.subject)
-                    .error(mine.get("subject")).render())
-                (Field::text("text", "Text", &draft.text).textarea(8)
-                    .error(mine.get("text")).render())
-                (Field::text("html", "HTML", &draft.html).textarea(8)
-                    .error(mine.get("html")).render())
-                h3 { "SMS" }
-                (Field::text("sms", "SMS text", &draft.sms).textarea(4)
-                    .error(mine.get("sms")).render())
+                // Fieldsets, not headings: the form's parts have no place in the page's outline.
+                fieldset {
+                    legend { "Email" }
+                    (Field::text("subject", "Subject", &draft.subject)
+                        .error(mine.get("subject")).render())
+                    (Field::text("text", "Text", &draft.text).textarea(8)
+                        .error(mine.get("text")).render())
+                    (Field::text("html", "HTML", &draft.html).textarea(8)
+                        .error(mine.get("html")).render())
+                }
+                fieldset {
+                    legend { "SMS" }
+                    (Field::text("sms", "SMS text", &draft.sms).textarea(4)
+                        .error(mine.get("sms")).render())
+                }
                 (Field::text("more", "Other locales (JSON)", &draft.more).textarea(4)
                     .hint("Optional: {\"email\": {\"nb\": {\"subject\": \"...\", \"text\": \"...\"}}, \
                            \"sms\": {\"nb\": {\"text\": \"...\"}}}.")
