@@ -90,9 +90,11 @@ impl ApiConfig {
             env.parsed("HERALD_VONAGE_SIGNATURE_METHOD", "md5hash", str::parse);
         let event_types_table = env.required("HERALD_EVENT_TYPES_TABLE");
         let notifications_table = env.required("HERALD_NOTIFICATIONS_TABLE");
-        let notifications_default_on = env.parsed("HERALD_NOTIFICATIONS_DEFAULT_ON", "true", |s| {
-            s.parse::<bool>().map_err(|_| "must be true or false")
-        });
+        let notifications_default_on = env.parsed(
+            "HERALD_NOTIFICATIONS_DEFAULT_ON",
+            "true",
+            crate::notify::preferences::parse_default_on,
+        );
         let require_registered_event_types = env.flag("HERALD_REQUIRE_REGISTERED_EVENT_TYPES");
         let config = platform
             .zip(retention_days)

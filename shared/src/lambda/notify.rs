@@ -59,11 +59,11 @@ impl NotifyConfig {
             .optional("HERALD_PUBLIC_API_URL")
             .map(|u| u.trim_end_matches('/').to_owned());
         let link_secret = env.optional("HERALD_LINK_SECRET_ARN");
-        let operator_default = env.parsed("HERALD_NOTIFICATIONS_DEFAULT_ON", "true", |s| match s {
-            "true" | "1" => Ok(true),
-            "false" | "0" => Ok(false),
-            _ => Err("must be true or false"),
-        });
+        let operator_default = env.parsed(
+            "HERALD_NOTIFICATIONS_DEFAULT_ON",
+            "true",
+            crate::notify::preferences::parse_default_on,
+        );
         let config = retention
             .zip(operator_default)
             .map(|(retention, operator_default)| Self {

@@ -208,6 +208,11 @@ impl Notifier {
         if refused_event(event.event_name()) {
             return Ok(tally);
         }
+        // As fan-out does: an event past its expiresAt is news no one should get now.
+        if event.is_expired(now) {
+            tracing::info!(event = %event.id(), "expired before notifications; none sent");
+            return Ok(tally);
+        }
         let account = event.account_id();
         let rules: Vec<NotificationRule> = self
             .store

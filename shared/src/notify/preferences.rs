@@ -82,6 +82,16 @@ pub struct Decision {
     pub because: Because,
 }
 
+/// `HERALD_NOTIFICATIONS_DEFAULT_ON`, as the API (which shows decisions) and notify (which
+/// makes them) both read it.
+pub fn parse_default_on(s: &str) -> Result<bool, &'static str> {
+    match s {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err("must be true or false"),
+    }
+}
+
 /// Whether `channel` of `t` is on for a recipient of `role` who chose `prefs`.
 pub fn decide(
     t: &NotificationType,
