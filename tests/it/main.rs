@@ -28,6 +28,7 @@ mod gateway;
 mod local_services;
 mod message_log;
 mod messages_api;
+mod notification_pages;
 mod notifications;
 mod provider_secrets;
 mod pubsub_delivery;
