@@ -12,6 +12,8 @@ use herald::common::account::AccountId;
 use herald_tests::api::Api;
 use herald_tests::browser::Browser;
 use herald_tests::{HTTP_TIMEOUT, new_account, stack_var};
+
+use crate::notifications::{log_of, outcomes, unique};
 use serde_json::{Value, json};
 
 /// How long the local stack may take to notify, send and log.
@@ -29,10 +31,6 @@ const ENTER: &str = "\u{E007}";
 /// The screenshot (and axe results) name of a page of this module.
 fn shot(page: &str) -> String {
     format!("notification_pages-{page}")
-}
-
-fn unique(what: &str) -> String {
-    format!("{what} {}", uuid::Uuid::new_v4().simple())
 }
 
 /// A plain HTTP client, as a mail client or a link scanner: no cookies, no credentials, no
@@ -117,40 +115,6 @@ async fn publish(api: &Api, account: &AccountId, subject: &str, recipient: Value
         )
         .await;
     assert_eq!(reply.status, 202, "{:?}", reply.body);
-}
-
-/// `recipient`'s notification log once it holds `count` entries, none of them pending.
-async fn log_of(api: &Api, account: &AccountId, recipient: &str, count: usize) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let page = api
-            .get(&format!(
-                "/accounts/{account}/notifications?recipient={recipient}"
-            ))
-            .await;
-        assert_eq!(page.status, 200, "{:?}", page.body);
-        let items = page.body["items"].as_array().cloned().unwrap_or_default();
-        if items.len() >= count && items.iter().all(|e| e["outcome"] != "pending") {
-            assert_eq!(items.len(), count, "{items:#?}");
-            return items;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{recipient}'s notifications after {WAIT:?}: {items:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
-}
-
-/// The outcomes of `channel` in `entries`, sorted.
-fn outcomes<'a>(entries: &'a [Value], channel: &str) -> Vec<&'a str> {
-    let mut found: Vec<&str> = entries
-        .iter()
-        .filter(|e| e["channel"] == channel)
-        .filter_map(|e| e["outcome"].as_str())
-        .collect();
-    found.sort_unstable();
-    found
 }
 
 /// `recipient`'s preferences as the API reads them: the type [`TYPE`]'s channels.

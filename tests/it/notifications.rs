@@ -47,7 +47,13 @@ async fn publish(api: &Api, account: &AccountId, name: &str, data: Value) -> Val
 }
 
 /// `recipient`'s notification log once it holds `count` entries, none of them pending.
-async fn log_of(api: &Api, account: &AccountId, recipient: &str, count: usize) -> Vec<Value> {
+/// `recipient`'s log entries once there are `count`, none pending.
+pub(crate) async fn log_of(
+    api: &Api,
+    account: &AccountId,
+    recipient: &str,
+    count: usize,
+) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let page = api
@@ -69,7 +75,8 @@ async fn log_of(api: &Api, account: &AccountId, recipient: &str, count: usize) -
     }
 }
 
-fn outcomes<'a>(entries: &'a [Value], channel: &str) -> Vec<&'a str> {
+/// The outcomes of `channel` in `entries`, sorted.
+pub(crate) fn outcomes<'a>(entries: &'a [Value], channel: &str) -> Vec<&'a str> {
     let mut found: Vec<&str> = entries
         .iter()
         .filter(|e| e["channel"] == channel)
@@ -116,7 +123,8 @@ async fn emails(subject: &str, count: usize) -> Vec<Value> {
     }
 }
 
-fn unique(what: &str) -> String {
+/// `what` made unique to this run.
+pub(crate) fn unique(what: &str) -> String {
     format!("{what} {}", uuid::Uuid::new_v4().simple())
 }
 
@@ -197,6 +205,27 @@ async fn notifications_a_recipient_is_told_on_the_channels_they_keep() {
         "{}",
         sent[0]
     );
+
+    // Made mandatory, the type ignores Ann's SMS opt-out.
+    let mandatory = api
+        .put(
+            &format!("/accounts/{account}/notification-types/message-received"),
+            json!({"name": "Message received", "channels": {"email": {}, "sms": {}},
+                   "mandatory": true}),
+        )
+        .await;
+    assert_eq!(mandatory.status, 200, "{:?}", mandatory.body);
+    publish(
+        &api,
+        &account,
+        "message.received",
+        json!({"subject": unique("Another message"), "recipients": [
+            {"id": "ann", "name": "Ann", "email": "ann@example.com", "phone": "+4790000011"}]}),
+    )
+    .await;
+    let entries = log_of(&api, &account, "ann", 4).await;
+    assert_eq!(outcomes(&entries, "sms"), ["sent", "suppressed_preference"]);
+    assert_eq!(outcomes(&entries, "email"), ["sent", "sent"]);
 }
 
 /// A first-occurrence rule tells once per key: the same message and action three times makes

@@ -596,6 +596,17 @@ mod tests {
         )
     }
 
+    impl World {
+        /// The whole notification log, newest first.
+        async fn log(&self) -> Vec<NotificationRecord> {
+            let all = LogQuery {
+                limit: 100,
+                ..LogQuery::default()
+            };
+            self.store.log(&self.account, &all).await.unwrap()
+        }
+    }
+
     fn event(w: &World, data: Value, at: OffsetDateTime) -> Event {
         NewEvent {
             sender: "secure-messaging".into(),
@@ -657,17 +668,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!((tally.sent, tally.suppressed), (1, 1));
-        let log = w
-            .store
-            .log(
-                &w.account,
-                &LogQuery {
-                    limit: 10,
-                    ..LogQuery::default()
-                },
-            )
-            .await
-            .unwrap();
+        let log = w.log().await;
         assert_eq!(
             outcomes(&log),
             [
@@ -783,17 +784,7 @@ mod tests {
         assert_eq!(w.sends.jobs().len(), 1);
         // A crash after the entry was begun and before it finished: the rerun finishes it
         // with the same message.
-        let mut log = w
-            .store
-            .log(
-                &w.account,
-                &LogQuery {
-                    limit: 10,
-                    ..LogQuery::default()
-                },
-            )
-            .await
-            .unwrap();
+        let mut log = w.log().await;
         let message = log[0].message_id.clone();
         log[0].outcome = Outcome::Pending;
         w.store.finish(&log[0]).await.unwrap();
@@ -803,17 +794,7 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(resumed.sent, 1);
-        let log = w
-            .store
-            .log(
-                &w.account,
-                &LogQuery {
-                    limit: 10,
-                    ..LogQuery::default()
-                },
-            )
-            .await
-            .unwrap();
+        let log = w.log().await;
         assert_eq!(log[0].message_id, message, "the same message, replayed");
     }
 
@@ -836,17 +817,7 @@ mod tests {
             .handle(&event(&w, data, now()), now())
             .await
             .unwrap();
-        let log = w
-            .store
-            .log(
-                &w.account,
-                &LogQuery {
-                    limit: 10,
-                    ..LogQuery::default()
-                },
-            )
-            .await
-            .unwrap();
+        let log = w.log().await;
         assert_eq!(
             outcomes(&log),
             [
@@ -876,17 +847,7 @@ mod tests {
             now(),
         );
         w.notifier.handle(&e, now()).await.unwrap();
-        let log = w
-            .store
-            .log(
-                &w.account,
-                &LogQuery {
-                    limit: 10,
-                    ..LogQuery::default()
-                },
-            )
-            .await
-            .unwrap();
+        let log = w.log().await;
         let message = w
             .notifier
             .intake

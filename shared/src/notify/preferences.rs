@@ -137,6 +137,9 @@ pub fn read_choices(
     let mut out = BTreeMap::new();
     if let Some(mut r) = ObjectReader::new(body, "", &mut errors) {
         let entries = r.nested("types", |mut t| Some(t.take_all()));
+        if matches!(entries, Some(None)) {
+            r.errors().push("types", "is required");
+        }
         r.finish();
         for (key, value) in entries.flatten().unwrap_or_default() {
             let path = format!("types.{key}");
@@ -257,5 +260,10 @@ mod tests {
         for f in ["types.new-message", "types.nope", "types.sent.fax"] {
             assert!(e.has(f), "{f}: {e}");
         }
+        assert!(
+            read_choices(json!({}), &types)
+                .expect_err("no types")
+                .has("types")
+        );
     }
 }

@@ -21,7 +21,8 @@ use maud::{Markup, html};
 use super::At;
 use crate::DashboardState;
 use crate::html::{self, Page};
-use crate::resources::FieldMessages;
+use crate::pages::failed;
+use crate::resources::{FieldMessages, Written};
 
 /// The navigation section of every page here.
 const SECTION: &str = "Notifications";
@@ -76,6 +77,61 @@ async fn to_rules(at: At) -> Response {
 }
 
 /// The tabs of the section: `current` marked.
+/// A type or rule to delete: the tab it sits under, its page (`/notifications/types/{key}`),
+/// its API resource, and the question the confirmation asks.
+struct Deletion {
+    tab: &'static str,
+    title: &'static str,
+    path: String,
+    api: String,
+    list: &'static str,
+    question: Markup,
+}
+
+/// The confirmation page of a deletion (viewers are sent back to the item).
+fn confirm_delete(at: &At, d: Deletion) -> Response {
+    if let Some(r) = at.viewer_back_to(&d.path) {
+        return r;
+    }
+    let page = at.page(d.title);
+    let content = html! {
+        (tabs(&page, d.tab))
+        p { (d.question) }
+        form method="post" action=(page.href(&format!("{}/delete", d.path))) {
+            (page.csrf())
+            div.actions {
+                button.danger type="submit" { "Delete" }
+                a href=(page.href(&d.path)) { "Cancel" }
+            }
+        }
+    };
+    page.render(SECTION, content)
+}
+
+/// Deletes through the API: back to the list, or a page saying why it was refused (a type
+/// that rules use).
+async fn delete(state: &DashboardState, at: &At, d: Deletion) -> Response {
+    let why = match at
+        .resources(state)
+        .write(axum::http::Method::DELETE, at.api(&d.api), None, None)
+        .await
+    {
+        Ok(Written::Done(_)) => {
+            return Redirect::to(&at.href(&format!("{}?deleted", d.list))).into_response();
+        }
+        Ok(Written::Invalid(f)) => f.0.values().cloned().collect::<Vec<_>>().join("; "),
+        Ok(Written::Refused(why)) => why,
+        Err(e) => return failed(e),
+    };
+    let page = at.page(d.title);
+    let content = html! {
+        (tabs(&page, d.tab))
+        (html::notice("error", &format!("Not deleted: {why}")))
+        p { a href=(page.href(d.list)) { "Back to the list" } }
+    };
+    page.render_with(axum::http::StatusCode::CONFLICT, SECTION, content)
+}
+
 fn tabs(page: &Page, current: &str) -> Markup {
     html! {
         nav.tabs aria-label="Notifications" {

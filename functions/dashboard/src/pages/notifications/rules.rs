@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
-use super::{Rule, SECTION, tabs, under};
+use super::{Deletion, Rule, SECTION, tabs, under};
 use crate::DashboardState;
 use crate::html::{self, Field, Page};
 use crate::pages::{At, Form, failed};
@@ -870,44 +870,23 @@ pub async fn test(State(state): State<DashboardState>, at: At, rule: Rule, form:
     page.render_with(StatusCode::BAD_REQUEST, SECTION, content)
 }
 
+fn deletion(rule: &Rule) -> Deletion {
+    Deletion {
+        tab: "Rules",
+        title: "Delete notification rule",
+        path: format!("/notifications/rules/{}", rule.0),
+        api: format!("/notification-rules/{}", rule.0),
+        list: "/notifications/rules",
+        question: html! { "Delete this rule? Its events no longer notify anyone." },
+    }
+}
+
 /// `GET /notifications/rules/{rule}/delete`.
 pub async fn confirm_delete(at: At, rule: Rule) -> Response {
-    if let Some(r) = at.viewer_back_to(&format!("/notifications/rules/{}", rule.0)) {
-        return r;
-    }
-    let page = at.page("Delete notification rule");
-    let content = html! {
-        (tabs(&page, "Rules"))
-        p { "Delete this rule? Its events no longer notify anyone." }
-        form method="post" action=(page.href(&format!("/notifications/rules/{}/delete", rule.0))) {
-            (page.csrf())
-            div.actions {
-                button.danger type="submit" { "Delete" }
-                a href=(page.href(&format!("/notifications/rules/{}", rule.0))) { "Cancel" }
-            }
-        }
-    };
-    page.render(SECTION, content)
+    super::confirm_delete(&at, deletion(&rule))
 }
 
 /// `POST /notifications/rules/{rule}/delete`.
 pub async fn delete(State(state): State<DashboardState>, at: At, rule: Rule) -> Response {
-    match at
-        .resources(&state)
-        .write(
-            Method::DELETE,
-            at.api(&format!("/notification-rules/{}", rule.0)),
-            None,
-            None,
-        )
-        .await
-    {
-        Ok(Written::Done(_)) => {
-            Redirect::to(&at.href("/notifications/rules?deleted")).into_response()
-        }
-        Ok(_) => {
-            Redirect::to(&at.href(&format!("/notifications/rules/{}", rule.0))).into_response()
-        }
-        Err(e) => failed(e),
-    }
+    super::delete(&state, &at, deletion(&rule)).await
 }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde_json::{Map, Value, json};
 
-use super::{Key, SECTION, tabs, under};
+use super::{Deletion, Key, SECTION, tabs, under};
 use crate::DashboardState;
 use crate::html::{self, Field, Page};
 use crate::pages::{At, Form, failed};
@@ -381,55 +381,25 @@ pub async fn update(State(state): State<DashboardState>, at: At, key: Key, form:
     save(&state, &at, Draft::typed(&form, Some(&key.0)), true).await
 }
 
+fn deletion(key: &Key) -> Deletion {
+    Deletion {
+        tab: "Types",
+        title: "Delete notification type",
+        path: format!("/notifications/types/{}", key.0),
+        api: format!("/notification-types/{}", key.0),
+        list: "/notifications/types",
+        question: html! {
+            "Delete the type " code { (key.0) } "? Recipients' choices for it are no longer used."
+        },
+    }
+}
+
 /// `GET /notifications/types/{key}/delete`.
 pub async fn confirm_delete(at: At, key: Key) -> Response {
-    if let Some(r) = at.viewer_back_to(&format!("/notifications/types/{}", key.0)) {
-        return r;
-    }
-    let page = at.page("Delete notification type");
-    let content = html! {
-        (tabs(&page, "Types"))
-        p { "Delete the type " code { (key.0) } "? Recipients' choices for it are no longer used." }
-        form method="post" action=(page.href(&format!("/notifications/types/{}/delete", key.0))) {
-            (page.csrf())
-            div.actions {
-                button.danger type="submit" { "Delete" }
-                a href=(page.href(&format!("/notifications/types/{}", key.0))) { "Cancel" }
-            }
-        }
-    };
-    page.render(SECTION, content)
+    super::confirm_delete(&at, deletion(&key))
 }
 
 /// `POST /notifications/types/{key}/delete`: refused while rules use it.
 pub async fn delete(State(state): State<DashboardState>, at: At, key: Key) -> Response {
-    match at
-        .resources(&state)
-        .write(
-            Method::DELETE,
-            at.api(&format!("/notification-types/{}", key.0)),
-            None,
-            None,
-        )
-        .await
-    {
-        Ok(Written::Done(_)) => {
-            Redirect::to(&at.href("/notifications/types?deleted")).into_response()
-        }
-        Ok(Written::Invalid(f)) => {
-            refused(&at, &f.0.values().cloned().collect::<Vec<_>>().join("; "))
-        }
-        Ok(Written::Refused(why)) => refused(&at, &why),
-        Err(e) => failed(e),
-    }
-}
-
-fn refused(at: &At, why: &str) -> Response {
-    let page = at.page("Delete notification type");
-    let content = html! {
-        (tabs(&page, "Types"))
-        (html::notice("error", &format!("Not deleted: {why}")))
-        p { a href=(page.href("/notifications/types")) { "Back to the types" } }
-    };
-    page.render_with(StatusCode::CONFLICT, SECTION, content)
+    super::delete(&state, &at, deletion(&key)).await
 }
