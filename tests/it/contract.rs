@@ -61,6 +61,47 @@ async fn every_documented_operation_is_served() {
         )
         .await;
     assert_eq!(added.status, 201, "{:?}", added.body);
+    // A notification type and rule, and an entry of the log, for the routes that name them.
+    let kind = api
+        .put(
+            &format!("/accounts/{account}/notification-types/contract"),
+            json!({"name": "Contract", "channels": {"email": {}}}),
+        )
+        .await;
+    assert_eq!(kind.status, 201, "{:?}", kind.body);
+    let rule = api
+        .post(
+            &format!("/accounts/{account}/notification-rules"),
+            json!({"name": "contract", "eventName": "contract.checked", "type": "contract",
+                   "recipients": {"path": "eventData.people[*]"},
+                   "templates": {"email": {"en": {"subject": "Checked", "text": "Checked"}}}}),
+        )
+        .await;
+    assert_eq!(rule.status, 201, "{:?}", rule.body);
+    let rule_id = rule.body["id"].as_str().expect("an id").to_owned();
+    let published = api
+        .post(
+            &format!("/accounts/{account}/events"),
+            json!({"sender": "contract", "eventName": "contract.checked",
+                   "eventData": {"people": [{"id": "pat", "email": "pat@example.com"}]}}),
+        )
+        .await;
+    assert!(published.status < 300, "{:?}", published.body);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let notification_id = loop {
+        let log = api
+            .get(&format!("/accounts/{account}/notifications?recipient=pat"))
+            .await;
+        if let Some(id) = log.body["items"][0]["id"].as_str() {
+            break id.to_owned();
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no notification for pat: {:?}",
+            log.body
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
     let operations = Contract::get().operations();
     assert!(operations.len() >= 12, "{operations:?}");
     for (method, template) in operations {
@@ -71,13 +112,20 @@ async fn every_documented_operation_is_served() {
             .replace("{subscriptionId}", &subscription_id)
             .replace("{deliveryId}", &delivery_id)
             .replace("{domain}", &domain)
+            .replace("{key}", "contract")
+            .replace("{ruleId}", &rule_id)
+            .replace("{recipientId}", "pat")
+            .replace("{notificationId}", &notification_id)
             // Herald's own: read (200), never registered (400 for `{}`) or removed (409).
             .replace("{name}", "sms.sent");
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         // An empty object: a write answers 400 (validation), never a routing failure.
         let body = (method == Method::PUT || method == Method::POST).then(|| Body::Json(json!({})));
         // Deleting the subscription would hide the routes after it; it is exercised elsewhere.
-        if method == Method::DELETE && template.contains("{subscriptionId}") {
+        // So would deleting the rule (the type, which the rule uses, answers 409).
+        if method == Method::DELETE
+            && (template.contains("{subscriptionId}") || template.contains("{ruleId}"))
+        {
             continue;
         }
         let reply = api.send(method.clone(), &path, body, &[]).await;

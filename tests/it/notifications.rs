@@ -47,7 +47,6 @@ async fn publish(api: &Api, account: &AccountId, name: &str, data: Value) -> Val
 }
 
 /// `recipient`'s notification log once it holds `count` entries, none of them pending.
-/// `recipient`'s log entries once there are `count`, none pending.
 pub(crate) async fn log_of(
     api: &Api,
     account: &AccountId,
