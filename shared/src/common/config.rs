@@ -17,6 +17,18 @@ pub struct EnvReader<F> {
 }
 
 impl EnvReader<fn(&str) -> Option<String>> {
+    /// A reader of these variables alone, for tests of configuration.
+    #[cfg(test)]
+    pub fn of(
+        vars: &'static [(&'static str, &'static str)],
+    ) -> EnvReader<impl Fn(&str) -> Option<String>> {
+        EnvReader::new(move |name: &str| {
+            vars.iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        })
+    }
+
     pub fn from_process() -> Self {
         Self::new(|name| std::env::var(name).ok())
     }

@@ -13,7 +13,8 @@ pub fn decode(fingerprint: &str, cursor: &str) -> Result<String, String> {
     let bad = || "cursor is not one this listing returned".to_owned();
     let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| bad())?;
     let raw = String::from_utf8(raw).map_err(|_| bad())?;
-    let (found, last) = raw.split_once('|').ok_or_else(bad)?;
+    // Split at the last '|': keys never hold one, a listing's fingerprint may.
+    let (found, last) = raw.rsplit_once('|').ok_or_else(bad)?;
     if found != fingerprint {
         return Err(bad());
     }

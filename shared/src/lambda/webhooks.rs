@@ -252,11 +252,7 @@ mod tests {
     fn env(
         vars: &'static [(&'static str, &'static str)],
     ) -> EnvReader<impl Fn(&str) -> Option<String>> {
-        EnvReader::new(move |name: &str| {
-            vars.iter()
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| (*v).to_owned())
-        })
+        EnvReader::of(vars)
     }
 
     const BASE: [(&str, &str); 5] = [

@@ -197,8 +197,7 @@ impl LogQuery {
             && self.after.as_ref().is_none_or(|a| &r.id < a)
     }
 
-    /// What a cursor is bound to: the filters, so it cannot be replayed against others. No `|`:
-    /// a cursor is the fingerprint and the last id joined by one.
+    /// What a cursor is bound to: the filters, so it cannot be replayed against others.
     pub fn fingerprint(&self) -> String {
         format!(
             "{};{};{};{};{}",

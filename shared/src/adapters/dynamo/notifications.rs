@@ -92,6 +92,29 @@ impl DynamoNotifyStore {
         }
     }
 
+    /// Writes one item of the account's settings partition, its record as `attribute`; with
+    /// `new`, only if there is none at `sk` (else `PreconditionFailed`).
+    async fn put_setting(
+        &self,
+        account: &AccountId,
+        sk: String,
+        attribute: &str,
+        record: AttributeValue,
+        new: bool,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("pk", settings(account))
+            .item("sk", s(sk))
+            .item(attribute, record)
+            .set_condition_expression(new.then(|| "attribute_not_exists(sk)".to_owned()))
+            .send()
+            .await
+            .map_err(write_error)?;
+        Ok(())
+    }
+
     async fn delete(&self, pk: AttributeValue, sk: String) -> Result<bool, StoreError> {
         let out = self
             .client
@@ -138,20 +161,8 @@ impl NotifyStore for DynamoNotifyStore {
         t: &NotificationType,
         new: bool,
     ) -> Result<(), StoreError> {
-        let put = self
-            .client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", settings(account))
-            .item("sk", s(format!("type#{}", t.key)))
-            .item("type", doc(t)?);
-        let put = if new {
-            put.condition_expression("attribute_not_exists(sk)")
-        } else {
-            put
-        };
-        put.send().await.map_err(write_error)?;
-        Ok(())
+        self.put_setting(account, format!("type#{}", t.key), "type", doc(t)?, new)
+            .await
     }
 
     async fn delete_type(&self, account: &AccountId, key: &TypeKey) -> Result<bool, StoreError> {
@@ -171,16 +182,14 @@ impl NotifyStore for DynamoNotifyStore {
         account: &AccountId,
         rule: &NotificationRule,
     ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", settings(account))
-            .item("sk", s(format!("rule#{}", rule.id)))
-            .item("rule", doc(rule)?)
-            .send()
-            .await
-            .map_err(write_error)?;
-        Ok(())
+        self.put_setting(
+            account,
+            format!("rule#{}", rule.id),
+            "rule",
+            doc(rule)?,
+            false,
+        )
+        .await
     }
 
     async fn delete_rule(&self, account: &AccountId, id: &RuleId) -> Result<bool, StoreError> {
@@ -212,16 +221,14 @@ impl NotifyStore for DynamoNotifyStore {
         account: &AccountId,
         preferences: &Preferences,
     ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .item("pk", settings(account))
-            .item("sk", s(format!("pref#{}", preferences.recipient_id)))
-            .item("preferences", doc(preferences)?)
-            .send()
-            .await
-            .map_err(write_error)?;
-        Ok(())
+        self.put_setting(
+            account,
+            format!("pref#{}", preferences.recipient_id),
+            "preferences",
+            doc(preferences)?,
+            false,
+        )
+        .await
     }
 
     async fn claim_first(
