@@ -104,6 +104,7 @@ async fn notifier() -> Notifier {
         links: Some(links()),
         operator_default: true,
         retention: time::Duration::days(90),
+        short_links: None,
     }
 }
 
@@ -157,7 +158,7 @@ fn notify(c: &mut Criterion) {
                 for r in input.recipients.recipients(&json) {
                     let id = r.id.as_ref().expect("an id");
                     let url = links.preferences_url(&account(), id, None, now);
-                    let ctx = recipient_context(&shared, &r, &t, &url);
+                    let ctx = recipient_context(&shared, &r, &t, &url, None);
                     render(&compiled, Channel::Email, &r, &ctx).expect("renders");
                 }
                 total += started.elapsed();

@@ -678,6 +678,7 @@ async fn event_types_carry_whole_sample_envelopes() {
         "email.failed",
         "domain.verified",
         "domain.failed",
+        "message.link_clicked",
         "notification.sent",
         "notification.suppressed",
         "subscription.disabled",

@@ -37,6 +37,7 @@ mod sealing;
 mod servicebus_delivery;
 mod settings_api;
 mod settings_store;
+mod short_links;
 mod sms_dispatch;
 mod sms_receipts;
 mod template;

@@ -12,7 +12,8 @@ use serde_json::{Value, json};
 
 const WAIT: Duration = Duration::from_secs(60);
 
-async fn notification_type(api: &Api, account: &AccountId, key: &str, channels: Value) {
+/// Creates (or replaces) the type `key` with `channels`.
+pub(crate) async fn notification_type(api: &Api, account: &AccountId, key: &str, channels: Value) {
     let reply = api
         .put(
             &format!("/accounts/{account}/notification-types/{key}"),
@@ -27,7 +28,8 @@ async fn notification_type(api: &Api, account: &AccountId, key: &str, channels: 
     );
 }
 
-async fn rule(api: &Api, account: &AccountId, body: Value) -> String {
+/// Creates a rule; its id.
+pub(crate) async fn rule(api: &Api, account: &AccountId, body: Value) -> String {
     let reply = api
         .post(&format!("/accounts/{account}/notification-rules"), body)
         .await;
@@ -35,7 +37,8 @@ async fn rule(api: &Api, account: &AccountId, body: Value) -> String {
     reply.body["id"].as_str().expect("id").to_owned()
 }
 
-async fn publish(api: &Api, account: &AccountId, name: &str, data: Value) -> Value {
+/// Publishes `name` with `data` through the API; the event.
+pub(crate) async fn publish(api: &Api, account: &AccountId, name: &str, data: Value) -> Value {
     let reply = api
         .post(
             &format!("/accounts/{account}/events"),

@@ -73,6 +73,8 @@ pub struct Services {
     pub sessions: Option<Sessions<dyn SessionStore>>,
     /// Notification types, rules, preferences and the notification log.
     pub notifications: Arc<dyn herald::notify::store::NotifyStore>,
+    /// Where the `shorten` filter's links are kept.
+    pub short_links: Arc<dyn herald::notify::short_links::ShortLinkStore>,
 }
 
 impl AppState {
@@ -111,6 +113,7 @@ impl AppState {
             clock: adapters.clock,
             provider_secrets: adapters.provider_secrets,
             notifications: adapters.notifications,
+            short_links: adapters.short_links,
             sessions: adapters.sessions.map(Sessions::new),
         }))
     }
@@ -269,7 +272,7 @@ pub fn in_process(state: AppState) -> Router {
 
 pub fn router(state: AppState) -> Router {
     // Providers' delivery receipts carry no bearer token: each is checked by its provider's
-    // signature instead.
+    // signature instead. Nor do short links, which are public by design.
     let receipts = Router::new()
         .route(
             "/callbacks/twilio/{account_id}/{message_id}",
@@ -278,7 +281,9 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/callbacks/vonage/{account_id}/{message_id}",
             get(routes::callbacks::vonage).post(routes::callbacks::vonage),
-        );
+        )
+        // Short links are clicked by people, with no token.
+        .route("/l/{code}", get(routes::short_links::follow));
     let authenticated = resources()
         .fallback(problem::not_found)
         .method_not_allowed_fallback(problem::method_not_allowed)

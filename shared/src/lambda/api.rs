@@ -145,6 +145,7 @@ pub struct Adapters {
     /// The registry of the platform's event types.
     pub event_types: Arc<dyn EventTypeStore>,
     pub notifications: Arc<dyn crate::notify::store::NotifyStore>,
+    pub short_links: Arc<dyn crate::notify::short_links::ShortLinkStore>,
     pub identities: Arc<dyn EmailIdentities>,
     pub dns: Arc<dyn DnsLookup>,
     pub clock: Arc<dyn Clock>,
@@ -213,6 +214,11 @@ impl Adapters {
                 Arc::new(DynamoSessionStore::new(dynamo.clone(), table)) as Arc<dyn SessionStore>
             }),
             notifications: Arc::new(DynamoNotifyStore::new(
+                dynamo.clone(),
+                &config.notifications_table,
+            )),
+            // In the notifications table too: `link#{code}` items.
+            short_links: Arc::new(DynamoNotifyStore::new(
                 dynamo.clone(),
                 &config.notifications_table,
             )),

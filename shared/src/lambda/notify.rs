@@ -17,6 +17,7 @@ use crate::lambda::sqs_batch::{Delivery, run_batch};
 use crate::messaging::accept::Intake;
 use crate::notify::links::{LinkSigner, Links};
 use crate::notify::notifier::Notifier;
+use crate::notify::short_links::{ShortLinkSettings, ShortLinkStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NotifyConfig {
@@ -36,6 +37,9 @@ pub struct NotifyConfig {
     pub link_secret: Option<String>,
     /// Whether a channel is on when neither its type nor the recipient says.
     pub operator_default: bool,
+    /// Where the `shorten` filter's links point (`HERALD_SHORT_LINK_BASE_URL`, else Herald's
+    /// public URL and `/l`) and how long they work; none without either URL.
+    pub short_links: Option<ShortLinkSettings>,
 }
 
 impl NotifyConfig {
@@ -64,9 +68,22 @@ impl NotifyConfig {
             "true",
             crate::notify::preferences::parse_default_on,
         );
-        let config = retention
-            .zip(operator_default)
-            .map(|(retention, operator_default)| Self {
+        let short_link_base = env
+            .optional("HERALD_SHORT_LINK_BASE_URL")
+            .or_else(|| public_api_url.as_ref().map(|u| format!("{u}/l")));
+        let short_link_days = env.parsed("HERALD_SHORT_LINK_DAYS", "90", |s| {
+            s.parse::<i64>()
+                .ok()
+                .filter(|d| (1..=3650).contains(d))
+                .map(time::Duration::days)
+                .ok_or("must be a number of days from 1 to 3650")
+        });
+        let config = retention.zip(operator_default).zip(short_link_days).map(
+            |((retention, operator_default), lifetime)| Self {
+                short_links: short_link_base.map(|base_url| ShortLinkSettings {
+                    base_url: base_url.trim_end_matches('/').to_owned(),
+                    lifetime,
+                }),
                 notifications_table,
                 messages_table,
                 send_queue_url,
@@ -75,7 +92,8 @@ impl NotifyConfig {
                 public_api_url,
                 link_secret,
                 operator_default,
-            });
+            },
+        );
         env.finish(config)
     }
 
@@ -100,6 +118,13 @@ impl NotifyConfig {
             links,
             operator_default: self.operator_default,
             retention: self.retention,
+            short_links: self.short_links.clone().map(|settings| {
+                let store: Arc<dyn ShortLinkStore> = Arc::new(DynamoNotifyStore::new(
+                    aws.dynamo(),
+                    &self.notifications_table,
+                ));
+                (store, settings)
+            }),
         }
     }
 

@@ -17,6 +17,7 @@ pub mod notifier;
 pub mod preferences;
 pub mod recipients;
 pub mod rules;
+pub mod short_links;
 pub mod store;
 pub mod template;
 pub mod types;

@@ -33,6 +33,7 @@ use crate::notify::log::{NotificationId, NotificationRecord, Outcome};
 use crate::notify::preferences::{Because, Preferences, decide};
 use crate::notify::recipients::{MAX_RECIPIENTS, Recipient};
 use crate::notify::rules::{NotificationRule, RuleInput, refused_event};
+use crate::notify::short_links::{LinkCollector, ShortLinkSettings, ShortLinkStore};
 use crate::notify::store::{FirstClaim, NotifyStore};
 use crate::notify::template::{
     Compiled, EventContext, RenderedEmail, RenderedSms, TemplateError, context,
@@ -69,6 +70,9 @@ pub struct Notifier {
     pub operator_default: bool,
     /// How long log entries, first-occurrence keys and messages are kept.
     pub retention: time::Duration,
+    /// Where the `shorten` filter's links are kept, and their base URL; without it the filter
+    /// fails the rendering (a template error, logged).
+    pub short_links: Option<(Arc<dyn ShortLinkStore>, ShortLinkSettings)>,
 }
 
 /// A channel's rendering for one recipient.
@@ -98,6 +102,7 @@ pub fn recipient_context(
     recipient: &Recipient,
     t: &NotificationType,
     preferences_url: &str,
+    short_links: Option<&Arc<LinkCollector>>,
 ) -> minijinja::Value {
     context(
         event,
@@ -106,6 +111,7 @@ pub fn recipient_context(
         recipient.locale.as_deref(),
         (t.key.as_str(), &t.name),
         preferences_url,
+        short_links,
     )
 }
 
@@ -148,11 +154,13 @@ pub fn check_rule(
         );
         return Err(errors);
     };
+    // Links shortened here are thrown away: only that the templates render is checked.
     let ctx = recipient_context(
         &EventContext::of(sample),
         recipient,
         t,
         "https://herald.example/preferences",
+        Some(&LinkCollector::new("https://herald.example/l")),
     );
     let mut found = Vec::new();
     for locale in input.templates.email.keys() {
@@ -288,7 +296,19 @@ impl Notifier {
             }
             _ => String::new(),
         };
-        let ctx = recipient_context(run.context, recipient, run.t, &preferences_url);
+        // One collector per recipient: their channels render one after the other, and each
+        // message takes the links its own rendering made.
+        let collector = self
+            .short_links
+            .as_ref()
+            .map(|(_, settings)| LinkCollector::new(&settings.base_url));
+        let ctx = recipient_context(
+            run.context,
+            recipient,
+            run.t,
+            &preferences_url,
+            collector.as_ref(),
+        );
         // `first`: the key, and whether this event is the first to reach it.
         let first = match (&run.compiled, run.rule.frequency.key()) {
             (Ok(compiled), Some(_)) => Some(match compiled.first_key(&ctx) {
@@ -361,7 +381,7 @@ impl Notifier {
                     recipient,
                     channel,
                     &preferences,
-                    &ctx,
+                    (&ctx, collector.as_ref()),
                     first.as_ref(),
                     &record.id,
                 )
@@ -401,7 +421,7 @@ impl Notifier {
         recipient: &Recipient,
         channel: Channel,
         preferences: &Preferences,
-        ctx: &minijinja::Value,
+        (ctx, collector): (&minijinja::Value, Option<&Arc<LinkCollector>>),
         first: Option<&Result<(String, FirstClaim), TemplateError>>,
         id: &NotificationId,
     ) -> Result<Decided, NotifyError> {
@@ -484,8 +504,17 @@ impl Notifier {
             }),
             _ => unreachable!("a channel renders for its own contact"),
         };
+        let message_id = MessageId::new(run.now);
+        // Stored before the message is taken in, so that no message carries a link that leads
+        // nowhere; a repeat whose message is replayed leaves its own links unused.
+        if let (Some(c), Some((store, settings))) = (collector, &self.short_links) {
+            let links = c.take(account, channel, &message_id, run.now, settings.lifetime);
+            if !links.is_empty() {
+                store.put_all(&links).await?;
+            }
+        }
         let record = MessageRecord::queued(
-            MessageId::new(run.now),
+            message_id,
             account.clone(),
             content,
             Vec::new(),
@@ -538,6 +567,7 @@ mod tests {
     use crate::notify::preferences::ChannelChoices;
     use crate::notify::recipients::RecipientId;
     use crate::notify::rules::{RuleId, read_rule};
+    use crate::notify::short_links::{MemoryShortLinks, ShortCode};
     use crate::notify::types::{TypeKey, read_type};
     use serde_json::json;
 
@@ -546,6 +576,7 @@ mod tests {
         store: Arc<MemoryNotifyStore>,
         sends: Arc<MemoryQueue<SendJob>>,
         events: Arc<MemoryQueue<Event>>,
+        short_links: Arc<MemoryShortLinks>,
         account: AccountId,
     }
 
@@ -557,6 +588,7 @@ mod tests {
         let store = Arc::new(MemoryNotifyStore::new());
         let sends = Arc::new(MemoryQueue::default());
         let events = Arc::new(MemoryQueue::default());
+        let short_links = Arc::new(MemoryShortLinks::default());
         let account = AccountId::parse("acc-1").unwrap();
         let key = TypeKey::parse("message-received").unwrap();
         let t = NotificationType::new(key, read_type(type_body).expect("type"), now());
@@ -583,6 +615,13 @@ mod tests {
             }),
             operator_default: true,
             retention: time::Duration::days(30),
+            short_links: Some((
+                short_links.clone(),
+                ShortLinkSettings {
+                    base_url: "https://go.example".into(),
+                    lifetime: ShortLinkSettings::DEFAULT_LIFETIME,
+                },
+            )),
         };
         (
             World {
@@ -590,6 +629,7 @@ mod tests {
                 store,
                 sends,
                 events,
+                short_links,
                 account,
             },
             rule.id,
@@ -876,6 +916,68 @@ mod tests {
             "{}",
             text.as_str()
         );
+    }
+
+    #[tokio::test]
+    async fn shortened_links_are_kept_for_their_message_and_bad_targets_are_template_errors() {
+        let (w, _) = world(
+            json!({"name": "Message retrieved", "channels": {"sms": {}}}),
+            json!({
+                "name": "x", "eventName": "message.retrieved", "type": "message-received",
+                "recipients": {"path": "eventData.people[*]"},
+                "templates": {"sms": {"en": {"text": "Read it: {{ recipient.url | shorten }}"}}}
+            }),
+        )
+        .await;
+        let data = json!({"people": [
+            {"id": "ann", "phone": "+4712345678", "url": "https://inbox.example/m/1"},
+            {"id": "bob", "phone": "+4712345679", "url": "javascript:alert(1)"}]});
+        w.notifier
+            .handle(&event(&w, data, now()), now())
+            .await
+            .unwrap();
+        let log = w.log().await;
+        let ann = log
+            .iter()
+            .find(|r| r.recipient_id.as_ref().unwrap().as_str() == "ann")
+            .unwrap();
+        let bob = log
+            .iter()
+            .find(|r| r.recipient_id.as_ref().unwrap().as_str() == "bob")
+            .unwrap();
+        assert_eq!(ann.outcome, Outcome::Sent);
+        assert_eq!(bob.outcome, Outcome::TemplateError);
+        assert!(
+            bob.detail.as_deref().unwrap().contains("javascript:"),
+            "{:?}",
+            bob.detail
+        );
+        let message = w
+            .notifier
+            .intake
+            .messages
+            .get(
+                &w.account,
+                Channel::Sms,
+                ann.message_id.as_ref().unwrap(),
+                now(),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        let Content::Sms(sms) = message.message else {
+            panic!("an SMS")
+        };
+        let code = sms.text.as_str().rsplit('/').next().unwrap();
+        let link = w
+            .short_links
+            .get(&ShortCode::parse(code).unwrap())
+            .await
+            .unwrap()
+            .expect("stored");
+        assert_eq!(link.target, "https://inbox.example/m/1");
+        assert_eq!(Some(&link.message_id), ann.message_id.as_ref());
+        assert_eq!(link.channel, Channel::Sms);
     }
 
     #[test]

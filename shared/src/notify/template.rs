@@ -9,6 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use std::sync::Arc;
+
 use minijinja::{AutoEscape, Environment, UndefinedBehavior};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -16,6 +18,7 @@ use serde_json::Value;
 use crate::common::json_fields::{ObjectReader, string};
 use crate::common::validation::FieldErrors;
 use crate::messaging::message::{BodyPart, Channel, SmsShape, SmsText, Subject};
+use crate::notify::short_links::LinkCollector;
 
 /// A locale as BCP 47 writes it, kept lowercase: `en`, `nb-no`, `zh-hant-tw`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -347,6 +350,7 @@ impl Templates {
                 AutoEscape::None
             }
         });
+        env.add_filter("shorten", crate::notify::short_links::shorten_filter);
         let mut sources = BTreeMap::new();
         for (locale, t) in &self.email {
             sources.insert(name(Channel::Email, locale, "subject"), t.subject.clone());
@@ -529,7 +533,12 @@ pub fn context(
     locale: Option<&str>,
     type_: (&str, &str),
     preferences_url: &str,
+    short_links: Option<&Arc<LinkCollector>>,
 ) -> minijinja::Value {
+    // Not a variable templates name: the `shorten` filter finds its collector by it.
+    let short_links = short_links
+        .map(|c| minijinja::Value::from_dyn_object(c.clone()))
+        .unwrap_or_default();
     minijinja::context! {
         event => event.event.clone(),
         data => event.data.clone(),
@@ -538,6 +547,7 @@ pub fn context(
         locale => locale,
         type => minijinja::context! { key => type_.0, name => type_.1 },
         preferences_url => preferences_url,
+        __short_links => short_links,
     }
 }
 
@@ -589,6 +599,7 @@ mod tests {
             None,
             ("request.signed", "Request signed"),
             "https://h/p",
+            None,
         )
     }
 
@@ -675,6 +686,49 @@ mod tests {
             .email(None, &ctx("x"))
             .expect_err("two lines");
         assert_eq!(e.field, "templates.email.en.subject");
+    }
+
+    #[test]
+    fn shorten_makes_a_short_link_per_rendering_and_refuses_javascript() {
+        let mut t = templates();
+        t.sms.get_mut(&Locale::parse("en").unwrap()).unwrap().text =
+            "Sign: {{ recipient.url | shorten }}".into();
+        let c = t.compile(None).unwrap();
+        let event = EventContext::of(&json!({"eventData": {"title": "Lease"}}));
+        let collector = LinkCollector::new("https://go.example");
+        let ctx = |url: &str| {
+            context(
+                &event,
+                &json!({"url": url}),
+                "r1",
+                None,
+                ("t", "T"),
+                "",
+                Some(&collector),
+            )
+        };
+        let sms = c
+            .sms(None, &ctx("https://sign.example/r/42"))
+            .expect("renders");
+        assert!(
+            sms.text.as_str().starts_with("Sign: https://go.example/"),
+            "{}",
+            sms.text.as_str()
+        );
+        let e = c
+            .sms(None, &ctx("javascript:alert(1)"))
+            .expect_err("refused");
+        assert!(e.message.contains("javascript:"), "{}", e.message);
+        let none = context(
+            &event,
+            &json!({"url": "https://x.example"}),
+            "r1",
+            None,
+            ("t", "T"),
+            "",
+            None,
+        );
+        assert!(c.sms(None, &none).is_err(), "no short links configured");
     }
 
     #[test]

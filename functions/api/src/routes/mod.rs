@@ -11,6 +11,7 @@ pub mod logs;
 pub mod messages;
 pub mod notifications;
 pub mod providers;
+pub mod short_links;
 pub mod sms;
 pub mod subscriptions;
 

@@ -22,6 +22,7 @@ use herald::notify::notifier::{Rendered, check_rule, recipient_context, render};
 use herald::notify::preferences::{Preferences, decide, read_choices};
 use herald::notify::recipients::{Recipient, RecipientId};
 use herald::notify::rules::{NotificationRule, RuleId, RuleInput, read_rule};
+use herald::notify::short_links::{LinkCollector, ShortLinkSettings};
 use herald::notify::template::EventContext;
 use herald::notify::types::{NotificationType, RecipientRole, TypeKey, read_type};
 use serde_json::{Value, json};
@@ -425,7 +426,12 @@ pub async fn preview(
         .iter()
         .take(20)
         .map(|r| {
-            let ctx = recipient_context(&shared, r, &t, &url);
+            // Shortened for show: a preview's links are not kept, and lead nowhere.
+            let short = LinkCollector::new(&format!(
+                "{}/l",
+                state.config.public_api_url.as_deref().unwrap_or("")
+            ));
+            let ctx = recipient_context(&shared, r, &t, &url, Some(&short));
             let channels: Vec<Value> = rule
                 .templates
                 .channels()
@@ -508,7 +514,12 @@ pub async fn test_send(
         .into_iter()
         .next()
         .ok_or_else(|| invalid("event", "names no recipient at the rule's path"))?;
-    let ctx = recipient_context(&EventContext::of(&json), &recipient, &t, "");
+    // A test send's links are kept with its messages, so that they can be tried.
+    let short = LinkCollector::new(&format!(
+        "{}/l",
+        state.config.public_api_url.as_deref().unwrap_or("")
+    ));
+    let ctx = recipient_context(&EventContext::of(&json), &recipient, &t, "", Some(&short));
     let intake = Intake {
         messages: state.messages.clone(),
         send_queue: state.send_queue.clone(),
@@ -542,8 +553,19 @@ pub async fn test_send(
             },
             _ => continue,
         };
+        let message_id = MessageId::new(now);
+        let links = short.take(
+            &account,
+            channel,
+            &message_id,
+            now,
+            ShortLinkSettings::DEFAULT_LIFETIME,
+        );
+        if !links.is_empty() {
+            state.short_links.put_all(&links).await?;
+        }
         let record = MessageRecord::queued(
-            MessageId::new(now),
+            message_id,
             account.clone(),
             content,
             vec![tag.clone()],

@@ -61,13 +61,14 @@ fn queued(h: &Herald) -> Vec<Value> {
 }
 
 /// Herald's own event types, by name.
-const HERALD_TYPES: [&str; 12] = [
+const HERALD_TYPES: [&str; 13] = [
     "domain.failed",
     "domain.verified",
     "email.delivered",
     "email.failed",
     "email.opened",
     "email.sent",
+    "message.link_clicked",
     "notification.sent",
     "notification.suppressed",
     "sms.delivered",

@@ -135,6 +135,7 @@ pub struct Herald {
     pub sealer: Arc<LocalSealer>,
     pub clock: Arc<ManualClock>,
     pub sessions: Arc<MemorySessionStore>,
+    pub short_links: Arc<herald::notify::short_links::MemoryShortLinks>,
     /// How many times Secrets Manager was asked, when it is configured.
     pub secrets_reads: Option<Arc<AtomicUsize>>,
 }
@@ -181,6 +182,7 @@ impl Herald {
         let domains = Arc::new(MemoryDomainStore::new());
         let event_types = Arc::new(MemoryEventTypeStore::new());
         let notifications = Arc::new(herald::notify::memory::MemoryNotifyStore::new());
+        let short_links = Arc::new(herald::notify::short_links::MemoryShortLinks::default());
         let identities = Arc::new(FakeIdentities::default());
         let dns = Arc::new(MemoryDns::new());
         let sealer = Arc::new(LocalSealer::random());
@@ -199,6 +201,7 @@ impl Herald {
             domains: domains.clone(),
             event_types: event_types.clone(),
             notifications: notifications.clone(),
+            short_links: short_links.clone(),
             identities: identities.clone(),
             dns: dns.clone(),
             clock: clock.clone(),
@@ -221,6 +224,7 @@ impl Herald {
             sealer,
             clock,
             sessions,
+            short_links,
             secrets_reads,
         }
     }

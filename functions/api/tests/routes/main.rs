@@ -18,4 +18,5 @@ mod messages;
 mod notifications;
 mod routing;
 mod settings;
+mod short_links;
 mod subscriptions;

@@ -389,6 +389,16 @@ async fn record(
                 dt { "Message id" } dd { (html::copyable("message-id", &id)) }
                 dt { "Status" } dd { (html::status(answer["status"].as_str().unwrap_or(""))) }
                 dt { "Created" } dd { (html::time_of(&answer["createdAt"])) }
+                dt { "Link clicks" }
+                dd {
+                    @match answer["clicks"]["count"].as_u64() {
+                        Some(n) => {
+                            (n) ", first " (html::time_of(&answer["clicks"]["firstAt"]))
+                            ", last " (html::time_of(&answer["clicks"]["lastAt"]))
+                        }
+                        None => span.muted { "None" },
+                    }
+                }
             }
             h2 id="record-json" { "Record" }
             (html::json_block(&answer))

@@ -131,6 +131,7 @@ impl Dashboard {
         let sessions = Arc::new(MemorySessionStore::default());
         let event_types = Arc::new(MemoryEventTypeStore::new());
         let notifications = Arc::new(herald::notify::memory::MemoryNotifyStore::new());
+        let short_links = Arc::new(herald::notify::short_links::MemoryShortLinks::default());
         let clock = Arc::new(ManualClock::at(T0));
         let adapters = Adapters {
             settings: settings.clone(),
@@ -150,6 +151,7 @@ impl Dashboard {
             sessions: Some(sessions.clone()),
             event_types: event_types.clone(),
             notifications: notifications.clone(),
+            short_links: short_links.clone(),
         };
         let link_signer = herald::notify::links::LinkSigner::new(
             Secret::parse(&"link-key-".repeat(4)).expect("a secret"),

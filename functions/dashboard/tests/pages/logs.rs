@@ -282,6 +282,48 @@ async fn view_json_shows_the_whole_record() {
 }
 
 #[tokio::test]
+async fn a_records_link_clicks_are_shown() {
+    let d = Dashboard::new();
+    let id = sms(&d, "+4712345678", MessageStatus::Sent).await;
+    let mut b = d.sign_in(Role::Viewer, &["acme"]).await;
+    let path = format!("/dashboard/accounts/acme/logs/sms/{id}");
+    let before = b.get(&path).await;
+    assert!(
+        before.body.contains("<dt>Link clicks</dt>"),
+        "{}",
+        before.body
+    );
+    let account = AccountId::parse("acme").expect("valid");
+    let message = MessageId::parse(&id).expect("an id");
+    let now = d.clock.now();
+    let mut record = d
+        .messages
+        .get(
+            &account,
+            herald::messaging::message::Channel::Sms,
+            &message,
+            now,
+        )
+        .await
+        .expect("read")
+        .expect("logged");
+    record.record_click(now);
+    record.record_click(now + time::Duration::minutes(5));
+    d.messages.replace(&mut record).await.expect("replaced");
+    let after = b.get(&path).await;
+    let clicks = after
+        .body
+        .split("<dt>Link clicks</dt>")
+        .nth(1)
+        .expect("the row");
+    assert!(
+        clicks.trim_start().starts_with("<dd>2, first "),
+        "{}",
+        after.body
+    );
+}
+
+#[tokio::test]
 async fn view_message_shows_an_sms_text() {
     let d = Dashboard::new();
     let id = sms(&d, "+4712345678", MessageStatus::Sent).await;

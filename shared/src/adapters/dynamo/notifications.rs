@@ -7,11 +7,13 @@
 //! | a recipient's preferences | `a#{account}` | `pref#{recipient}` |
 //! | a first-occurrence key | `first#{account}#{digest}` | `-` |
 //! | a log entry | `log#{account}` | `{notification id}` |
+//! | a short link | `link#{code}` | `-` |
 //!
 //! An account's types and rules are one Query each (a notifier reads both per event that has
 //! rules); preferences and first keys one GetItem or conditional PutItem; the log one Query per
 //! page, newest first, its id sorting by the event's time so that a time range is a key
-//! condition. Log entries and first keys carry `ttl` and are deleted after the retention.
+//! condition. Log entries and first keys carry `ttl` and are deleted after the retention; short
+//! links, one GetItem per click, after they expire.
 
 use std::collections::HashMap;
 
@@ -27,6 +29,7 @@ use crate::notify::log::{LogQuery, NotificationId, NotificationRecord};
 use crate::notify::preferences::Preferences;
 use crate::notify::recipients::RecipientId;
 use crate::notify::rules::{NotificationRule, RuleId};
+use crate::notify::short_links::{ShortCode, ShortLink, ShortLinkStore};
 use crate::notify::store::{FirstClaim, NotifyStore};
 use crate::notify::types::{NotificationType, TypeKey};
 
@@ -403,6 +406,48 @@ impl NotifyStore for DynamoNotifyStore {
             .map_err(StoreError::unavailable)?;
         out.item
             .map(|item| document(item, "record", Self::corrupt(account, "notification")))
+            .transpose()
+    }
+}
+
+#[async_trait]
+impl ShortLinkStore for DynamoNotifyStore {
+    async fn put_all(&self, links: &[ShortLink]) -> Result<(), StoreError> {
+        // Conditional, one by one: a message carries a few links, and a code is never reused.
+        for link in links {
+            self.client
+                .put_item()
+                .table_name(&self.table)
+                .item("pk", s(format!("link#{}", link.code)))
+                .item("sk", s("-"))
+                .item("link", doc(link)?)
+                .item("ttl", n(link.expires_at.unix_timestamp()))
+                .condition_expression("attribute_not_exists(pk)")
+                .send()
+                .await
+                .map_err(write_error)?;
+        }
+        Ok(())
+    }
+
+    async fn get(&self, code: &ShortCode) -> Result<Option<ShortLink>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", s(format!("link#{code}")))
+            .key("sk", s("-"))
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item
+            .map(|item| {
+                document(item, "link", |reason| StoreError::Unreadable {
+                    kind: "short link",
+                    key: code.to_string(),
+                    reason,
+                })
+            })
             .transpose()
     }
 }

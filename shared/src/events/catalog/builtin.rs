@@ -13,6 +13,7 @@ use crate::events::payload::{EventPayload, SubscriptionDisabled};
 use crate::messaging::events::MessageEvent;
 use crate::messaging::message::{Channel, MessageStatus};
 use crate::notify::events::NotificationEvent;
+use crate::notify::short_links::LinkClicked;
 
 /// The type `sample` is an event of: its name and `eventData` both come from the sample.
 fn of(sample: &impl EventPayload, description: &str) -> EventType {
@@ -67,6 +68,10 @@ static BUILT_IN: LazyLock<Vec<EventType>> = LazyLock::new(|| {
         of(
             &DomainStatusEvent::sample(DomainEvent::Failed),
             "A sending domain's DNS records were not found within 72 hours.",
+        ),
+        of(
+            &LinkClicked::sample(),
+            "A recipient clicked a short link of a message for the first time (the message log counts every click).",
         ),
         of(
             &NotificationEvent::sample(true),
@@ -171,6 +176,17 @@ mod tests {
             (
                 "domain.failed",
                 json!({"domain": "mail.acme.example", "status": "failed"}),
+            ),
+            (
+                "message.link_clicked",
+                json!({
+                    "messageId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+                    "channel": "sms",
+                    "to": "+4712345678",
+                    "url": "https://sign.example/r/42",
+                    "clickedAt": "2026-11-02T09:41:07Z",
+                    "tags": [],
+                }),
             ),
             (
                 "notification.sent",

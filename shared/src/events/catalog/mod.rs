@@ -455,6 +455,7 @@ mod tests {
                         "email.failed",
                         "email.opened",
                         "email.sent",
+                        "message.link_clicked",
                         "notification.sent",
                         "notification.suppressed",
                         "sms.delivered",

@@ -164,10 +164,24 @@ pub struct MessageRecord {
     /// SMTP server sends no receipts, so there `sent` is final.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracking: Option<String>,
+    /// Clicks on the message's short links (the `shorten` template filter's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clicks: Option<Clicks>,
     /// Bumped by the store on every write, which is conditional on the version read
     /// (optimistic concurrency), so concurrent dispatchers cannot both move a message.
     #[serde(default)]
     pub version: u64,
+}
+
+/// The clicks on a message's short links: when the first and the last came, and how many.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Clicks {
+    #[serde(with = "rfc3339_serde")]
+    pub first_at: OffsetDateTime,
+    #[serde(with = "rfc3339_serde")]
+    pub last_at: OffsetDateTime,
+    pub count: u64,
 }
 
 /// A message's last attempt whose outcome is unknown.
@@ -224,7 +238,28 @@ impl MessageRecord {
             next_attempt_at: None,
             receipts: Vec::new(),
             tracking: None,
+            clicks: None,
             version: 0,
+        }
+    }
+
+    /// Counts a click on one of the message's short links; true for its first.
+    pub fn record_click(&mut self, now: OffsetDateTime) -> bool {
+        let at = to_millis(now);
+        match &mut self.clicks {
+            Some(c) => {
+                c.count = c.count.saturating_add(1);
+                c.last_at = at;
+                false
+            }
+            None => {
+                self.clicks = Some(Clicks {
+                    first_at: at,
+                    last_at: at,
+                    count: 1,
+                });
+                true
+            }
         }
     }
 
