@@ -118,6 +118,11 @@ async fn every_documented_operation_is_served() {
             .replace("{notificationId}", &notification_id)
             // Herald's own: read (200), never registered (400 for `{}`) or removed (409).
             .replace("{name}", "sms.sent");
+        // A short link's only answers are a redirect or the same 404 page for any code it
+        // does not know; `short_links` follows a real one end to end.
+        if template == "/l/{code}" {
+            continue;
+        }
         let method = Method::from_bytes(method.as_bytes()).expect("method");
         // An empty object: a write answers 400 (validation), never a routing failure.
         let body = (method == Method::PUT || method == Method::POST).then(|| Body::Json(json!({})));

@@ -24,10 +24,10 @@ fn send_retries_come_back_when_the_log_says() {
     }
 }
 
-/// Providers' receipts reach the function without a bearer token: their routes name no
-/// authorizer, and every other route keeps the default one.
+/// Providers' receipts and short links (opened from a phone) reach the function without a
+/// bearer token: their routes name no authorizer, and every other route keeps the default one.
 #[test]
-fn only_receipt_routes_are_public() {
+fn only_receipt_and_short_link_routes_are_public() {
     let template = template();
     let events = template["Resources"]["ApiFunction"]["Properties"]["Events"]
         .as_mapping()
@@ -35,7 +35,8 @@ fn only_receipt_routes_are_public() {
     for (name, event) in events {
         let path = event["Properties"]["Path"].as_str().expect("a path");
         let public = event["Properties"]["Auth"]["Authorizer"].as_str() == Some("NONE");
-        assert_eq!(public, path.starts_with("/callbacks/"), "{name:?} {path}");
+        let meant_public = path.starts_with("/callbacks/") || path == "/l/{code}";
+        assert_eq!(public, meant_public, "{name:?} {path}");
     }
 }
 
