@@ -105,6 +105,7 @@ async fn notifier() -> Notifier {
         operator_default: true,
         retention: time::Duration::days(90),
         short_links: None,
+        reminders: None,
     }
 }
 

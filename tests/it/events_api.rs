@@ -681,6 +681,7 @@ async fn event_types_carry_whole_sample_envelopes() {
         "message.link_clicked",
         "notification.sent",
         "notification.suppressed",
+        "notification.reminder",
         "subscription.disabled",
     ] {
         assert!(names.contains(&expected), "{names:?}");

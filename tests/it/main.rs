@@ -33,6 +33,7 @@ mod notifications;
 mod provider_secrets;
 mod pubsub_delivery;
 mod sample_events;
+mod reminders;
 mod sealing;
 mod servicebus_delivery;
 mod settings_api;

@@ -14,6 +14,7 @@ mod issuer;
 mod process;
 mod provision;
 mod pump;
+mod scheduler;
 mod sent;
 mod sign_in;
 mod stack;

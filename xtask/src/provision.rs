@@ -234,6 +234,7 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> 
     let sqs = aws_sdk_sqs::Client::new(&config);
     let ses = aws_sdk_sesv2::Client::new(&config);
     let secrets = aws_sdk_secretsmanager::Client::new(&config);
+    let scheduler = aws_sdk_scheduler::Client::new(&config);
     let mut physical = Physical::default();
     for (id, resource) in &template.resources {
         match resource.kind.as_str() {
@@ -314,6 +315,40 @@ pub async fn provision(template: &Template, endpoint: &str) -> Result<Physical> 
                 // A secret's !Ref is its ARN, as in CloudFormation.
                 let arn = out.arn.ok_or("CreateSecret returned no ARN")?;
                 physical.refs.insert(id.clone(), arn.clone());
+                physical.arns.insert(id.clone(), arn);
+            }
+            "AWS::Scheduler::ScheduleGroup" => {
+                let name = template.resolve(
+                    resource
+                        .properties
+                        .get("Name")
+                        .ok_or("ScheduleGroup without its Name")?,
+                    &physical,
+                )?;
+                let out = scheduler
+                    .create_schedule_group()
+                    .name(&name)
+                    .send()
+                    .await
+                    .map_err(|e| {
+                        format!(
+                            "creating schedule group {name}: {}",
+                            aws_sdk_scheduler::Error::from(e)
+                        )
+                    })?;
+                physical.refs.insert(id.clone(), name);
+                physical.arns.insert(id.clone(), out.schedule_group_arn);
+            }
+            // Only its ARN is used locally (handed to Scheduler, which moto does not check).
+            "AWS::IAM::Role" => {
+                let arn = format!(
+                    "arn:aws:iam::{}:role/{}-{id}",
+                    crate::template::ACCOUNT,
+                    crate::template::STACK
+                );
+                physical
+                    .refs
+                    .insert(id.clone(), format!("{}-{id}", crate::template::STACK));
                 physical.arns.insert(id.clone(), arn);
             }
             // SNS and SES's event destinations: moto's SES publishes no events, so the local

@@ -17,7 +17,8 @@ pub struct Mapping {
     pub batch_size: i32,
 }
 
-fn log(file: &PathBuf, line: &str) {
+/// Appends `line` to the pumps' log, where failures are kept rather than shown.
+pub fn log(file: &PathBuf, line: &str) {
     if let Ok(mut f) = std::fs::OpenOptions::new()
         .create(true)
         .append(true)

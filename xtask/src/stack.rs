@@ -5,7 +5,7 @@
 //! the schedules (see `pump.rs`). Beside them, the local services: the token issuer, the SMS
 //! providers and OAuth token endpoint, a webhook inbox, and the list of everything sent.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -347,7 +347,9 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
         }
     });
     let (inbox, inbox_secrets) = crate::inbox::router(sent.clone());
+    let clock = crate::scheduler::Clock::default();
     let services = crate::fakes::router(sent.clone())
+        .merge(crate::scheduler::router(clock.clone()))
         .merge(issuer.router())
         .merge(inbox)
         .merge(sent.router())
@@ -601,6 +603,39 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
                 options.log_dir.join("pump.log"),
             ));
         }
+    }
+    let queues: HashMap<String, String> = template
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "AWS::SQS::Queue")
+        .filter_map(|(id, _)| {
+            Some((
+                physical.arns.get(id)?.clone(),
+                physical.refs.get(id)?.clone(),
+            ))
+        })
+        .collect();
+    for (id, _) in template
+        .resources
+        .iter()
+        .filter(|(_, r)| r.kind == "AWS::Scheduler::ScheduleGroup")
+    {
+        let group = physical
+            .refs
+            .get(id)
+            .cloned()
+            .ok_or("no such schedule group")?;
+        eprintln!(
+            "==> firing the one-time schedules of {group} when due (clock: {services_url}/_clock)"
+        );
+        background.spawn(crate::scheduler::run(
+            group,
+            aws_sdk_scheduler::Client::new(&sdk),
+            aws_sdk_sqs::Client::new(&sdk),
+            queues.clone(),
+            clock.clone(),
+            options.log_dir.join("pump.log"),
+        ));
     }
     for f in functions.iter().filter(|f| f.scheduled()) {
         eprintln!(

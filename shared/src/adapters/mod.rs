@@ -7,6 +7,7 @@ pub mod kms;
 pub mod mime;
 pub mod provider_http;
 pub mod secrets_manager;
+pub mod scheduler;
 pub mod ses;
 pub mod sms_providers;
 pub mod smtp;

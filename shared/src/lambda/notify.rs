@@ -8,15 +8,16 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use tokio::sync::OnceCell;
 
 use crate::adapters::aws::Clients;
+use crate::adapters::scheduler::EventBridgeScheduler;
 use crate::common::config::{ConfigError, EnvReader};
 use crate::common::secret::Secret;
 use crate::events::publish::EventPublisher;
-use crate::events::webhook::Event;
 use crate::lambda::Error;
 use crate::lambda::sqs_batch::{Delivery, run_batch};
 use crate::messaging::accept::Intake;
 use crate::notify::links::{LinkSigner, Links};
-use crate::notify::notifier::Notifier;
+use crate::notify::notifier::{Notifier, Reminding};
+use crate::notify::reminders::NotifyJob;
 use crate::notify::short_links::{ShortLinkSettings, ShortLinkStore};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +41,17 @@ pub struct NotifyConfig {
     /// Where the `shorten` filter's links point (`HERALD_SHORT_LINK_BASE_URL`, else Herald's
     /// public URL and `/l`) and how long they work; none without either URL.
     pub short_links: Option<ShortLinkSettings>,
+    /// Where reminders are scheduled; none without all three variables.
+    pub reminders: Option<ReminderConfig>,
+}
+
+/// Reminders' schedules: their group, the queue they fire into (this function's own) and the
+/// role Scheduler assumes to send there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReminderConfig {
+    pub schedule_group: String,
+    pub queue_arn: String,
+    pub role_arn: String,
 }
 
 impl NotifyConfig {
@@ -78,12 +90,25 @@ impl NotifyConfig {
                 .map(time::Duration::days)
                 .ok_or("must be a number of days from 1 to 3650")
         });
+        let reminders = match (
+            env.optional("HERALD_REMINDER_SCHEDULE_GROUP"),
+            env.optional("HERALD_NOTIFICATIONS_QUEUE_ARN"),
+            env.optional("HERALD_REMINDER_ROLE_ARN"),
+        ) {
+            (Some(schedule_group), Some(queue_arn), Some(role_arn)) => Some(ReminderConfig {
+                schedule_group,
+                queue_arn,
+                role_arn,
+            }),
+            _ => None,
+        };
         let config = retention.zip(operator_default).zip(short_link_days).map(
             |((retention, operator_default), lifetime)| Self {
                 short_links: short_link_base.map(|base_url| ShortLinkSettings {
                     base_url: base_url.trim_end_matches('/').to_owned(),
                     lifetime,
                 }),
+                reminders,
                 notifications_table,
                 messages_table,
                 send_queue_url,
@@ -124,6 +149,18 @@ impl NotifyConfig {
                     &self.notifications_table,
                 ));
                 (store, settings)
+            }),
+            reminders: self.reminders.as_ref().map(|r| Reminding {
+                store: Arc::new(DynamoNotifyStore::new(
+                    aws.dynamo(),
+                    &self.notifications_table,
+                )),
+                scheduler: Arc::new(EventBridgeScheduler::new(
+                    aws.scheduler(),
+                    &r.schedule_group,
+                    &r.queue_arn,
+                    &r.role_arn,
+                )),
             }),
         }
     }
@@ -187,14 +224,23 @@ impl Notify {
                 Ok::<_, Error>(self.config.notifier(&self.aws, links))
             })
             .await?;
-        Ok(run_batch(event, |d: Delivery<Event>| async move {
+        Ok(run_batch(event, |d: Delivery<NotifyJob>| async move {
             let now = time::OffsetDateTime::now_utc();
-            match notifier.handle(&d.job, now).await {
-                Ok(_) => true,
-                Err(e) => {
-                    tracing::error!(account = %d.job.account_id(), event = %d.job.id(), error = %e, "notifications failed; will retry");
-                    false
-                }
+            match &d.job {
+                NotifyJob::Event(event) => match notifier.handle(event, now).await {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::error!(account = %event.account_id(), event = %event.id(), error = %e, "notifications failed; will retry");
+                        false
+                    }
+                },
+                NotifyJob::Reminder { reminder } => match notifier.remind(reminder, now).await {
+                    Ok(_) => true,
+                    Err(e) => {
+                        tracing::error!(account = %reminder.account_id, series = %reminder.series, number = reminder.number, error = %e, "reminder failed; will retry");
+                        false
+                    }
+                },
             }
         })
         .await)

@@ -22,7 +22,7 @@ use crate::common::idempotency::{IdempotencyClaim, IdempotencyKey};
 use crate::common::store::StoreError;
 use crate::common::validation::FieldErrors;
 use crate::events::publish::{EventPublisher, PublishError};
-use crate::events::webhook::Event;
+use crate::events::webhook::{Event, NewEvent, Sender};
 use crate::messaging::accept::{AcceptError, Intake};
 use crate::messaging::email::EmailAddress;
 use crate::messaging::log::{Content, MessageId, MessageRecord};
@@ -32,11 +32,15 @@ use crate::notify::links::Links;
 use crate::notify::log::{NotificationId, NotificationRecord, Outcome};
 use crate::notify::preferences::{Because, Preferences, decide};
 use crate::notify::recipients::{MAX_RECIPIENTS, Recipient};
+use crate::notify::reminders::{
+    ReminderDue, ReminderEvent, ReminderScheduler, ReminderSeries, ReminderStore, Reminders,
+    SchedulerError, SeriesKey, SeriesMark, subject_of,
+};
 use crate::notify::rules::{NotificationRule, RuleInput, refused_event};
 use crate::notify::short_links::{LinkCollector, ShortLinkSettings, ShortLinkStore};
 use crate::notify::store::{FirstClaim, NotifyStore};
 use crate::notify::template::{
-    Compiled, EventContext, RenderedEmail, RenderedSms, TemplateError, context,
+    Compiled, EventContext, RenderedEmail, RenderedSms, TemplateError, Templates, context,
 };
 use crate::notify::types::NotificationType;
 
@@ -48,6 +52,8 @@ pub enum NotifyError {
     Accept(#[from] AcceptError),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    #[error(transparent)]
+    Schedule(#[from] SchedulerError),
 }
 
 /// What one event did, for the log line.
@@ -73,6 +79,15 @@ pub struct Notifier {
     /// Where the `shorten` filter's links are kept, and their base URL; without it the filter
     /// fails the rendering (a template error, logged).
     pub short_links: Option<(Arc<dyn ShortLinkStore>, ShortLinkSettings)>,
+    /// Where reminder series are kept and their schedules made; without it rules' reminders
+    /// are not scheduled (a warning per event says so).
+    pub reminders: Option<Reminding>,
+}
+
+/// Reminders' store and scheduler.
+pub struct Reminding {
+    pub store: Arc<dyn ReminderStore>,
+    pub scheduler: Arc<dyn ReminderScheduler>,
 }
 
 /// A channel's rendering for one recipient.
@@ -124,18 +139,7 @@ pub fn check_rule(
     sample: &Value,
 ) -> Result<(), FieldErrors> {
     let mut errors = FieldErrors::new();
-    for channel in input.templates.channels() {
-        if t.channels.get(channel).is_none() {
-            errors.push(
-                format!("templates.{}", channel.as_str()),
-                format!(
-                    "the type {} does not use {}: add the channel to the type or remove these templates",
-                    t.key,
-                    channel.as_str()
-                ),
-            );
-        }
-    }
+    push_channel_errors(&mut errors, "", &input.templates, t);
     let compiled = match input.templates.compile(input.frequency.key()) {
         Ok(c) => c,
         Err(found) => {
@@ -179,7 +183,110 @@ pub fn check_rule(
         found.push(e);
     }
     crate::notify::template::push_errors(&mut errors, found);
+    if let Some(reminders) = &input.reminders {
+        let ctx = ctx_for_reminder(sample, recipient, t, reminders);
+        check_reminders(&mut errors, reminders, t, sample, &ctx);
+    }
     errors.into_result(())
+}
+
+/// Names each channel `templates` (under `prefix`) has that the type does not use.
+fn push_channel_errors(
+    errors: &mut FieldErrors,
+    prefix: &str,
+    templates: &Templates,
+    t: &NotificationType,
+) {
+    for channel in templates.channels() {
+        if t.channels.get(channel).is_none() {
+            errors.push(
+                format!("{prefix}templates.{}", channel.as_str()),
+                format!(
+                    "the type {} does not use {}: add the channel to the type or remove these templates",
+                    t.key,
+                    channel.as_str()
+                ),
+            );
+        }
+    }
+}
+
+/// Checks a rule when its event type has no sample to render against: every template (the
+/// reminders' too) compiles. Channels the type does not use are left out when sending.
+pub fn check_rule_syntax(input: &RuleInput) -> Result<(), FieldErrors> {
+    let mut errors = FieldErrors::new();
+    let sets = std::iter::once(("", &input.templates, input.frequency.key())).chain(
+        input
+            .reminders
+            .as_ref()
+            .map(|r| ("reminders.", &r.templates, None)),
+    );
+    for (prefix, templates, first_key) in sets {
+        if let Err(found) = templates.compile(first_key) {
+            crate::notify::template::push_errors_under(&mut errors, prefix, found);
+        }
+    }
+    errors.into_result(())
+}
+
+/// The sample's context as a reminder's templates see it: with `event.reminder`.
+fn ctx_for_reminder(
+    sample: &Value,
+    recipient: &Recipient,
+    t: &NotificationType,
+    reminders: &Reminders,
+) -> minijinja::Value {
+    let mut with_reminder = sample.clone();
+    with_reminder["reminder"] = serde_json::json!({
+        "number": 1,
+        "of": reminders.after.len(),
+        "after": reminders.after.first().map(|a| a.as_str()),
+        "dueAt": "2026-01-04T00:00:00Z",
+    });
+    recipient_context(
+        &EventContext::of(&with_reminder),
+        recipient,
+        t,
+        "https://herald.example/preferences",
+        Some(&LinkCollector::new("https://herald.example/l")),
+    )
+}
+
+/// Checks a rule's reminders against its type and the event type's sample: their channels,
+/// their subject, and every template of every locale.
+fn check_reminders(
+    errors: &mut FieldErrors,
+    reminders: &Reminders,
+    t: &NotificationType,
+    sample: &Value,
+    ctx: &minijinja::Value,
+) {
+    push_channel_errors(errors, "reminders.", &reminders.templates, t);
+    if subject_of(&reminders.subject, sample).is_none() {
+        errors.push(
+            "reminders.subject",
+            "reaches no string or number in the event type's sample: reminders need what they are about (correct the path, or the sample)",
+        );
+    }
+    let compiled = match reminders.templates.compile(None) {
+        Ok(c) => c,
+        Err(found) => {
+            crate::notify::template::push_errors_under(errors, "reminders.", found);
+            return;
+        }
+    };
+    let mut found = Vec::new();
+    for locale in reminders.templates.email.keys() {
+        if let Err(e) = compiled.email(Some(locale.as_str()), ctx) {
+            found.push(e);
+        }
+    }
+    for locale in reminders.templates.sms.keys() {
+        if let Err(e) = compiled.sms(Some(locale.as_str()), ctx) {
+            found.push(e);
+        }
+    }
+    crate::notify::template::push_errors_under(errors, "reminders.", found);
 }
 
 /// One occurrence's decision, before it is logged.
@@ -205,7 +312,10 @@ struct RuleRun<'a> {
     context: &'a EventContext,
     rule: &'a NotificationRule,
     t: &'a NotificationType,
+    /// The rule's templates, or its reminders'.
     compiled: Result<Compiled, String>,
+    channels: Vec<Channel>,
+    first_key: Option<&'a str>,
     now: OffsetDateTime,
 }
 
@@ -222,20 +332,24 @@ impl Notifier {
             return Ok(tally);
         }
         let account = event.account_id();
-        let rules: Vec<NotificationRule> = self
-            .store
-            .rules(account)
-            .await?
-            .into_iter()
-            .filter(|r| r.wants(event.event_name(), event.tags()))
-            .collect();
+        let all = self.store.rules(account).await?;
+        let (name, tags) = (event.event_name(), event.tags());
+        let listening: Vec<&NotificationRule> =
+            all.iter().filter(|r| r.listens(name, tags)).collect();
+        let rules: Vec<&NotificationRule> = all.iter().filter(|r| r.wants(name, tags)).collect();
+        if rules.is_empty() && listening.is_empty() {
+            return Ok(tally);
+        }
+        let json = serde_json::to_value(event).expect("an event serialises");
+        for rule in listening {
+            self.mark(event, &json, rule).await?;
+        }
         if rules.is_empty() {
             return Ok(tally);
         }
         let types = self.store.types(account).await?;
-        let json = serde_json::to_value(event).expect("an event serialises");
         let context = EventContext::of(&json);
-        for rule in &rules {
+        for rule in rules {
             let Some(t) = types.iter().find(|t| t.key == rule.type_key) else {
                 tracing::warn!(account = %account, rule = %rule.id, r#type = %rule.type_key, "the rule's type no longer exists; not notified");
                 continue;
@@ -246,34 +360,243 @@ impl Notifier {
                 context: &context,
                 rule,
                 t,
-                compiled: rule.templates.compile(rule.frequency.key()).map_err(|e| {
-                    e.iter()
-                        .map(ToString::to_string)
-                        .collect::<Vec<_>>()
-                        .join("; ")
-                }),
+                compiled: compiled(&rule.templates, rule.frequency.key()),
+                channels: rule.templates.channels(),
+                first_key: rule.frequency.key(),
                 now,
             };
-            let mut recipients = rule.recipients.recipients(&json);
-            if recipients.len() > MAX_RECIPIENTS {
-                tracing::warn!(account = %account, rule = %rule.id, found = recipients.len(), "more recipients than a rule notifies; the rest are not notified");
-                recipients.truncate(MAX_RECIPIENTS);
-            }
-            // Recipients in parallel, a few at a time: each costs a handful of store and
-            // queue calls, and one event may name a thousand.
-            let results: Vec<Result<Tally, NotifyError>> = futures::stream::iter(&recipients)
-                .map(|r| self.recipient(&run, r))
-                .buffer_unordered(16)
-                .collect()
-                .await;
-            for r in results {
-                let t = r?;
-                tally.sent += t.sent;
-                tally.suppressed += t.suppressed;
-                tally.skipped += t.skipped;
+            let recipients = rule.recipients.recipients(&json);
+            tally.add(self.recipients(&run, recipients).await?);
+            if let Some(reminders) = &rule.reminders {
+                self.open(event, &json, rule, reminders, now).await?;
             }
         }
         tracing::info!(account = %account, event = %event.id(), rules = tally.rules, sent = tally.sent, suppressed = tally.suppressed, skipped = tally.skipped, "notifications done");
+        Ok(tally)
+    }
+
+    /// Notifies `recipients` (at most [`MAX_RECIPIENTS`]) for one rule's run.
+    async fn recipients(
+        &self,
+        run: &RuleRun<'_>,
+        mut recipients: Vec<Recipient>,
+    ) -> Result<Tally, NotifyError> {
+        if recipients.len() > MAX_RECIPIENTS {
+            tracing::warn!(account = %run.event.account_id(), rule = %run.rule.id, found = recipients.len(), "more recipients than a rule notifies; the rest are not notified");
+            recipients.truncate(MAX_RECIPIENTS);
+        }
+        // Recipients in parallel, a few at a time: each costs a handful of store and queue
+        // calls, and one event may name a thousand.
+        let results: Vec<Result<Tally, NotifyError>> = futures::stream::iter(&recipients)
+            .map(|r| self.recipient(run, r))
+            .buffer_unordered(16)
+            .collect()
+            .await;
+        let mut tally = Tally::default();
+        for r in results {
+            tally.add(r?);
+        }
+        Ok(tally)
+    }
+
+    /// Opens the rule's reminder series for `event` and schedules its reminders. Reminders
+    /// due already (an event processed late) are skipped, with a log line.
+    async fn open(
+        &self,
+        event: &Event,
+        json: &Value,
+        rule: &NotificationRule,
+        reminders: &Reminders,
+        now: OffsetDateTime,
+    ) -> Result<(), NotifyError> {
+        let account = event.account_id();
+        let Some(reminding) = &self.reminders else {
+            tracing::warn!(account = %account, rule = %rule.id, "the rule has reminders but no scheduler is configured; none scheduled");
+            return Ok(());
+        };
+        let Some(subject) = subject_of(&reminders.subject, json) else {
+            tracing::warn!(account = %account, rule = %rule.id, event = %event.id(), path = reminders.subject.as_str(), "the event has no reminder subject at the rule's path; no reminders");
+            return Ok(());
+        };
+        let key = SeriesKey::of(account, &rule.id, &subject);
+        let last = reminders
+            .after
+            .last()
+            .map_or(time::Duration::ZERO, |a| a.duration());
+        let series = reminding
+            .store
+            .open_series(&ReminderSeries {
+                event: Some(json.clone()),
+                ..self.blank_series(event, rule, &key, subject, last)
+            })
+            .await?;
+        if series.closed_at.is_some() {
+            tracing::info!(account = %account, rule = %rule.id, series = %key, "the matter closed before its reminders were scheduled; none scheduled");
+            return Ok(());
+        }
+        for (i, after) in reminders.after.iter().enumerate() {
+            let due_at = event.timestamp() + after.duration();
+            if due_at <= now {
+                tracing::info!(account = %account, rule = %rule.id, series = %key, after = after.as_str(), "reminder due before its event was processed; skipped");
+                continue;
+            }
+            let due = ReminderDue {
+                account_id: account.clone(),
+                series: key.clone(),
+                rule_id: rule.id.clone(),
+                number: i + 1,
+                of: reminders.after.len(),
+                after: after.clone(),
+                due_at,
+            };
+            reminding
+                .scheduler
+                .schedule(&key.schedule_name(i + 1), due_at, &due)
+                .await?;
+        }
+        tracing::info!(account = %account, rule = %rule.id, series = %key, reminders = reminders.after.len(), "reminders scheduled");
+        Ok(())
+    }
+
+    fn blank_series(
+        &self,
+        event: &Event,
+        rule: &NotificationRule,
+        key: &SeriesKey,
+        subject: String,
+        last: time::Duration,
+    ) -> ReminderSeries {
+        ReminderSeries {
+            account_id: event.account_id().clone(),
+            key: key.clone(),
+            rule_id: rule.id.clone(),
+            subject,
+            event: None,
+            acted: std::collections::BTreeSet::new(),
+            closed_at: None,
+            expires_at: event.timestamp() + last + self.retention,
+        }
+    }
+
+    /// Records what `event` says about the rule's series (a recipient acted, or the matter
+    /// closed), and deletes its schedules once no one is left to remind.
+    async fn mark(
+        &self,
+        event: &Event,
+        json: &Value,
+        rule: &NotificationRule,
+    ) -> Result<(), NotifyError> {
+        let (Some(reminding), Some(reminders)) = (&self.reminders, &rule.reminders) else {
+            return Ok(());
+        };
+        let account = event.account_id();
+        let Some(subject) = subject_of(&reminders.subject, json) else {
+            tracing::warn!(account = %account, rule = %rule.id, event = %event.id(), path = reminders.subject.as_str(), "the event has no reminder subject at the rule's path; its reminders are unchanged");
+            return Ok(());
+        };
+        let mark = if reminders.closes(event.event_name()) {
+            SeriesMark::Closed(event.timestamp())
+        } else if let Some(who) = reminders.acted(event.event_name(), json) {
+            SeriesMark::Acted(who)
+        } else {
+            tracing::warn!(account = %account, rule = %rule.id, event = %event.id(), "the event names no recipient at the rule's path; its reminders are unchanged");
+            return Ok(());
+        };
+        let key = SeriesKey::of(account, &rule.id, &subject);
+        let last = reminders
+            .after
+            .last()
+            .map_or(time::Duration::ZERO, |a| a.duration());
+        let blank = self.blank_series(event, rule, &key, subject, last);
+        let series = reminding.store.mark_series(&blank, &mark).await?;
+        let waiting = series
+            .event
+            .as_ref()
+            .map(|e| waiting(rule, &series, e).len());
+        if series.closed_at.is_some() || waiting == Some(0) {
+            for number in 1..=reminders.after.len() {
+                reminding
+                    .scheduler
+                    .cancel(&key.schedule_name(number))
+                    .await?;
+            }
+            tracing::info!(account = %account, rule = %rule.id, series = %key, closed = series.closed_at.is_some(), "reminders cancelled");
+        } else {
+            tracing::info!(account = %account, rule = %rule.id, series = %key, ?mark, "reminder series marked");
+        }
+        Ok(())
+    }
+
+    /// Sends the reminder that fell due to those still waiting, and publishes its event. The
+    /// series is read again here: a schedule deleted too late still fires, and the store says
+    /// who, if anyone, is left.
+    pub async fn remind(
+        &self,
+        due: &ReminderDue,
+        now: OffsetDateTime,
+    ) -> Result<Tally, NotifyError> {
+        let mut tally = Tally::default();
+        let account = &due.account_id;
+        let Some(reminding) = &self.reminders else {
+            tracing::warn!(account = %account, series = %due.series, "a reminder fell due but no reminder store is configured; dropped");
+            return Ok(tally);
+        };
+        let series = reminding.store.series(account, &due.series).await?;
+        let Some((series, original)) = series.and_then(|s| s.event.clone().map(|e| (s, e))) else {
+            tracing::info!(account = %account, series = %due.series, "a reminder fell due for a series that is gone; nothing sent");
+            return Ok(tally);
+        };
+        if series.closed_at.is_some() {
+            tracing::info!(account = %account, series = %due.series, "a reminder fell due after its matter closed; nothing sent");
+            return Ok(tally);
+        }
+        let rules = self.store.rules(account).await?;
+        let Some((rule, reminders)) = rules
+            .iter()
+            .filter(|r| r.id == due.rule_id && r.enabled)
+            .find_map(|r| r.reminders.as_ref().map(|m| (r, m)))
+        else {
+            tracing::info!(account = %account, rule = %due.rule_id, "a reminder fell due for a rule that no longer reminds; nothing sent");
+            return Ok(tally);
+        };
+        let recipients = waiting(rule, &series, &original);
+        if recipients.is_empty() {
+            tracing::info!(account = %account, series = %due.series, number = due.number, "every recipient has acted; no reminder sent");
+            return Ok(tally);
+        }
+        let types = self.store.types(account).await?;
+        let Some(t) = types.iter().find(|t| t.key == rule.type_key) else {
+            tracing::warn!(account = %account, rule = %rule.id, r#type = %rule.type_key, "the rule's type no longer exists; not reminded");
+            return Ok(tally);
+        };
+        let event = reminder_event(due, &series, &original, &recipients)?;
+        let mut with_reminder = original.clone();
+        with_reminder["reminder"] = serde_json::json!({
+            "number": due.number,
+            "of": due.of,
+            "after": due.after.as_str(),
+            "dueAt": event.timestamp().format(&time::format_description::well_known::Rfc3339).unwrap_or_default(),
+        });
+        let context = EventContext::of(&with_reminder);
+        let run = RuleRun {
+            event: &event,
+            context: &context,
+            rule,
+            t,
+            compiled: compiled(&reminders.templates, None),
+            channels: reminders.templates.channels(),
+            first_key: None,
+            now,
+        };
+        tally.rules = 1;
+        tally.add(self.recipients(&run, recipients).await?);
+        // After the notices: a crash in between publishes the event again on redelivery (at
+        // least once, with the same id), never not at all.
+        self.events
+            .publish(&event)
+            .await
+            .map_err(PublishError::from)?;
+        tracing::info!(account = %account, series = %due.series, number = due.number, sent = tally.sent, suppressed = tally.suppressed, skipped = tally.skipped, "reminder done");
         Ok(tally)
     }
 
@@ -310,7 +633,7 @@ impl Notifier {
             collector.as_ref(),
         );
         // `first`: the key, and whether this event is the first to reach it.
-        let first = match (&run.compiled, run.rule.frequency.key()) {
+        let first = match (&run.compiled, run.first_key) {
             (Ok(compiled), Some(_)) => Some(match compiled.first_key(&ctx) {
                 Ok(first_key) => {
                     let scoped = hex::encode(
@@ -338,7 +661,7 @@ impl Notifier {
             _ => None,
         };
         let mut tally = Tally::default();
-        for channel in run.rule.templates.channels() {
+        for &channel in &run.channels {
             if run.t.channels.get(channel).is_none() {
                 continue;
             }
@@ -553,6 +876,82 @@ enum Contact {
     Phone(PhoneNumber),
 }
 
+impl Tally {
+    fn add(&mut self, other: Tally) {
+        self.sent += other.sent;
+        self.suppressed += other.suppressed;
+        self.skipped += other.skipped;
+    }
+}
+
+/// Templates compiled, or why not (logged as each occurrence's template error).
+fn compiled(templates: &Templates, first_key: Option<&str>) -> Result<Compiled, String> {
+    templates.compile(first_key).map_err(|e| {
+        e.iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    })
+}
+
+/// The series' recipients who have not acted (those without an id cannot say they have).
+fn waiting(rule: &NotificationRule, series: &ReminderSeries, event: &Value) -> Vec<Recipient> {
+    rule.recipients
+        .recipients(event)
+        .into_iter()
+        .filter(|r| {
+            r.id.as_ref()
+                .is_none_or(|id| !series.acted.contains(id.as_str()))
+        })
+        .collect()
+}
+
+/// The event a reminder publishes: its id and time fixed by the series and the reminder, so
+/// processing the reminder again gives the same notices and the same event.
+fn reminder_event(
+    due: &ReminderDue,
+    series: &ReminderSeries,
+    original: &Value,
+    recipients: &[Recipient],
+) -> Result<Event, NotifyError> {
+    let data = ReminderEvent {
+        rule_id: due.rule_id.clone(),
+        subject: series.subject.clone(),
+        number: due.number,
+        of: due.of,
+        after: due.after.as_str().to_owned(),
+        recipients: recipients
+            .iter()
+            .filter_map(|r| r.id.as_ref().map(|i| i.as_str().to_owned()))
+            .collect(),
+        unnamed_recipients: recipients.iter().filter(|r| r.id.is_none()).count(),
+        event_id: original["id"].as_str().unwrap_or_default().to_owned(),
+        event_name: original["eventName"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned(),
+    };
+    let new = NewEvent {
+        sender: Sender::herald().as_str().to_owned(),
+        event_name: crate::notify::reminders::REMINDER_EVENT.to_owned(),
+        event_data: serde_json::to_value(&data).expect("a reminder serialises"),
+        organization_id: original["organizationId"].as_str().map(str::to_owned),
+        expires_at: None,
+        tags: original["tags"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.as_str().map(str::to_owned))
+            .collect(),
+    };
+    new.validate(
+        due.series.event_id(due.number, due.due_at),
+        due.account_id.clone(),
+        due.due_at,
+    )
+    .map_err(|e| NotifyError::Publish(PublishError::Invalid(e)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,6 +965,7 @@ mod tests {
     use crate::notify::memory::MemoryNotifyStore;
     use crate::notify::preferences::ChannelChoices;
     use crate::notify::recipients::RecipientId;
+    use crate::notify::reminders::{MemoryReminders, MemoryScheduler};
     use crate::notify::rules::{RuleId, read_rule};
     use crate::notify::short_links::{MemoryShortLinks, ShortCode};
     use crate::notify::types::{TypeKey, read_type};
@@ -577,6 +977,7 @@ mod tests {
         sends: Arc<MemoryQueue<SendJob>>,
         events: Arc<MemoryQueue<Event>>,
         short_links: Arc<MemoryShortLinks>,
+        scheduler: Arc<MemoryScheduler>,
         account: AccountId,
     }
 
@@ -589,6 +990,7 @@ mod tests {
         let sends = Arc::new(MemoryQueue::default());
         let events = Arc::new(MemoryQueue::default());
         let short_links = Arc::new(MemoryShortLinks::default());
+        let scheduler = Arc::new(MemoryScheduler::default());
         let account = AccountId::parse("acc-1").unwrap();
         let key = TypeKey::parse("message-received").unwrap();
         let t = NotificationType::new(key, read_type(type_body).expect("type"), now());
@@ -622,6 +1024,10 @@ mod tests {
                     lifetime: ShortLinkSettings::DEFAULT_LIFETIME,
                 },
             )),
+            reminders: Some(Reminding {
+                store: Arc::new(MemoryReminders::default()),
+                scheduler: scheduler.clone(),
+            }),
         };
         (
             World {
@@ -630,6 +1036,7 @@ mod tests {
                 sends,
                 events,
                 short_links,
+                scheduler,
                 account,
             },
             rule.id,
@@ -648,16 +1055,7 @@ mod tests {
     }
 
     fn event(w: &World, data: Value, at: OffsetDateTime) -> Event {
-        NewEvent {
-            sender: "secure-messaging".into(),
-            event_name: "message.retrieved".into(),
-            event_data: data,
-            organization_id: None,
-            expires_at: None,
-            tags: vec![],
-        }
-        .validate(EventId::new(at), w.account.clone(), at)
-        .expect("valid event")
+        named(w, "message.retrieved", data, at)
     }
 
     fn rule(frequency: Value) -> Value {
@@ -1015,5 +1413,139 @@ mod tests {
                 .expect_err("no one")
                 .has("recipients.path")
         );
+    }
+
+    fn named(w: &World, name: &str, data: Value, at: OffsetDateTime) -> Event {
+        NewEvent {
+            sender: "secure-messaging".into(),
+            event_name: name.into(),
+            event_data: data,
+            organization_id: None,
+            expires_at: None,
+            tags: vec![],
+        }
+        .validate(EventId::new(at), w.account.clone(), at)
+        .expect("valid event")
+    }
+
+    /// Reference 001 in memory: two signers, the first signs, reminders on days 3 and 7 go
+    /// to the second only, each once however often it fires, and completion cancels the rest.
+    #[tokio::test]
+    async fn reminders_go_to_those_still_waiting_until_the_matter_closes() {
+        let (w, rule_id) = world(
+            json!({"name": "Signature requests", "channels": {"sms": {}}}),
+            json!({
+                "name": "Ask to sign",
+                "eventName": "request.sent",
+                "type": "message-received",
+                "recipients": {"path": "eventData.signers[*]"},
+                "templates": {"sms": {"en": {"text": "Please sign {{ recipient.url }}"}}},
+                "reminders": {
+                    "subject": "eventData.requestId",
+                    "actedOn": [{"eventName": "request.signed", "recipient": "eventData.signerId"}],
+                    "closedBy": ["request.completed"],
+                    "templates": {"sms": {"en": {"text": "Reminder {{ event.reminder.number }}: please sign {{ recipient.url }}"}}}
+                }
+            }),
+        )
+        .await;
+        let signers = json!({"requestId": "req-1", "signers": [
+            {"id": "ann", "phone": "+4790000001", "url": "https://sign.example/ann"},
+            {"id": "bob", "phone": "+4790000002", "url": "https://sign.example/bob"}]});
+        let sent = w
+            .notifier
+            .handle(&named(&w, "request.sent", signers, now()), now())
+            .await
+            .unwrap();
+        assert_eq!(sent.sent, 2);
+        assert_eq!(w.scheduler.names().len(), 3, "days 3, 7 and 14");
+        let signed = json!({"requestId": "req-1", "signerId": "ann"});
+        let later = now() + time::Duration::hours(1);
+        w.notifier
+            .handle(&named(&w, "request.signed", signed, later), later)
+            .await
+            .unwrap();
+        assert_eq!(w.scheduler.names().len(), 3, "bob still waits");
+
+        let day = |d: i64| now() + time::Duration::days(d);
+        for n in [3, 7] {
+            let due = w.scheduler.due(day(n));
+            assert_eq!(due.len(), 1, "day {n}");
+            let first = w.notifier.remind(&due[0], day(n)).await.unwrap();
+            assert_eq!((first.sent, first.suppressed), (1, 0), "day {n}: bob only");
+            // Fired twice (a redelivery): the same notice, not sent again.
+            let again = w.notifier.remind(&due[0], day(n)).await.unwrap();
+            assert_eq!((again.sent, again.skipped), (0, 1));
+        }
+        let reminded: Vec<String> = w
+            .log()
+            .await
+            .iter()
+            .filter(|r| r.event_name.as_str() == "notification.reminder")
+            .map(|r| r.recipient_id.as_ref().unwrap().to_string())
+            .collect();
+        assert_eq!(reminded, ["bob", "bob"]);
+        let reminder_events: Vec<Value> = w
+            .events
+            .jobs()
+            .iter()
+            .filter(|e| e.event_name().as_str() == "notification.reminder")
+            .map(|e| serde_json::to_value(e).unwrap()["eventData"].clone())
+            .collect();
+        assert_eq!(
+            reminder_events.len(),
+            4,
+            "published at least once, same id: {reminder_events:?}"
+        );
+        assert_eq!(reminder_events[0]["recipients"], json!(["bob"]));
+        assert_eq!(reminder_events[0]["ruleId"], json!(rule_id.as_str()));
+        let texts: Vec<String> = w.sends.jobs().iter().map(|j| format!("{j:?}")).collect();
+        assert_eq!(texts.len(), 4, "two requests and two reminders");
+
+        let done = json!({"requestId": "req-1"});
+        w.notifier
+            .handle(&named(&w, "request.completed", done, day(8)), day(8))
+            .await
+            .unwrap();
+        assert!(w.scheduler.names().is_empty(), "day 14 cancelled");
+    }
+
+    #[tokio::test]
+    async fn a_reminder_firing_after_its_matter_closed_sends_nothing() {
+        let (w, _) = world(
+            json!({"name": "Signature requests", "channels": {"sms": {}}}),
+            json!({
+                "name": "Ask to sign",
+                "eventName": "request.sent",
+                "type": "message-received",
+                "recipients": {"path": "eventData.signers[*]"},
+                "templates": {"sms": {"en": {"text": "Please sign"}}},
+                "reminders": {
+                    "after": ["PT1H"],
+                    "subject": "eventData.requestId",
+                    "closedBy": ["request.cancelled"],
+                    "templates": {"sms": {"en": {"text": "Please sign soon"}}}
+                }
+            }),
+        )
+        .await;
+        let data = json!({"requestId": 7, "signers": [{"id": "ann", "phone": "+4790000001"}]});
+        w.notifier
+            .handle(&named(&w, "request.sent", data, now()), now())
+            .await
+            .unwrap();
+        let due = w.scheduler.due(now() + time::Duration::hours(1));
+        assert_eq!(due.len(), 1);
+        // Cancelled after the schedule fired but before its record was processed.
+        w.notifier
+            .handle(
+                &named(&w, "request.cancelled", json!({"requestId": 7}), now()),
+                now(),
+            )
+            .await
+            .unwrap();
+        let tally = w.notifier.remind(&due[0], now()).await.unwrap();
+        assert_eq!(tally, Tally::default());
+        assert_eq!(w.sends.jobs().len(), 1, "the request only");
     }
 }

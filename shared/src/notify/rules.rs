@@ -11,59 +11,10 @@ use crate::common::validation::FieldErrors;
 use crate::events::name::EventName;
 use crate::events::tag_filter::TagFilter;
 use crate::notify::recipients::RecipientSource;
+use crate::notify::reminders::Reminders;
+pub use crate::notify::rule_id::RuleId;
 use crate::notify::template::{Templates, read_templates};
 use crate::notify::types::TypeKey;
-
-/// A rule's id: `nr_` and a ULID.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RuleId(String);
-
-impl RuleId {
-    pub fn new(at: OffsetDateTime) -> Self {
-        let ms = u64::try_from((at.unix_timestamp_nanos() / 1_000_000).max(0)).unwrap_or(0);
-        Self(format!(
-            "nr_{}",
-            ulid::Ulid::from_parts(ms, rand::random())
-                .to_string()
-                .to_lowercase()
-        ))
-    }
-
-    pub fn parse(s: &str) -> Result<Self, String> {
-        let ok = s
-            .strip_prefix("nr_")
-            .is_some_and(|u| u.len() == 26 && u.bytes().all(|b| b.is_ascii_alphanumeric()));
-        if ok {
-            Ok(Self(s.to_ascii_lowercase()))
-        } else {
-            Err("is not a notification rule id".into())
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl TryFrom<String> for RuleId {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        Self::parse(&s)
-    }
-}
-
-impl From<RuleId> for String {
-    fn from(v: RuleId) -> String {
-        v.0
-    }
-}
-
-impl std::fmt::Display for RuleId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// How often a rule notifies a recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -101,6 +52,9 @@ pub struct NotificationRule {
     #[serde(flatten)]
     pub frequency: Frequency,
     pub templates: Templates,
+    /// Reminders after the event, until the recipients act or the matter closes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reminders: Option<Reminders>,
     pub enabled: bool,
     #[serde(with = "time::serde::rfc3339")]
     pub created_at: OffsetDateTime,
@@ -118,6 +72,7 @@ pub struct RuleInput {
     pub recipients: RecipientSource,
     pub frequency: Frequency,
     pub templates: Templates,
+    pub reminders: Option<Reminders>,
     pub enabled: bool,
 }
 
@@ -136,6 +91,7 @@ impl NotificationRule {
             recipients: input.recipients,
             frequency: input.frequency,
             templates: input.templates,
+            reminders: input.reminders,
             enabled: input.enabled,
             created_at: now,
             updated_at: now,
@@ -147,6 +103,14 @@ impl NotificationRule {
             created_at: self.created_at,
             ..Self::new(self.id.clone(), input, now)
         }
+    }
+
+    /// Whether this rule's reminders listen to an event of `name` with `tags` (one that says a
+    /// recipient acted, or that the matter closed).
+    pub fn listens(&self, name: &EventName, tags: &[crate::messaging::message::Tag]) -> bool {
+        self.enabled
+            && self.tags.matches(tags)
+            && self.reminders.as_ref().is_some_and(|r| r.listens(name))
     }
 
     /// Whether this rule fires for an event of `name` with `tags`.
@@ -206,6 +170,7 @@ pub fn read_rule(body: Value) -> Result<RuleInput, FieldErrors> {
         let first_key = r.optional("firstKey", string);
         let enabled = r.optional("enabled", boolean);
         let templates = read_templates(&mut r);
+        let reminders = Reminders::read(&mut r);
         let frequency = match (frequency, first_key) {
             (Some(f), Some(key)) => match (f.as_deref(), key) {
                 (None | Some("every"), None) => Some(Frequency::Every),
@@ -240,6 +205,7 @@ pub fn read_rule(body: Value) -> Result<RuleInput, FieldErrors> {
             recipients: recipients?,
             frequency: frequency?,
             templates: templates?,
+            reminders: reminders?,
             enabled: enabled?.unwrap_or(true),
         })
     });

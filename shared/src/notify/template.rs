@@ -553,8 +553,13 @@ pub fn context(
 
 /// Records template errors as field errors, for a 400.
 pub fn push_errors(errors: &mut FieldErrors, found: Vec<TemplateError>) {
+    push_errors_under(errors, "", found);
+}
+
+/// Records template errors of templates nested under `prefix` (`reminders.`).
+pub fn push_errors_under(errors: &mut FieldErrors, prefix: &str, found: Vec<TemplateError>) {
     for e in found {
-        errors.push(e.field, e.message);
+        errors.push(format!("{prefix}{}", e.field), e.message);
     }
 }
 

@@ -18,7 +18,9 @@ use herald::messaging::email::EmailAddress;
 use herald::messaging::log::{Content, MessageId, MessageRecord};
 use herald::messaging::message::{Channel, EmailMessage, PhoneNumber, SmsMessage, Tag};
 use herald::notify::log::{LogQuery, NotificationId, Outcome};
-use herald::notify::notifier::{Rendered, check_rule, recipient_context, render};
+use herald::notify::notifier::{
+    Rendered, check_rule, check_rule_syntax, recipient_context, render,
+};
 use herald::notify::preferences::{Preferences, decide, read_choices};
 use herald::notify::recipients::{Recipient, RecipientId};
 use herald::notify::rules::{NotificationRule, RuleId, RuleInput, read_rule};
@@ -228,11 +230,7 @@ async fn checked_rule(
         }
         // No sample to render against: the templates' syntax is still checked.
         None => {
-            if let Err(found) = input.templates.compile(input.frequency.key()) {
-                let mut errors = FieldErrors::new();
-                herald::notify::template::push_errors(&mut errors, found);
-                return Err(ApiError::Validation(errors));
-            }
+            check_rule_syntax(&input).map_err(ApiError::Validation)?;
             return Ok((input, t));
         }
     };

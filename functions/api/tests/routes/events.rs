@@ -61,7 +61,7 @@ fn queued(h: &Herald) -> Vec<Value> {
 }
 
 /// Herald's own event types, by name.
-const HERALD_TYPES: [&str; 13] = [
+const HERALD_TYPES: [&str; 14] = [
     "domain.failed",
     "domain.verified",
     "email.delivered",
@@ -69,6 +69,7 @@ const HERALD_TYPES: [&str; 13] = [
     "email.opened",
     "email.sent",
     "message.link_clicked",
+    "notification.reminder",
     "notification.sent",
     "notification.suppressed",
     "sms.delivered",

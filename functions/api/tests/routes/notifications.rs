@@ -288,3 +288,49 @@ async fn the_log_is_empty_filtered_and_checks_its_parameters() {
     .await
     .problem(404);
 }
+
+#[tokio::test]
+async fn reminders_are_saved_with_defaults_and_checked_against_the_sample() {
+    let (h, _) = setup().await;
+    let mut with = rule();
+    with["frequency"] = json!("every");
+    with.as_object_mut().unwrap().remove("firstKey");
+    with["reminders"] = json!({
+        "subject": "eventData.requestId",
+        "actedOn": [{"eventName": "request.signed", "recipient": "eventData.signerId"}],
+        "closedBy": ["request.completed"],
+        "templates": {"sms": {"en": {"text": "Reminder {{ event.reminder.number }}: {{ recipient.request_url }}"}}}
+    });
+    let created = h
+        .call(post("/accounts/acme/notification-rules").json(with.clone()))
+        .await
+        .ok(201);
+    assert_eq!(created["reminders"]["after"], json!(["P3D", "P7D", "P14D"]));
+    assert_eq!(
+        created["reminders"]["closedBy"],
+        json!(["request.completed"])
+    );
+
+    let mut bad = with;
+    bad["reminders"]["after"] = json!(["P1M"]);
+    bad["reminders"]["subject"] = json!("eventData.nothing");
+    bad["reminders"]["templates"] = json!({
+        "sms": {"en": {"text": "{{ data.titel }}"}},
+        "email": {"en": {"subject": "x", "text": "y"}}
+    });
+    let fields = h
+        .call(post("/accounts/acme/notification-rules").json(bad.clone()))
+        .await
+        .invalid_fields();
+    assert_eq!(fields, ["reminders.after"], "read first");
+    bad["reminders"]["after"] = json!(["PT1H"]);
+    let fields = h
+        .call(post("/accounts/acme/notification-rules").json(bad))
+        .await
+        .invalid_fields();
+    assert_eq!(
+        fields,
+        ["reminders.subject", "reminders.templates.sms.en.text"],
+        "checked against the sample"
+    );
+}

@@ -455,3 +455,66 @@ async fn a_test_send_links_its_messages_and_shows_errors_by_their_fields() {
         sent.body
     );
 }
+
+#[tokio::test]
+async fn reminder_settings_are_saved_read_back_and_their_errors_placed() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    add_type(&mut b, "orders", false).await;
+    let reminders = [
+        ("reminders", "on"),
+        ("reminders.after", "P2D, P5D"),
+        ("reminders.subject", "eventData.orderId"),
+        ("reminders.actedOn", "order.paid eventData.payerId\n"),
+        ("reminders.closedBy", "order.cancelled, order.completed"),
+        (
+            "reminders.emailSubject",
+            "Order {{ data.orderId }} still waits",
+        ),
+        (
+            "reminders.emailText",
+            "Reminder {{ event.reminder.number }}",
+        ),
+        ("reminders.sms", ""),
+    ];
+    let added = add_rule(&mut b, &reminders).await;
+    assert_eq!(added.status, StatusCode::SEE_OTHER, "{}", added.body);
+    let rules = d.notifications.rules(&acme()).await.expect("read");
+    let saved = rules[0].reminders.as_ref().expect("reminders");
+    let after: Vec<&str> = saved.after.iter().map(|a| a.as_str()).collect();
+    assert_eq!(after, ["P2D", "P5D"]);
+    assert_eq!(saved.acted_on[0].event_name.as_str(), "order.paid");
+    assert_eq!(saved.acted_on[0].recipient.as_str(), "eventData.payerId");
+    assert_eq!(saved.closed_by.len(), 2);
+    let page = b.get(&format!("{BASE}/rules/{}", rules[0].id)).await;
+    assert!(page.shows("order.paid eventData.payerId"), "{}", page.body);
+    assert!(page.shows("Order {{ data.orderId }} still waits"));
+
+    // Months, a line that is not two words, and a template mistake: each by its field.
+    let mut bad = reminders.to_vec();
+    bad[1] = ("reminders.after", "P1M");
+    let page = add_rule(&mut b, &bad).await;
+    assert_eq!(page.status, StatusCode::BAD_REQUEST, "{}", page.body);
+    assert!(
+        page.body.contains("id=\"f-reminders-after-error\""),
+        "{}",
+        page.body
+    );
+    let mut bad = reminders.to_vec();
+    bad[3] = ("reminders.actedOn", "order.paid");
+    let page = add_rule(&mut b, &bad).await;
+    assert!(
+        page.body.contains("id=\"f-reminders-actedOn-error\""),
+        "{}",
+        page.body
+    );
+    let mut bad = reminders.to_vec();
+    bad[6] = ("reminders.emailText", "{{ data.orderId }");
+    let page = add_rule(&mut b, &bad).await;
+    assert!(
+        page.body.contains("id=\"f-reminders-emailText-error\""),
+        "{}",
+        page.body
+    );
+    assert_eq!(d.notifications.rules(&acme()).await.expect("read").len(), 1);
+}

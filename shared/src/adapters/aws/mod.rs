@@ -113,6 +113,7 @@ pub struct Clients {
     sns: OnceLock<aws_sdk_sns::Client>,
     secrets_manager: OnceLock<aws_sdk_secretsmanager::Client>,
     sts: OnceLock<aws_sdk_sts::Client>,
+    scheduler: OnceLock<aws_sdk_scheduler::Client>,
     provider_http: OnceLock<reqwest::Client>,
 }
 
@@ -127,6 +128,7 @@ impl Clients {
             sns: OnceLock::new(),
             secrets_manager: OnceLock::new(),
             sts: OnceLock::new(),
+            scheduler: OnceLock::new(),
             provider_http: OnceLock::new(),
         }
     }
@@ -186,6 +188,13 @@ impl Clients {
         let config = &self.config;
         self.sts
             .get_or_init(|| aws_sdk_sts::Client::new(config))
+            .clone()
+    }
+
+    pub fn scheduler(&self) -> aws_sdk_scheduler::Client {
+        let config = &self.config;
+        self.scheduler
+            .get_or_init(|| aws_sdk_scheduler::Client::new(config))
             .clone()
     }
 

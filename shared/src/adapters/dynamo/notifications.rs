@@ -8,12 +8,15 @@
 //! | a first-occurrence key | `first#{account}#{digest}` | `-` |
 //! | a log entry | `log#{account}` | `{notification id}` |
 //! | a short link | `link#{code}` | `-` |
+//! | a reminder series | `series#{account}#{key}` | `-` |
 //!
 //! An account's types and rules are one Query each (a notifier reads both per event that has
 //! rules); preferences and first keys one GetItem or conditional PutItem; the log one Query per
 //! page, newest first, its id sorting by the event's time so that a time range is a key
 //! condition. Log entries and first keys carry `ttl` and are deleted after the retention; short
-//! links, one GetItem per click, after they expire.
+//! links, one GetItem per click, after they expire. A reminder series is one item that
+//! acting and closing events change in place (an UpdateItem each, so that whichever event
+//! comes first creates it); it goes with its TTL, the retention after its last reminder.
 
 use std::collections::HashMap;
 
@@ -28,6 +31,7 @@ use crate::common::store::StoreError;
 use crate::notify::log::{LogQuery, NotificationId, NotificationRecord};
 use crate::notify::preferences::Preferences;
 use crate::notify::recipients::RecipientId;
+use crate::notify::reminders::{ReminderSeries, ReminderStore, SeriesKey, SeriesMark};
 use crate::notify::rules::{NotificationRule, RuleId};
 use crate::notify::short_links::{ShortCode, ShortLink, ShortLinkStore};
 use crate::notify::store::{FirstClaim, NotifyStore};
@@ -448,6 +452,165 @@ impl ShortLinkStore for DynamoNotifyStore {
                     reason,
                 })
             })
+            .transpose()
+    }
+}
+
+fn series_key(account: &AccountId, key: &SeriesKey) -> AttributeValue {
+    s(format!("series#{account}#{key}"))
+}
+
+impl DynamoNotifyStore {
+    /// One UpdateItem on a series: `extra` is the clause that differs (keeping the event,
+    /// adding who acted, closing), the rest names the series whichever event comes first.
+    async fn update_series(
+        &self,
+        blank: &ReminderSeries,
+        (extra, name, values): (&str, &str, Vec<(&str, AttributeValue)>),
+    ) -> Result<ReminderSeries, StoreError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("pk", series_key(&blank.account_id, &blank.key))
+            .key("sk", s("-"))
+            .update_expression(format!(
+                "SET #rule = :rule, #subject = :subject, #ttl = if_not_exists(#ttl, :ttl){extra}"
+            ))
+            .expression_attribute_names("#rule", "rule")
+            .expression_attribute_names("#subject", "subject")
+            .expression_attribute_names("#ttl", "ttl")
+            .expression_attribute_names(format!("#{name}"), name)
+            .expression_attribute_values(":rule", s(blank.rule_id.as_str()))
+            .expression_attribute_values(":subject", s(&blank.subject))
+            .expression_attribute_values(":ttl", n(blank.expires_at.unix_timestamp()))
+            .return_values(ReturnValue::AllNew);
+        for (placeholder, value) in values {
+            update = update.expression_attribute_values(placeholder, value);
+        }
+        let out = update.send().await.map_err(write_error)?;
+        Self::series_of(
+            &blank.account_id,
+            &blank.key,
+            out.attributes.unwrap_or_default(),
+        )
+    }
+
+    fn series_of(
+        account: &AccountId,
+        key: &SeriesKey,
+        mut item: HashMap<String, AttributeValue>,
+    ) -> Result<ReminderSeries, StoreError> {
+        let corrupt = Self::corrupt(account, "reminder series");
+        let mut text = |name: &str| item.remove(name).and_then(|v| v.as_s().ok().cloned());
+        let rule_id = text("rule")
+            .and_then(|r| crate::notify::rules::RuleId::parse(&r).ok())
+            .ok_or_else(|| corrupt("no rule".into()))?;
+        let subject = text("subject").ok_or_else(|| corrupt("no subject".into()))?;
+        let event = text("event")
+            .filter(|e| !e.is_empty())
+            .map(|e| serde_json::from_str(&e).map_err(|e| corrupt(e.to_string())))
+            .transpose()?;
+        let closed_at = text("closedAt")
+            .map(|t| {
+                OffsetDateTime::parse(&t, &time::format_description::well_known::Rfc3339)
+                    .map_err(|e| corrupt(e.to_string()))
+            })
+            .transpose()?;
+        let acted = item
+            .remove("acted")
+            .and_then(|v| v.as_ss().ok().cloned())
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        let expires_at = item
+            .remove("ttl")
+            .and_then(|v| v.as_n().ok().and_then(|n| n.parse::<i64>().ok()))
+            .and_then(|t| OffsetDateTime::from_unix_timestamp(t).ok())
+            .ok_or_else(|| corrupt("no ttl".into()))?;
+        Ok(ReminderSeries {
+            account_id: account.clone(),
+            key: key.clone(),
+            rule_id,
+            subject,
+            event,
+            acted,
+            closed_at,
+            expires_at,
+        })
+    }
+}
+
+#[async_trait]
+impl ReminderStore for DynamoNotifyStore {
+    async fn open_series(&self, series: &ReminderSeries) -> Result<ReminderSeries, StoreError> {
+        let event = series
+            .event
+            .as_ref()
+            .map(|e| serde_json::to_string(e).expect("JSON serialises"))
+            .unwrap_or_default();
+        self.update_series(
+            series,
+            (
+                ", #event = if_not_exists(#event, :event)",
+                "event",
+                vec![(":event", s(event))],
+            ),
+        )
+        .await
+    }
+
+    async fn mark_series(
+        &self,
+        blank: &ReminderSeries,
+        mark: &SeriesMark,
+    ) -> Result<ReminderSeries, StoreError> {
+        match mark {
+            SeriesMark::Acted(who) => {
+                self.update_series(
+                    blank,
+                    (
+                        " ADD #acted :who",
+                        "acted",
+                        vec![(":who", AttributeValue::Ss(vec![who.clone()]))],
+                    ),
+                )
+                .await
+            }
+            SeriesMark::Closed(at) => {
+                let at = at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .map_err(StoreError::unavailable)?;
+                self.update_series(
+                    blank,
+                    (
+                        ", #closedAt = if_not_exists(#closedAt, :at)",
+                        "closedAt",
+                        vec![(":at", s(at))],
+                    ),
+                )
+                .await
+            }
+        }
+    }
+
+    async fn series(
+        &self,
+        account: &AccountId,
+        key: &SeriesKey,
+    ) -> Result<Option<ReminderSeries>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .key("pk", series_key(account, key))
+            .key("sk", s("-"))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(StoreError::unavailable)?;
+        out.item
+            .map(|item| Self::series_of(account, key, item))
             .transpose()
     }
 }

@@ -13,6 +13,7 @@ use crate::events::payload::{EventPayload, SubscriptionDisabled};
 use crate::messaging::events::MessageEvent;
 use crate::messaging::message::{Channel, MessageStatus};
 use crate::notify::events::NotificationEvent;
+use crate::notify::reminders::ReminderEvent;
 use crate::notify::short_links::LinkClicked;
 
 /// The type `sample` is an event of: its name and `eventData` both come from the sample.
@@ -80,6 +81,10 @@ static BUILT_IN: LazyLock<Vec<EventType>> = LazyLock::new(|| {
         of(
             &NotificationEvent::sample(false),
             "A notification rule did not send to a recipient on a channel: turned off by the recipient, a repeat of a first-occurrence rule, no contact point, or a template error (outcome and detail say which).",
+        ),
+        of(
+            &ReminderEvent::sample(),
+            "A rule's reminder fell due and went to the recipients who have not acted yet (named by id); none comes once every recipient has acted or the matter closed.",
         ),
         of(
             &SubscriptionDisabled::sample(),
@@ -214,6 +219,20 @@ mod tests {
                     "channel": "email",
                     "outcome": "suppressed_repeat",
                     "detail": "the first occurrence of req-42:signed was notified already",
+                }),
+            ),
+            (
+                "notification.reminder",
+                json!({
+                    "ruleId": "nr_01jd6zk5q2v7x8y9z0a1b2c3d4",
+                    "subject": "req-42",
+                    "number": 1,
+                    "of": 3,
+                    "after": "P3D",
+                    "recipients": ["signer-2"],
+                    "unnamedRecipients": 0,
+                    "eventId": "01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+                    "eventName": "request.sent",
                 }),
             ),
             (

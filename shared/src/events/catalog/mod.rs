@@ -456,6 +456,7 @@ mod tests {
                         "email.opened",
                         "email.sent",
                         "message.link_clicked",
+                        "notification.reminder",
                         "notification.sent",
                         "notification.suppressed",
                         "sms.delivered",

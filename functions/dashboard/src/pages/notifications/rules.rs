@@ -41,6 +41,123 @@ struct Draft {
     sms: String,
     /// Templates of other locales, as JSON: `{"email": {"nb": {...}}, "sms": {...}}`.
     more: String,
+    reminders: Reminders,
+}
+
+/// The reminder settings as the form holds them: lists as text, templates in the fallback
+/// locale (other locales of stored reminders are kept as they are).
+#[derive(Default)]
+struct Reminders {
+    on: bool,
+    /// ISO 8601 durations separated by commas.
+    after: String,
+    subject: String,
+    /// One `event.name path.to.recipient.id` per line.
+    acted_on: String,
+    /// Event names separated by commas.
+    closed_by: String,
+    email_subject: String,
+    email_text: String,
+    sms: String,
+    /// The stored reminders' templates of other locales.
+    others: Map<String, Value>,
+}
+
+impl Reminders {
+    fn of(r: &Value, locale: &str) -> Self {
+        if !r.is_object() {
+            return Self::default();
+        }
+        let list = |v: &Value, sep: &str| {
+            v.as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(sep)
+        };
+        let t = &r["templates"];
+        let mut others = Map::new();
+        for channel in ["email", "sms"] {
+            for (l, v) in t[channel].as_object().into_iter().flatten() {
+                if l != locale {
+                    others
+                        .entry(channel)
+                        .or_insert_with(|| json!({}))
+                        .as_object_mut()
+                        .map(|m| m.insert(l.clone(), v.clone()));
+                }
+            }
+        }
+        Self {
+            on: true,
+            after: list(&r["after"], ", "),
+            subject: s(&r["subject"]),
+            acted_on: r["actedOn"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|a| format!("{} {}", s(&a["eventName"]), s(&a["recipient"])))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            closed_by: list(&r["closedBy"], ", "),
+            email_subject: s(&t["email"][locale]["subject"]),
+            email_text: s(&t["email"][locale]["text"]),
+            sms: s(&t["sms"][locale]["text"]),
+            others,
+        }
+    }
+
+    /// The API's `reminders`, or the message of a line of `actedOn` that is not two words.
+    fn body(&self, locale: &str, errors: &mut FieldMessages) -> Option<Value> {
+        if !self.on {
+            return None;
+        }
+        let words = |text: &str| -> Vec<String> {
+            text.split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|w| !w.is_empty())
+                .map(str::to_owned)
+                .collect()
+        };
+        let mut acted = Vec::new();
+        for line in self.acted_on.lines().filter(|l| !l.trim().is_empty()) {
+            match line.split_whitespace().collect::<Vec<_>>()[..] {
+                [event, path] => acted.push(json!({"eventName": event, "recipient": path})),
+                _ => {
+                    errors.0.insert(
+                        "reminders.actedOn".into(),
+                        format!("{:?}: each line is an event name and a path, as request.signed eventData.signerId", line.trim()),
+                    );
+                }
+            }
+        }
+        let mut templates = Map::new();
+        templates.insert("fallbackLocale".into(), json!(locale));
+        let mut email = self.others.get("email").cloned().unwrap_or(json!({}));
+        let mut sms = self.others.get("sms").cloned().unwrap_or(json!({}));
+        if !(self.email_subject.is_empty() && self.email_text.is_empty()) {
+            email[locale] = json!({"subject": self.email_subject, "text": self.email_text});
+        }
+        if !self.sms.is_empty() {
+            sms[locale] = json!({"text": self.sms});
+        }
+        for (channel, t) in [("email", email), ("sms", sms)] {
+            if t.as_object().is_some_and(|m| !m.is_empty()) {
+                templates.insert(channel.into(), t);
+            }
+        }
+        let mut body = json!({
+            "subject": self.subject,
+            "actedOn": acted,
+            "closedBy": words(&self.closed_by),
+            "templates": templates,
+        });
+        let after = words(&self.after);
+        if !after.is_empty() {
+            body["after"] = json!(after);
+        }
+        Some(body)
+    }
 }
 
 fn s(v: &Value) -> String {
@@ -104,6 +221,7 @@ impl Draft {
             } else {
                 serde_json::to_string_pretty(&more).unwrap_or_default()
             },
+            reminders: Reminders::of(&rule["reminders"], &locale),
             locale,
         }
     }
@@ -133,6 +251,18 @@ impl Draft {
             html: raw("html"),
             sms: raw("sms"),
             more: f.text("more"),
+            reminders: Reminders {
+                on: f.checked("reminders"),
+                after: f.text("reminders.after"),
+                subject: f.text("reminders.subject"),
+                acted_on: raw("reminders.actedOn"),
+                closed_by: f.text("reminders.closedBy"),
+                email_subject: raw("reminders.emailSubject"),
+                email_text: raw("reminders.emailText"),
+                sms: raw("reminders.sms"),
+                // Carried through the form unseen: the form edits the fallback locale only.
+                others: serde_json::from_str(&f.text("reminders.others")).unwrap_or_default(),
+            },
         }
     }
 
@@ -159,6 +289,7 @@ impl Draft {
         };
         let fields = json_of(&self.fields, "recipients.fields", &mut errors);
         let more = json_of(&self.more, "more", &mut errors);
+        let reminders = self.reminders.body(&self.locale, &mut errors);
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -216,6 +347,9 @@ impl Draft {
         if self.frequency == "first" {
             body["firstKey"] = json!(self.first_key);
         }
+        if let Some(r) = reminders {
+            body["reminders"] = r;
+        }
         Ok(body)
     }
 }
@@ -240,37 +374,58 @@ fn template_field(key: &str, locale: &str) -> Option<&'static str> {
     }
 }
 
+/// The reminder field showing the API's message for `key` (`reminders.…`).
+fn reminder_field(key: &str, locale: &str) -> Option<&'static str> {
+    let rest = key.strip_prefix("reminders.")?;
+    match rest {
+        "after" => return Some("reminders.after"),
+        "subject" => return Some("reminders.subject"),
+        "closedBy" => return Some("reminders.closedBy"),
+        _ if rest.starts_with("actedOn") => return Some("reminders.actedOn"),
+        _ => {}
+    }
+    match template_field(rest, locale)? {
+        "subject" => Some("reminders.emailSubject"),
+        "text" => Some("reminders.emailText"),
+        "sms" => Some("reminders.sms"),
+        _ => None,
+    }
+}
+
 /// The messages of the form's own fields, the API's names mapped to them.
 fn placed(errors: &FieldMessages, locale: &str) -> (FieldMessages, Vec<String>) {
     let mut out = FieldMessages::default();
     let mut shown = Vec::new();
     for (k, m) in &errors.0 {
-        let field = template_field(k, locale).map(str::to_owned).or_else(|| {
-            let base = [
-                "name",
-                "eventName",
-                "tags",
-                "type",
-                "frequency",
-                "firstKey",
-                "enabled",
-            ];
-            if base.contains(&k.as_str()) || k.starts_with("tags[") {
-                Some(if k.starts_with("tags") {
-                    "tags".into()
+        let field = template_field(k, locale)
+            .or_else(|| reminder_field(k, locale))
+            .map(str::to_owned)
+            .or_else(|| {
+                let base = [
+                    "name",
+                    "eventName",
+                    "tags",
+                    "type",
+                    "frequency",
+                    "firstKey",
+                    "enabled",
+                ];
+                if base.contains(&k.as_str()) || k.starts_with("tags[") {
+                    Some(if k.starts_with("tags") {
+                        "tags".into()
+                    } else {
+                        k.clone()
+                    })
+                } else if k == "recipients.path" || k == "recipients" {
+                    Some("recipients.path".into())
+                } else if k.starts_with("recipients.fields") {
+                    Some("recipients.fields".into())
+                } else if k == "more" {
+                    Some("more".into())
                 } else {
-                    k.clone()
-                })
-            } else if k == "recipients.path" || k == "recipients" {
-                Some("recipients.path".into())
-            } else if k.starts_with("recipients.fields") {
-                Some("recipients.fields".into())
-            } else if k == "more" {
-                Some("more".into())
-            } else {
-                None
-            }
-        });
+                    None
+                }
+            });
         if let Some(f) = field {
             out.0
                 .entry(f)
@@ -372,9 +527,58 @@ fn form(
                            \"sms\": {\"nb\": {\"text\": \"...\"}}}.")
                     .error(mine.get("more")).render())
             }
+            (reminder_fields(&draft.reminders, &mine))
             div.actions {
                 button type="submit" { (submit) }
                 a href=(page.href("/notifications/rules")) { "Cancel" }
+            }
+        }
+    }
+}
+
+/// The reminder settings: when, about what, who has acted, what closes the matter, and the
+/// reminder's own templates.
+fn reminder_fields(r: &Reminders, mine: &FieldMessages) -> Markup {
+    html! {
+        fieldset.templates {
+            legend { "Reminders" }
+            @if !r.others.is_empty() {
+                input type="hidden" name="reminders.others"
+                    value=(serde_json::to_string(&r.others).unwrap_or_default());
+            }
+            (html::checkbox("reminders", "Remind recipients who have not acted", r.on,
+                mine.get("reminders"), false))
+            (Field::text("reminders.after", "Remind after", &r.after)
+                .hint("ISO 8601 durations after the event, separated by commas: P3D, P7D, P14D \
+                       (the default when empty). Weeks, days, hours and minutes.")
+                .error(mine.get("reminders.after")).render())
+            (Field::text("reminders.subject", "What the reminders are about", &r.subject)
+                .hint("The path to the same value in every event of the matter, such as \
+                       eventData.requestId.")
+                .error(mine.get("reminders.subject")).render())
+            (Field::text("reminders.actedOn", "Events that mean a recipient acted", &r.acted_on)
+                .textarea(3)
+                .hint("One per line: the event name and the path to the id of the recipient who \
+                       acted, as request.signed eventData.signerId. That recipient gets no more \
+                       reminders.")
+                .error(mine.get("reminders.actedOn")).render())
+            (Field::text("reminders.closedBy", "Events that end all reminders", &r.closed_by)
+                .hint("Event names separated by commas, such as request.completed, \
+                       request.cancelled.")
+                .error(mine.get("reminders.closedBy")).render())
+            p.hint { "The reminder's templates, in the fallback locale; they also see \
+                      {{ event.reminder.number }}, of, after and dueAt." }
+            fieldset {
+                legend { "Reminder email" }
+                (Field::text("reminders.emailSubject", "Reminder subject", &r.email_subject)
+                    .error(mine.get("reminders.emailSubject")).render())
+                (Field::text("reminders.emailText", "Reminder text", &r.email_text).textarea(6)
+                    .error(mine.get("reminders.emailText")).render())
+            }
+            fieldset {
+                legend { "Reminder SMS" }
+                (Field::text("reminders.sms", "Reminder SMS text", &r.sms).textarea(3)
+                    .error(mine.get("reminders.sms")).render())
             }
         }
     }
@@ -582,6 +786,15 @@ async fn rule_page(
                 dt { "Recipients" } dd { code { (draft.path) } }
                 dt { "Frequency" } dd { (draft.frequency) @if !draft.first_key.is_empty() { " (" code { (draft.first_key) } ")" } }
                 dt { "Enabled" } dd { (if draft.enabled { "Yes" } else { "No" }) }
+                dt { "Reminders" }
+                dd {
+                    @if draft.reminders.on {
+                        "After " (draft.reminders.after) ", about " code { (draft.reminders.subject) }
+                        @if !draft.reminders.closed_by.is_empty() {
+                            "; ended by " (draft.reminders.closed_by)
+                        }
+                    } @else { "None" }
+                }
             }
             h2 { "Templates" }
             (html::json_block(&current["templates"]))
