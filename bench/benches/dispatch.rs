@@ -89,10 +89,17 @@ async fn bench_setup(provider_latency: Duration) -> Bench {
         (name == "HERALD_DEFAULT_EMAIL_DOMAIN").then(|| "mail.example.com".to_owned())
     }))
     .expect("the defaults are valid");
+    let custom = Arc::new(herald::adapters::custom_provider::HttpCustomProvider::new(
+        platform.destinations.clone(),
+        herald::adapters::connect::system_lookup(),
+    ));
+    let sealer = Arc::new(LocalSealer::random());
     let sms = SmsDispatcher {
         log: log.clone(),
         settings: settings.clone(),
         providers,
+        custom: custom.clone(),
+        sealer: sealer.clone(),
         failover: Arc::new(MemoryQueue::default()),
         events: herald::events::publish::EventPublisher::new(Arc::new(MemoryQueue::default())),
         clock: Arc::new(SystemClock),
@@ -103,7 +110,7 @@ async fn bench_setup(provider_latency: Duration) -> Bench {
     let email = EmailDispatcher {
         log: log.clone(),
         settings,
-        sealer: Arc::new(LocalSealer::random()),
+        sealer,
         ses: Arc::new(NoEmail),
         smtp: Arc::new(
             SmtpMailer::new(
@@ -113,6 +120,7 @@ async fn bench_setup(provider_latency: Duration) -> Bench {
             )
             .expect("client"),
         ),
+        custom,
         domains: Arc::new(herald::domains::store::MemoryDomainStore::new()),
         events: herald::events::publish::EventPublisher::new(Arc::new(MemoryQueue::default())),
         clock: Arc::new(SystemClock),

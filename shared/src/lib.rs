@@ -11,7 +11,7 @@
 //! - [`dashboard`]: who may use the account pages: one-time sign-in links and sessions.
 //! - [`domains`]: sending domains: selectors, DKIM keys, DNS records and their verification.
 //! - `adapters` (feature `aws`): DynamoDB stores, SQS, KMS, Secrets Manager, SES, SNS, Twilio,
-//!   Vonage, SMTP, the DNS resolver and the webhook HTTP client.
+//!   Vonage, SMTP, accounts' own providers, the DNS resolver and the webhook HTTP client.
 //! - `lambda` (feature `aws`): each function's handler and its wiring from configuration, and
 //!   the SQS batch runner.
 //!

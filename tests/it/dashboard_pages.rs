@@ -868,6 +868,41 @@ async fn at_phone_width_the_sms_page_and_the_overview_fit() {
     s.browser.close().await;
 }
 
+/// The account's own provider: its fields only once it is chosen, and a secret Herald makes
+/// shown on the page after saving, that once.
+#[tokio::test]
+async fn my_own_sms_provider_is_asked_for_when_chosen_and_its_secret_shown_once() {
+    let s = Signed::admin().await;
+    let b = &s.browser;
+    s.goto("/sms/edit").await;
+    assert!(!b.is_visible("#custom-provider-fields").await);
+    b.select("Primary provider", "My own provider").await;
+    assert!(b.is_visible("#custom-provider-fields").await);
+    b.fill("Provider URL", "https://sms.acme.example/herald")
+        .await;
+    b.check_page("dashboard_pages-sms-own-provider-form").await;
+    b.click("Save").await;
+    b.wait_for_text("Copy this secret now").await;
+    assert_eq!(b.text_of("main h1").await, "SMS settings saved");
+    let secret = b.text_of("#signing-secret").await;
+    assert!(secret.starts_with("whsec_"), "{secret}");
+    b.check_page("dashboard_pages-sms-own-provider-secret")
+        .await;
+    let stored = s.read("/sms-settings").await;
+    assert_eq!(stored["primaryProvider"], "custom");
+    assert_eq!(stored["customProvider"]["signingSecret"], "********");
+
+    b.click("Done").await;
+    let facts = b.text_of("dl.facts").await;
+    assert!(
+        facts.contains("Primary provider\nMy own provider")
+            && facts.contains("Provider URL\nhttps://sms.acme.example/herald")
+            && facts.contains("Signing secret\nSet"),
+        "{facts}"
+    );
+    s.browser.close().await;
+}
+
 #[tokio::test]
 async fn the_sms_form_is_reached_filled_and_sent_by_keyboard() {
     let s = Signed::admin().await;

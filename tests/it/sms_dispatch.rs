@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use herald::common::account::AccountId;
-use herald_tests::api::Api;
+use herald_tests::api::{Api, attempts};
 use herald_tests::fakes::{fresh_number, received, script};
 use herald_tests::{enqueue, new_account, stack_var};
 use serde_json::{Value, json};
@@ -21,20 +21,6 @@ async fn send(api: &Api, account: &AccountId, to: &str) -> String {
 
 async fn settled(api: &Api, account: &AccountId, id: &str) -> Value {
     api.settled(account.as_str(), "sms", id).await
-}
-
-fn attempts(record: &Value) -> Vec<(String, String)> {
-    record["attempts"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|a| {
-            (
-                a["provider"].as_str().unwrap_or_default().to_owned(),
-                a["outcome"].as_str().unwrap_or_default().to_owned(),
-            )
-        })
-        .collect()
 }
 
 #[tokio::test]

@@ -10,6 +10,21 @@ use serde_json::{Value, json};
 use crate::contract::Contract;
 use crate::{HTTP_TIMEOUT, stack_var};
 
+/// A message log record's attempts, each as (provider, outcome).
+pub fn attempts(record: &Value) -> Vec<(String, String)> {
+    record["attempts"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            (
+                a["provider"].as_str().unwrap_or_default().to_owned(),
+                a["outcome"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
 pub struct Api {
     base: String,
     http: reqwest::Client,

@@ -145,6 +145,10 @@ fn resources() -> Router<AppState> {
             post(routes::messages::send_email),
         )
         .route(
+            "/accounts/{account_id}/messages/{message_id}/receipts",
+            post(routes::receipts::report),
+        )
+        .route(
             "/accounts/{account_id}/logs/{channel}",
             get(routes::logs::list),
         )

@@ -395,6 +395,18 @@ pub fn copyable(id: &str, value: &str) -> Markup {
     }
 }
 
+/// A signing secret shown its one time: the warning that it will not be shown again, what to
+/// do `if_lost`, and the secret with a copy button.
+pub fn secret_once(secret: &str, if_lost: &str) -> Markup {
+    html! {
+        div.notice.warn role="alert" {
+            strong { "Copy this secret now: it will not be shown again." }
+            " Herald keeps it sealed and cannot show it to anyone, you included. " (if_lost)
+        }
+        p.secret { (copyable("signing-secret", secret)) }
+    }
+}
+
 /// A block of text (a policy, a JSON document) with a button that copies it.
 pub fn copyable_block(id: &str, text: &str) -> Markup {
     html! {

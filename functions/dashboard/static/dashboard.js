@@ -48,21 +48,23 @@
   }
 
   // Fields shown only when a control says so: data-shown-when="name=value", or
-  // "name=one|other" for any of several values.
+  // "name=one|other" for any of several values, or "a=x;b=y" when either control does.
   function conditional(root) {
     var form = root.querySelectorAll("[data-shown-when]");
+    function holds(text) {
+      var rule = text.split("=");
+      var values = rule[1].split("|");
+      var on = false;
+      document.getElementsByName(rule[0]).forEach(function (c) {
+        var matches = values.indexOf(c.value) !== -1;
+        if (c.type === "checkbox" || c.type === "radio") { if (c.checked && matches) { on = true; } }
+        else if (matches) { on = true; }
+      });
+      return on;
+    }
     function update() {
       form.forEach(function (el) {
-        var rule = el.getAttribute("data-shown-when").split("=");
-        var values = rule[1].split("|");
-        var controls = document.getElementsByName(rule[0]);
-        var on = false;
-        controls.forEach(function (c) {
-          var matches = values.indexOf(c.value) !== -1;
-          if (c.type === "checkbox" || c.type === "radio") { if (c.checked && matches) { on = true; } }
-          else if (matches) { on = true; }
-        });
-        el.hidden = !on;
+        el.hidden = !el.getAttribute("data-shown-when").split(";").some(holds);
       });
     }
     root.addEventListener("change", update);

@@ -1,13 +1,14 @@
 pub mod aws;
 pub mod connect;
+pub mod custom_provider;
 pub mod destinations;
 pub mod dns;
 pub mod dynamo;
 pub mod kms;
 pub mod mime;
 pub mod provider_http;
-pub mod secrets_manager;
 pub mod scheduler;
+pub mod secrets_manager;
 pub mod ses;
 pub mod sms_providers;
 pub mod smtp;

@@ -92,6 +92,8 @@ pub fn senders(
                     );
                 }
             }
+            // Each account's own, built per message from its settings by the dispatcher.
+            SmsProvider::Custom => {}
         }
     }
     Ok(out)

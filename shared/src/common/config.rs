@@ -211,6 +211,11 @@ fn parse_providers(s: &str) -> Result<Vec<SmsProvider>, String> {
     let mut out: Vec<SmsProvider> = Vec::new();
     for id in s.split(',').map(str::trim) {
         let p = SmsProvider::parse(id).map_err(|e| e.to_string())?;
+        if p == SmsProvider::Custom {
+            return Err(
+                "lists custom, which is each account's own provider and needs no offering".into(),
+            );
+        }
         if out.contains(&p) {
             return Err(format!("lists {id} twice"));
         }
@@ -261,6 +266,16 @@ mod tests {
                 "HERALD_DESTINATION_ALLOW_HTTP"
             ]
         );
+    }
+
+    #[test]
+    fn accounts_own_providers_are_not_the_operators_to_offer() {
+        let err = read(&[
+            ("HERALD_DEFAULT_EMAIL_DOMAIN", "mail.example.com"),
+            ("HERALD_SMS_PROVIDERS", "twilio,custom"),
+        ])
+        .expect_err("custom is not offered");
+        assert!(err.to_string().contains("HERALD_SMS_PROVIDERS"), "{err}");
     }
 
     #[test]

@@ -108,7 +108,7 @@ pub async fn handle_sns_logs(data: LogData, tracker: &StatusTracker) -> Result<u
             message_id: key.message_id,
             receipt: status.receipt,
             source: "sns",
-            provider_message_id: status.sns_message_id.clone(),
+            provider_message_id: Some(status.sns_message_id.clone()),
             names_message: false,
             at: status.at,
             raw: status.raw,

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::common::destination::{AddressPolicy, Refusal, check_host, check_url};
 use crate::common::secret::SealedSecret;
+use crate::messaging::custom::CustomProvider;
 
 /// Rejects characters that could break out of a header line or hide in one.
 fn has_line_break_or_control(s: &str) -> bool {
@@ -578,13 +579,32 @@ impl<S> SmtpSettings<S> {
     }
 }
 
-/// An account's email settings.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// How an account's email goes out when not through Herald's own sending (SES): its own SMTP
+/// server, or its own provider (see [`crate::messaging::custom`]). One or the other, never
+/// both.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailRoute<S = SealedSecret> {
+    Smtp(SmtpSettings<S>),
+    Custom(CustomProvider<S>),
+}
+
+impl<S> EmailRoute<S> {
+    pub fn map_secret<T>(self, f: impl FnOnce(S) -> T) -> EmailRoute<T> {
+        match self {
+            Self::Smtp(smtp) => EmailRoute::Smtp(smtp.map_secret(f)),
+            Self::Custom(custom) => EmailRoute::Custom(custom.map_secret(f)),
+        }
+    }
+}
+
+/// An account's email settings. Stored and shown with `smtp` (null when not used) and
+/// `customProvider` (absent when not used) beside the sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmailSettings<S = SealedSecret> {
     pub from_address_prefix: LocalPart,
     pub sender_name: DisplayName,
-    pub smtp: Option<SmtpSettings<S>>,
+    /// None: Herald's own sending.
+    pub route: Option<EmailRoute<S>>,
 }
 
 impl<S> EmailSettings<S> {
@@ -592,8 +612,70 @@ impl<S> EmailSettings<S> {
         EmailSettings {
             from_address_prefix: self.from_address_prefix,
             sender_name: self.sender_name,
-            smtp: self.smtp.map(|s| s.map_secret(f)),
+            route: self.route.map(|r| r.map_secret(f)),
         }
+    }
+
+    /// The account's SMTP server, when its email goes there.
+    pub fn smtp(&self) -> Option<&SmtpSettings<S>> {
+        match &self.route {
+            Some(EmailRoute::Smtp(smtp)) => Some(smtp),
+            _ => None,
+        }
+    }
+
+    /// The account's own provider, when its email goes there.
+    pub fn custom_provider(&self) -> Option<&CustomProvider<S>> {
+        match &self.route {
+            Some(EmailRoute::Custom(custom)) => Some(custom),
+            _ => None,
+        }
+    }
+}
+
+/// The settings' fields as stored and shown (`smtp` null when not used, `customProvider` left
+/// out, as documents written before it were).
+#[derive(Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EmailSettingsFields<P, N, M, C> {
+    from_address_prefix: P,
+    sender_name: N,
+    #[serde(default = "Option::default")]
+    smtp: Option<M>,
+    #[serde(default = "Option::default", skip_serializing_if = "Option::is_none")]
+    custom_provider: Option<C>,
+}
+
+impl<S: Serialize> Serialize for EmailSettings<S> {
+    fn serialize<Z: serde::Serializer>(&self, serializer: Z) -> Result<Z::Ok, Z::Error> {
+        EmailSettingsFields {
+            from_address_prefix: &self.from_address_prefix,
+            sender_name: &self.sender_name,
+            smtp: self.smtp(),
+            custom_provider: self.custom_provider(),
+        }
+        .serialize(serializer)
+    }
+}
+
+impl<'de, S: Deserialize<'de>> Deserialize<'de> for EmailSettings<S> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let f = EmailSettingsFields::<LocalPart, DisplayName, SmtpSettings<S>, CustomProvider<S>>::deserialize(deserializer)?;
+        let route = match (f.smtp, f.custom_provider) {
+            (Some(_), Some(_)) => {
+                return Err(serde::de::Error::custom(
+                    "email settings name both an SMTP server and a custom provider",
+                ));
+            }
+            (Some(smtp), None) => Some(EmailRoute::Smtp(smtp)),
+            (None, Some(custom)) => Some(EmailRoute::Custom(custom)),
+            (None, None) => None,
+        };
+        Ok(Self {
+            from_address_prefix: f.from_address_prefix,
+            sender_name: f.sender_name,
+            route,
+        })
     }
 }
 
@@ -795,6 +877,38 @@ mod tests {
             err.to_string(),
             "must not point at a link-local (cloud metadata) address (169.254.169.254)"
         );
+    }
+
+    #[test]
+    fn settings_keep_their_stored_shape_and_take_one_route() {
+        let stored = serde_json::json!({
+            "fromAddressPrefix": "hello", "senderName": "Acme",
+            "smtp": {"host": "smtp.acme.example", "port": 587, "senderAddress": "hello@acme.example",
+                     "senderLocked": false, "auth": {"type": "none"},
+                     "disableCertificateValidation": false}
+        });
+        let read: EmailSettings = serde_json::from_value(stored.clone()).expect("an SMTP route");
+        assert!(read.smtp().is_some() && read.custom_provider().is_none());
+        assert_eq!(serde_json::to_value(&read).expect("json"), stored);
+
+        let custom = serde_json::json!({
+            "fromAddressPrefix": "hello", "senderName": "Acme", "smtp": null,
+            "customProvider": {"url": "https://mail.acme.example/herald", "signingSecret": "AAAA"}
+        });
+        let read: EmailSettings = serde_json::from_value(custom.clone()).expect("a custom route");
+        assert!(read.custom_provider().is_some() && read.smtp().is_none());
+        assert_eq!(serde_json::to_value(&read).expect("json"), custom);
+
+        // Written before custom providers: no customProvider, and none shown.
+        let herald =
+            serde_json::json!({"fromAddressPrefix": "hello", "senderName": "Acme", "smtp": null});
+        let read: EmailSettings = serde_json::from_value(herald.clone()).expect("Herald's route");
+        assert_eq!(read.route, None);
+        assert_eq!(serde_json::to_value(&read).expect("json"), herald);
+
+        let mut both = stored;
+        both["customProvider"] = custom["customProvider"].clone();
+        assert!(serde_json::from_value::<EmailSettings>(both).is_err());
     }
 
     #[test]

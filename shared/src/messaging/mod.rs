@@ -1,4 +1,5 @@
 pub mod accept;
+pub mod custom;
 pub mod dispatch;
 pub mod email;
 pub mod events;

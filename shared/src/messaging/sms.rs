@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::common::secret::SealedSecret;
 use crate::common::validation::FieldErrors;
+use crate::messaging::custom::CustomProvider;
 
 /// The name an SMS appears to come from: 3 to 11 characters of `A-Za-z0-9`, dots and spaces.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -50,18 +52,20 @@ impl From<SenderName> for String {
     }
 }
 
-/// An SMS provider Herald can send through. The operator configures which ones are available
-/// (and their credentials); accounts choose among those.
+/// An SMS provider Herald can send through. The operator configures which of the platform's
+/// ones are available (and their credentials); accounts choose among those, or `custom`: their
+/// own provider, which they configure themselves (see [`crate::messaging::custom`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum SmsProvider {
     Sns,
     Twilio,
     Vonage,
+    Custom,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("'{0}' is not an SMS provider; known providers are sns, twilio and vonage")]
+#[error("'{0}' is not an SMS provider; known providers are sns, twilio, vonage and custom")]
 pub struct UnknownSmsProvider(pub String);
 
 /// The extra limits a provider puts on alphanumeric sender ids, beyond Herald's own rule.
@@ -77,6 +81,7 @@ pub struct SenderNameRules {
 }
 
 impl SmsProvider {
+    /// The platform's providers, which an operator may offer (`custom` is every account's).
     pub const ALL: [SmsProvider; 3] = [Self::Sns, Self::Twilio, Self::Vonage];
 
     pub fn parse(s: &str) -> Result<Self, UnknownSmsProvider> {
@@ -84,6 +89,7 @@ impl SmsProvider {
             "sns" => Ok(Self::Sns),
             "twilio" => Ok(Self::Twilio),
             "vonage" => Ok(Self::Vonage),
+            "custom" => Ok(Self::Custom),
             other => Err(UnknownSmsProvider(other.to_owned())),
         }
     }
@@ -93,6 +99,7 @@ impl SmsProvider {
             Self::Sns => "sns",
             Self::Twilio => "twilio",
             Self::Vonage => "vonage",
+            Self::Custom => crate::messaging::custom::PROVIDER,
         }
     }
 
@@ -101,11 +108,13 @@ impl SmsProvider {
             Self::Sns => "Amazon SNS",
             Self::Twilio => "Twilio",
             Self::Vonage => "Vonage",
+            Self::Custom => "Custom provider",
         }
     }
 
     /// Amazon SNS: "1-11 alphanumeric characters, at least one letter, no spaces". Twilio:
-    /// letters, digits and spaces, at least one letter. Vonage takes Herald's rule as it is.
+    /// letters, digits and spaces, at least one letter. Vonage, and an account's own provider
+    /// (which answers for itself), take Herald's rule as it is.
     pub fn sender_name_rules(self) -> SenderNameRules {
         let base = SenderNameRules {
             min_length: 3,
@@ -126,7 +135,7 @@ impl SmsProvider {
                 requires_letter: true,
                 ..base
             },
-            Self::Vonage => base,
+            Self::Vonage | Self::Custom => base,
         }
     }
 
@@ -160,37 +169,60 @@ impl std::fmt::Display for SmsProvider {
 }
 
 /// An account's SMS settings. The constructor enforces the rules between fields: the secondary
-/// provider differs from the primary, and both accept the sender name.
+/// provider differs from the primary, both accept the sender name, and the account's own
+/// provider is configured exactly when one of them is `custom`. `S` is how that provider's
+/// signing secret is held: sealed when stored, as given in a write request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", try_from = "SmsSettingsFields")]
-pub struct SmsSettings {
+#[serde(rename_all = "camelCase", try_from = "SmsSettingsFields<S>")]
+pub struct SmsSettings<S = SealedSecret> {
     sender_name: SenderName,
     primary_provider: SmsProvider,
     secondary_provider: Option<SmsProvider>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_provider: Option<CustomProvider<S>>,
 }
 
-/// The fields as stored, checked again by [`SmsSettings::new`] when read back.
+/// The fields as stored, checked again by [`SmsSettings::with_custom_provider`] when read back.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-struct SmsSettingsFields {
+struct SmsSettingsFields<S> {
     sender_name: SenderName,
     primary_provider: SmsProvider,
     secondary_provider: Option<SmsProvider>,
+    #[serde(default = "Option::default")]
+    custom_provider: Option<CustomProvider<S>>,
 }
 
-impl TryFrom<SmsSettingsFields> for SmsSettings {
+impl<S> TryFrom<SmsSettingsFields<S>> for SmsSettings<S> {
     type Error = FieldErrors;
-    fn try_from(f: SmsSettingsFields) -> Result<Self, Self::Error> {
-        Self::new(f.sender_name, f.primary_provider, f.secondary_provider)
+    fn try_from(f: SmsSettingsFields<S>) -> Result<Self, Self::Error> {
+        Self::with_custom_provider(
+            f.sender_name,
+            f.primary_provider,
+            f.secondary_provider,
+            f.custom_provider,
+        )
     }
 }
 
 impl SmsSettings {
-    /// Checks the rules between the fields; errors name the fields as the API spells them.
+    /// Settings with the platform's providers only.
     pub fn new(
         sender_name: SenderName,
         primary_provider: SmsProvider,
         secondary_provider: Option<SmsProvider>,
+    ) -> Result<Self, FieldErrors> {
+        Self::with_custom_provider(sender_name, primary_provider, secondary_provider, None)
+    }
+}
+
+impl<S> SmsSettings<S> {
+    /// Checks the rules between the fields; errors name the fields as the API spells them.
+    pub fn with_custom_provider(
+        sender_name: SenderName,
+        primary_provider: SmsProvider,
+        secondary_provider: Option<SmsProvider>,
+        custom_provider: Option<CustomProvider<S>>,
     ) -> Result<Self, FieldErrors> {
         let mut errors = FieldErrors::new();
         if secondary_provider == Some(primary_provider) {
@@ -204,11 +236,43 @@ impl SmsSettings {
                 errors.push("senderName", why);
             }
         }
+        let uses_custom = primary_provider == SmsProvider::Custom
+            || secondary_provider == Some(SmsProvider::Custom);
+        match (uses_custom, custom_provider.is_some()) {
+            (true, false) => errors.push(
+                "customProvider",
+                "is required when the primary or secondary provider is custom: where your \
+                 provider takes messages ({\"url\": \"https://...\"})",
+            ),
+            (false, true) => errors.push(
+                "customProvider",
+                "is used only when the primary or secondary provider is custom; leave it out \
+                 (or null)",
+            ),
+            _ => {}
+        }
         errors.into_result(Self {
             sender_name,
             primary_provider,
             secondary_provider,
+            custom_provider,
         })
+    }
+
+    /// The same settings with the custom provider's secret transformed by `f` (sealed, shown
+    /// as a placeholder); the rules between the fields do not depend on it.
+    pub fn map_secret<T>(self, f: impl FnOnce(S) -> T) -> SmsSettings<T> {
+        SmsSettings {
+            sender_name: self.sender_name,
+            primary_provider: self.primary_provider,
+            secondary_provider: self.secondary_provider,
+            custom_provider: self.custom_provider.map(|c| c.map_secret(f)),
+        }
+    }
+
+    /// The account's own provider, when the primary or secondary is `custom`.
+    pub fn custom_provider(&self) -> Option<&CustomProvider<S>> {
+        self.custom_provider.as_ref()
     }
 
     pub fn sender_name(&self) -> &SenderName {
@@ -302,6 +366,48 @@ mod tests {
         let err = SmsSettings::new(dotted, SmsProvider::Vonage, Some(SmsProvider::Sns))
             .expect_err("sns rejects dots");
         assert!(err.to_string().contains("Amazon SNS"), "{err}");
+    }
+
+    #[test]
+    fn custom_is_configured_exactly_when_it_is_chosen() {
+        use crate::common::destination::AddressPolicy;
+        use crate::messaging::custom::CustomEndpoint;
+        let custom = || CustomProvider {
+            url: CustomEndpoint::parse("https://sms.acme.example/", &AddressPolicy::default())
+                .expect("valid"),
+            signing_secret: (),
+        };
+        for (primary, secondary) in [
+            (SmsProvider::Custom, None),
+            (SmsProvider::Custom, Some(SmsProvider::Twilio)),
+            (SmsProvider::Sns, Some(SmsProvider::Custom)),
+        ] {
+            let with =
+                SmsSettings::with_custom_provider(name("Acme"), primary, secondary, Some(custom()));
+            assert!(with.is_ok(), "{primary} {secondary:?}");
+            let without =
+                SmsSettings::<()>::with_custom_provider(name("Acme"), primary, secondary, None)
+                    .expect_err("missing");
+            assert!(without.has("customProvider"));
+        }
+        let unused = SmsSettings::with_custom_provider(
+            name("Acme"),
+            SmsProvider::Twilio,
+            None,
+            Some(custom()),
+        )
+        .expect_err("not chosen");
+        assert!(unused.has("customProvider"));
+        // Herald's own rule is the account's provider's.
+        assert!(SmsProvider::Custom.rejects(&name("Acme. Co")).is_none());
+        let same = SmsSettings::with_custom_provider(
+            name("Acme"),
+            SmsProvider::Custom,
+            Some(SmsProvider::Custom),
+            Some(custom()),
+        )
+        .expect_err("same twice");
+        assert!(same.has("secondaryProvider"));
     }
 
     #[test]

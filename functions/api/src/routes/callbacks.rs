@@ -76,7 +76,7 @@ async fn apply(
             message_id,
             receipt,
             source,
-            provider_message_id,
+            provider_message_id: Some(provider_message_id),
             names_message,
             at: None,
             raw: Value::Object(raw),
@@ -89,7 +89,7 @@ async fn apply(
         Applied::NotYet => Err(ApiError::Unavailable(
             "the message is still being sent; send the receipt again later",
         )),
-        Applied::Changed(_) | Applied::Recorded | Applied::Unknown => Ok(StatusCode::NO_CONTENT),
+        Applied::Changed(_) | Applied::Recorded(_) | Applied::Unknown => Ok(StatusCode::NO_CONTENT),
     }
 }
 

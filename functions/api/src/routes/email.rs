@@ -1,4 +1,6 @@
 //! `/accounts/{accountId}/email-settings`: read, replace and reset an account's email settings.
+//! Email goes through Herald's own sending, the account's SMTP server (`smtp`) or its own
+//! provider (`customProvider`, see [`super::custom_provider`]), never both of the last two.
 //! Secrets are write-only: they are sealed before they are stored, shown as a placeholder, and a
 //! write that sends the placeholder back keeps the stored secret.
 
@@ -12,14 +14,15 @@ use herald::common::destination::AddressPolicy;
 use herald::common::json_fields::{ObjectReader, boolean, integer, kind, parsed, string};
 use herald::common::secret::{Redacted, SecretInput};
 use herald::common::validation::FieldErrors;
+use herald::events::webhook::WebhookSecret;
 use herald::messaging::email::{
-    Credential, DisplayName, EmailAddress, EmailSettings, LocalPart, OAuthScope, SmtpAuth,
-    SmtpHost, SmtpPort, SmtpSettings, TokenEndpoint,
+    Credential, DisplayName, EmailAddress, EmailRoute, EmailSettings, LocalPart, OAuthScope,
+    SmtpAuth, SmtpHost, SmtpPort, SmtpSettings, TokenEndpoint,
 };
 use herald::messaging::settings::{SettingsKind, Versioned};
 use serde_json::Value;
 
-use super::{Account, etag_header, precondition};
+use super::{Account, custom_provider, etag_header, precondition};
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
@@ -32,7 +35,7 @@ fn view(settings: Option<EmailSettings>, platform: &PlatformConfig) -> EmailSett
         || EmailSettings {
             from_address_prefix: platform.default_from_address_prefix.clone(),
             sender_name: platform.default_email_sender_name.clone(),
-            smtp: None,
+            route: None,
         },
         |s| s.map_secret(|_| Redacted),
     )
@@ -135,13 +138,29 @@ pub fn parse(
         let prefix = r.required("fromAddressPrefix", parsed(LocalPart::parse));
         let sender = r.required("senderName", parsed(DisplayName::parse));
         let smtp = r.nullable_nested("smtp", |s| smtp(s, policy));
+        let custom = r.nullable_nested("customProvider", |c| custom_provider::read(c, policy));
         // Read-only: what GET shows is accepted back, and ignored.
         let _ = r.optional("defaultSender", |_| Ok::<(), String>(()));
+        // Both given, valid or not: naming the clash beside their own errors.
+        if !matches!(smtp, Some(None)) && !matches!(custom, Some(None)) {
+            let path = r.path("customProvider");
+            r.errors().push(
+                path,
+                "cannot be used together with smtp: email goes through your SMTP server or \
+                 your own provider; set the other to null",
+            );
+        }
         r.finish();
+        let route = match (smtp?, custom?) {
+            (Some(_), Some(_)) => return None,
+            (Some(smtp), None) => Some(EmailRoute::Smtp(smtp)),
+            (None, Some(custom)) => Some(EmailRoute::Custom(custom)),
+            (None, None) => None,
+        };
         Some(EmailSettings {
             from_address_prefix: prefix?,
             sender_name: sender?,
-            smtp: smtp?,
+            route,
         })
     });
     match settings {
@@ -150,25 +169,47 @@ pub fn parse(
     }
 }
 
-/// Seals a new secret, or keeps the stored one when the placeholder was sent back.
+/// Seals the route's secret; with a custom provider, the secret Herald made for it, if it did,
+/// to be shown once.
 async fn seal_secrets(
     state: &AppState,
     account: &AccountId,
     input: EmailSettings<SecretInput>,
     current: Option<&EmailSettings>,
-) -> Result<EmailSettings, ApiError> {
+) -> Result<(EmailSettings, Option<WebhookSecret>), ApiError> {
     let EmailSettings {
         from_address_prefix,
         sender_name,
-        smtp,
+        route,
     } = input;
-    let Some(smtp) = smtp else {
-        return Ok(EmailSettings {
-            from_address_prefix,
-            sender_name,
-            smtp: None,
-        });
+    let (route, made) = match route {
+        None => (None, None),
+        Some(EmailRoute::Smtp(smtp)) => {
+            let stored = current.and_then(EmailSettings::smtp);
+            let smtp = seal_smtp(state, account, smtp, stored).await?;
+            (Some(EmailRoute::Smtp(smtp)), None)
+        }
+        Some(EmailRoute::Custom(custom)) => {
+            let stored = current.and_then(EmailSettings::custom_provider);
+            let (custom, made) = custom_provider::seal(state, account, &custom, stored).await?;
+            (Some(EmailRoute::Custom(custom)), made)
+        }
     };
+    let settings = EmailSettings {
+        from_address_prefix,
+        sender_name,
+        route,
+    };
+    Ok((settings, made))
+}
+
+/// Seals a new SMTP secret, or keeps the stored one when the placeholder was sent back.
+async fn seal_smtp(
+    state: &AppState,
+    account: &AccountId,
+    smtp: SmtpSettings<SecretInput>,
+    current: Option<&SmtpSettings>,
+) -> Result<SmtpSettings, ApiError> {
     let sealed = match smtp.auth.secret() {
         None => None,
         Some(SecretInput::New(secret)) => Some(state.sealer.seal(account, secret).await?),
@@ -176,7 +217,6 @@ async fn seal_secrets(
             // Only a secret of the same kind of auth is kept: a basic password never becomes
             // an OAuth client secret.
             let stored = current
-                .and_then(|c| c.smtp.as_ref())
                 .map(|s| &s.auth)
                 .filter(|a| a.type_name() == smtp.auth.type_name())
                 .and_then(SmtpAuth::secret)
@@ -204,29 +244,27 @@ async fn seal_secrets(
         .auth
         .with_secret(sealed)
         .ok_or_else(|| ApiError::Internal("auth secret missing after sealing".into()))?;
-    Ok(EmailSettings {
-        from_address_prefix,
-        sender_name,
-        smtp: Some(SmtpSettings {
-            host: smtp.host,
-            port: smtp.port,
-            sender_address: smtp.sender_address,
-            sender_locked: smtp.sender_locked,
-            auth,
-            disable_certificate_validation: smtp.disable_certificate_validation,
-        }),
+    Ok(SmtpSettings {
+        host: smtp.host,
+        port: smtp.port,
+        sender_address: smtp.sender_address,
+        sender_locked: smtp.sender_locked,
+        auth,
+        disable_certificate_validation: smtp.disable_certificate_validation,
     })
 }
 
 /// The settings as shown, with `defaultSender`: who a message without its own `from` comes
-/// from, the account's SMTP sender, its domain in use or the platform's domain.
+/// from, the account's SMTP sender, its domain in use or the platform's domain; and the secret
+/// Herald `made` for its own provider, this once.
 async fn shown(
     state: &AppState,
     account: &AccountId,
     settings: Option<EmailSettings>,
+    made: Option<&WebhookSecret>,
 ) -> Result<Value, ApiError> {
     let view = view(settings, &state.config.platform);
-    let address = match &view.smtp {
+    let address = match view.smtp() {
         Some(smtp) => smtp.sender_address.clone(),
         None => match state.domains.in_use(account).await? {
             Some(in_use) => {
@@ -241,6 +279,7 @@ async fn shown(
     let sender = format!("{} <{address}>", view.sender_name.as_str());
     let mut shown = serde_json::to_value(&view).map_err(ApiError::internal)?;
     shown["defaultSender"] = Value::String(sender);
+    custom_provider::reveal(&mut shown, made);
     Ok(shown)
 }
 
@@ -251,7 +290,7 @@ pub async fn get(
     let current = state.settings.email(&account).await?;
     Ok((
         etag_header(&current.etag),
-        Json(shown(&state, &account, current.settings).await?),
+        Json(shown(&state, &account, current.settings, None).await?),
     ))
 }
 
@@ -269,7 +308,7 @@ pub async fn put(
     if !precondition.allows(&etag) {
         return Err(ApiError::PreconditionFailed);
     }
-    let settings = seal_secrets(&state, &account, input, settings.as_ref()).await?;
+    let (settings, made) = seal_secrets(&state, &account, input, settings.as_ref()).await?;
     let etag = state
         .settings
         .save_email(&account, &settings, &precondition)
@@ -277,7 +316,7 @@ pub async fn put(
     tracing::info!(account = %account, "email settings saved");
     Ok((
         etag_header(&etag),
-        Json(shown(&state, &account, Some(settings)).await?),
+        Json(shown(&state, &account, Some(settings), made.as_ref()).await?),
     ))
 }
 
@@ -294,7 +333,7 @@ pub async fn delete(
     tracing::info!(account = %account, "email settings reset to defaults");
     Ok((
         etag_header(&etag),
-        Json(shown(&state, &account, None).await?),
+        Json(shown(&state, &account, None, None).await?),
     ))
 }
 
@@ -348,7 +387,7 @@ mod tests {
             &platform(false),
         )
         .expect("valid");
-        let smtp = s.smtp.expect("smtp");
+        let smtp = s.smtp().expect("smtp");
         assert_eq!(smtp.port, SmtpPort::P25);
         assert_eq!(smtp.auth, SmtpAuth::None);
         assert!(!smtp.sender_locked);
@@ -362,7 +401,7 @@ mod tests {
             &platform(false),
         )
         .expect("valid");
-        assert_eq!(s.smtp, None);
+        assert_eq!(s.route, None);
     }
 
     #[test]
@@ -400,7 +439,7 @@ mod tests {
         )
         .expect("valid basic");
         assert!(matches!(
-            basic.smtp.expect("smtp").auth,
+            &basic.smtp().expect("smtp").auth,
             SmtpAuth::Basic {
                 password: SecretInput::New(_),
                 ..

@@ -1,6 +1,7 @@
 //! The handlers, one module per resource.
 
 pub mod callbacks;
+pub mod custom_provider;
 pub mod dashboard_sessions;
 pub mod deliveries;
 pub mod domains;
@@ -11,7 +12,9 @@ pub mod logs;
 pub mod messages;
 pub mod notifications;
 pub mod providers;
+pub mod receipts;
 pub mod short_links;
+pub mod signing;
 pub mod sms;
 pub mod subscriptions;
 

@@ -1,4 +1,5 @@
 //! `/accounts/{accountId}/sms-settings`: read, replace and reset an account's SMS settings.
+//! Either provider may be `custom`, the account's own (see [`super::custom_provider`]).
 
 use axum::Json;
 use axum::extract::State;
@@ -6,13 +7,15 @@ use axum::http::HeaderMap;
 use axum::response::IntoResponse;
 use herald::common::config::PlatformConfig;
 use herald::common::json_fields::{ObjectReader, parsed, string};
+use herald::common::secret::{Redacted, SecretInput};
 use herald::common::validation::FieldErrors;
+use herald::messaging::custom::CustomProvider;
 use herald::messaging::settings::SettingsKind;
 use herald::messaging::sms::{SenderName, SmsProvider, SmsSettings};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{Account, etag_header, precondition};
+use super::{Account, custom_provider, etag_header, precondition};
 use crate::AppState;
 use crate::body::JsonBody;
 use crate::problem::ApiError;
@@ -23,6 +26,8 @@ pub struct SmsSettingsView {
     sender_name: String,
     primary_provider: SmsProvider,
     secondary_provider: Option<SmsProvider>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom_provider: Option<CustomProvider<Redacted>>,
 }
 
 fn view(settings: Option<SmsSettings>, platform: &PlatformConfig) -> SmsSettingsView {
@@ -31,6 +36,10 @@ fn view(settings: Option<SmsSettings>, platform: &PlatformConfig) -> SmsSettings
             sender_name: s.sender_name().as_str().to_owned(),
             primary_provider: s.primary_provider(),
             secondary_provider: s.secondary_provider(),
+            custom_provider: s.custom_provider().map(|c| CustomProvider {
+                url: c.url.clone(),
+                signing_secret: Redacted,
+            }),
         },
         None => SmsSettingsView {
             sender_name: platform.default_sms_sender.as_str().to_owned(),
@@ -40,19 +49,21 @@ fn view(settings: Option<SmsSettings>, platform: &PlatformConfig) -> SmsSettings
                 .copied()
                 .unwrap_or(SmsProvider::Sns),
             secondary_provider: None,
+            custom_provider: None,
         },
     }
 }
 
-/// A provider id that the operator offers.
+/// A provider id that the operator offers, or `custom`, every account's own.
 fn offered(platform: &PlatformConfig) -> impl Fn(Value) -> Result<SmsProvider, String> + '_ {
     move |value| {
         let id = string(value)?;
         let provider = SmsProvider::parse(&id).ok();
-        match provider.filter(|p| platform.sms_providers.contains(p)) {
+        match provider.filter(|p| *p == SmsProvider::Custom || platform.sms_providers.contains(p)) {
             Some(p) => Ok(p),
             None => Err(format!(
-                "'{id}' is not an available provider; choose one of {} (GET /sms-providers)",
+                "'{id}' is not an available provider; choose custom (your own provider, with \
+                 customProvider) or one of {} (GET /sms-providers)",
                 platform
                     .sms_providers
                     .iter()
@@ -64,19 +75,25 @@ fn offered(platform: &PlatformConfig) -> impl Fn(Value) -> Result<SmsProvider, S
     }
 }
 
-/// Validates a `PUT` body into settings, reporting every invalid field.
-pub fn parse(body: Value, platform: &PlatformConfig) -> Result<SmsSettings, FieldErrors> {
+/// Validates a `PUT` body into settings, reporting every invalid field. The custom provider's
+/// secret stays as given until it is sealed.
+pub fn parse(
+    body: Value,
+    platform: &PlatformConfig,
+) -> Result<SmsSettings<SecretInput>, FieldErrors> {
     let mut errors = FieldErrors::new();
+    let policy = &platform.destinations;
     let fields = ObjectReader::new(body, "", &mut errors).and_then(|mut r| {
         let sender = r.required("senderName", parsed(SenderName::parse));
         let primary = r.required("primaryProvider", offered(platform));
         let secondary = r.nullable("secondaryProvider", offered(platform));
+        let custom = r.nullable_nested("customProvider", |c| custom_provider::read(c, policy));
         r.finish();
-        Some((sender?, primary?, secondary?))
+        Some((sender?, primary?, secondary?, custom?))
     });
     match fields {
-        Some((sender, primary, secondary)) if errors.is_empty() => {
-            SmsSettings::new(sender, primary, secondary)
+        Some((sender, primary, secondary, custom)) if errors.is_empty() => {
+            SmsSettings::with_custom_provider(sender, primary, secondary, custom)
         }
         _ => Err(errors),
     }
@@ -100,16 +117,41 @@ pub async fn put(
     JsonBody(body): JsonBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let precondition = precondition(&headers)?;
-    let settings = parse(body, &state.config.platform).map_err(ApiError::Validation)?;
+    let input = parse(body, &state.config.platform).map_err(ApiError::Validation)?;
+    let (custom, made) = match input.custom_provider() {
+        None => (None, None),
+        Some(given) => {
+            // Its secret may be the stored one, kept.
+            let current = state.settings.sms(&account).await?;
+            // Checked here as well as by the store's conditional write, so a stale request
+            // costs no sealing.
+            if !precondition.allows(&current.etag) {
+                return Err(ApiError::PreconditionFailed);
+            }
+            let stored = current
+                .settings
+                .as_ref()
+                .and_then(SmsSettings::custom_provider);
+            let (sealed, made) = custom_provider::seal(&state, &account, given, stored).await?;
+            (Some(sealed), made)
+        }
+    };
+    let settings = SmsSettings::with_custom_provider(
+        input.sender_name().clone(),
+        input.primary_provider(),
+        input.secondary_provider(),
+        custom,
+    )
+    .map_err(ApiError::Validation)?;
     let etag = state
         .settings
         .save_sms(&account, &settings, &precondition)
         .await?;
     tracing::info!(account = %account, "sms settings saved");
-    Ok((
-        etag_header(&etag),
-        Json(view(Some(settings), &state.config.platform)),
-    ))
+    let mut shown = serde_json::to_value(view(Some(settings), &state.config.platform))
+        .map_err(ApiError::internal)?;
+    custom_provider::reveal(&mut shown, made.as_ref());
+    Ok((etag_header(&etag), Json(shown)))
 }
 
 pub async fn delete(

@@ -39,8 +39,7 @@ async fn stored(h: &Herald) -> Option<EmailSettings> {
 
 fn sealed_secret(settings: &EmailSettings) -> SealedSecret {
     settings
-        .smtp
-        .as_ref()
+        .smtp()
         .and_then(|s| s.auth.secret())
         .cloned()
         .expect("a sealed secret")
@@ -176,7 +175,7 @@ async fn the_placeholder_without_a_stored_secret_of_that_kind_is_refused() {
     assert_eq!(switched.invalid_fields(), ["smtp.auth.clientSecret"]);
     let still = stored(&h).await.expect("stored");
     assert!(matches!(
-        still.smtp.map(|s| s.auth),
+        still.smtp().map(|s| &s.auth),
         Some(SmtpAuth::Basic { .. })
     ));
 }

@@ -7,6 +7,7 @@ mod harness;
 
 mod auth;
 mod callbacks;
+mod custom_providers;
 mod dashboard_sessions;
 mod deliveries;
 mod destinations;
@@ -16,6 +17,7 @@ mod events;
 mod logs;
 mod messages;
 mod notifications;
+mod receipts;
 mod routing;
 mod settings;
 mod short_links;

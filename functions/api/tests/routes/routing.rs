@@ -14,6 +14,10 @@ fn json_routes() -> Vec<(Method, String)> {
         (Method::PUT, "/accounts/acme/email-settings".to_owned()),
         (Method::POST, "/accounts/acme/messages/sms".to_owned()),
         (Method::POST, "/accounts/acme/messages/email".to_owned()),
+        (
+            Method::POST,
+            "/accounts/acme/messages/01JD6ZK5Q2V7X8Y9Z0A1B2C3D4/receipts".to_owned(),
+        ),
         (Method::POST, "/accounts/acme/events".to_owned()),
         (Method::PUT, "/event-types/order.completed".to_owned()),
         (Method::POST, "/accounts/acme/subscriptions".to_owned()),

@@ -1,7 +1,7 @@
 //! Email, first tab: the sender (from-address prefix and sender name) and the account's own
-//! SMTP server, with its authentication. Edit / Save, and Reset to defaults behind a
-//! confirmation. Secrets are write-only: the page says whether one is stored, never what it
-//! is, and an edit that leaves it empty keeps it.
+//! SMTP server, with its authentication, or its own provider ([`super::custom_provider`]).
+//! Edit / Save, and Reset to defaults behind a confirmation. Secrets are write-only: the page
+//! says whether one is stored, never what it is, and an edit that leaves it empty keeps it.
 
 use std::collections::HashMap;
 
@@ -14,6 +14,8 @@ use herald::common::secret::PLACEHOLDER;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
+use super::custom_provider::{self, Values as Own};
+use super::secret_field;
 use super::{At, Form, failed};
 use crate::DashboardState;
 use crate::html::{self, Field, Page};
@@ -94,6 +96,9 @@ struct Values {
     /// A new one was typed into a form that was then refused: it must be typed again.
     password_typed: bool,
     client_secret_typed: bool,
+    /// Email goes through the account's own provider.
+    custom: bool,
+    own: Own,
 }
 
 fn text(v: &Value) -> String {
@@ -131,6 +136,8 @@ impl Values {
             client_secret_stored: ty == "xoauth2" && auth["clientSecret"].is_string(),
             password_typed: false,
             client_secret_typed: false,
+            custom: settings["customProvider"].is_object(),
+            own: Own::stored(&settings["customProvider"]),
         }
     }
 
@@ -154,8 +161,10 @@ impl Values {
             disable_cert: f.checked("smtp.disableCertificateValidation"),
             password_stored: stored.password_stored,
             client_secret_stored: stored.client_secret_stored,
-            password_typed: !secret(f, "smtp.auth.password").is_empty(),
-            client_secret_typed: !secret(f, "smtp.auth.clientSecret").is_empty(),
+            password_typed: !f.secret("smtp.auth.password").is_empty(),
+            client_secret_typed: !f.secret("smtp.auth.clientSecret").is_empty(),
+            custom: f.checked("customProvider"),
+            own: Own::submitted(f, &stored.own),
         }
     }
 
@@ -163,7 +172,7 @@ impl Values {
     /// one of that kind is stored; otherwise empty, which the API refuses as missing).
     fn body(&self, f: &Form) -> Value {
         let kept = |name: &str, stored: bool| {
-            let typed = secret(f, name);
+            let typed = f.secret(name);
             if typed.is_empty() && stored {
                 PLACEHOLDER.to_owned()
             } else {
@@ -204,16 +213,9 @@ impl Values {
             "fromAddressPrefix": self.prefix,
             "senderName": self.sender_name,
             "smtp": smtp,
+            "customProvider": self.custom.then(|| custom_provider::body(f)),
         })
     }
-}
-
-/// A secret field as typed: not trimmed (spaces may be part of it).
-fn secret(f: &Form, name: &str) -> String {
-    f.0.get(name)
-        .and_then(|v| v.first())
-        .cloned()
-        .unwrap_or_default()
 }
 
 fn auth_label(ty: &str) -> &str {
@@ -241,6 +243,7 @@ async fn read(state: &DashboardState, at: &At) -> Result<(Value, Option<String>)
 
 fn summary(page: &Page, settings: &Value, notice: Option<&str>) -> Markup {
     let smtp = &settings["smtp"];
+    let custom = &settings["customProvider"];
     let auth = &smtp["auth"];
     let ty = auth["type"].as_str().unwrap_or("none");
     html! {
@@ -279,6 +282,11 @@ fn summary(page: &Page, settings: &Value, notice: Option<&str>) -> Markup {
                 dt { "Disable certificate validation" } dd { (yes_no(smtp["disableCertificateValidation"] == true)) }
             }
         }
+        h2 { (custom_provider::LABEL) }
+        dl.facts {
+            dt { "Use my own provider" } dd { @if custom.is_object() { "On" } @else { "Off" } }
+            @if custom.is_object() { (custom_provider::facts(custom)) }
+        }
         @if page.signed.may_change() {
             div.actions {
                 a.button href=(page.href("/email/edit")) { "Edit" }
@@ -296,7 +304,7 @@ fn reset_form(page: &Page) -> Markup {
         form method="post" action=(page.href("/email/reset")) {
             (page.csrf())
             h2 id="reset-title" { "Reset email settings?" }
-            p { "The from address prefix and sender name go back to the platform's defaults, and your own SMTP server is no longer used (its stored password or client secret is deleted). Your domains stay as they are." }
+            p { "The from address prefix and sender name go back to the platform's defaults, and your own SMTP server or provider is no longer used (its stored password, client secret or signing secret is deleted). Your domains stay as they are." }
             div.actions {
                 button.danger type="submit" { "Reset to defaults" }
                 button.secondary type="button" data-close { "Cancel" }
@@ -325,38 +333,16 @@ fn auth_choice(v: &Values, errors: &FieldMessages) -> Markup {
     }
 }
 
-/// A write-only secret's input: always empty; a hint says what leaving it empty does.
-fn secret_field(
-    name: &str,
-    label: &str,
-    what: &str,
-    stored: bool,
-    typed: bool,
-    errors: &FieldMessages,
-) -> Markup {
-    let hint = if typed {
-        format!("Type the new {what} again: it was not saved, and is never shown on a page.")
-    } else if stored {
-        format!("Leave empty to keep the stored {what}.")
-    } else {
-        format!("No {what} is stored yet.")
-    };
-    Field::text(name, label, "")
-        .kind("password")
-        .hint(&hint)
-        .error(errors.get(name))
-        .render()
-}
-
 /// The edit form, with what was typed and each error next to its field.
 fn form(page: &Page, v: &Values, etag: Option<&str>, errors: &FieldMessages) -> Markup {
     let ports: Vec<(String, String)> = PORTS
         .iter()
         .map(|p| ((*p).to_owned(), (*p).to_owned()))
         .collect();
+    let shown = [&SHOWN[..], &custom_provider::SHOWN[..]].concat();
     html! {
         (tabs(page, "Email settings"))
-        (html::other_errors(errors.others(&SHOWN)))
+        (html::other_errors(errors.others(&shown)))
         form method="post" action=(page.href("/email")) novalidate {
             (page.csrf())
             @if let Some(tag) = etag { input type="hidden" name="etag" value=(tag); }
@@ -413,6 +399,14 @@ fn form(page: &Page, v: &Values, etag: Option<&str>, errors: &FieldMessages) -> 
                 (html::checkbox("smtp.disableCertificateValidation", "Disable certificate validation",
                     v.disable_cert, errors.get("smtp.disableCertificateValidation"), false))
                 p.hint { "Off by default: the server's certificate must be signed by a globally trusted authority." }
+            }
+            (html::checkbox("customProvider", "Use my own provider", v.custom,
+                errors.get("customProvider"), false))
+            fieldset id="custom-provider-fields" data-shown-when="customProvider=on" {
+                legend { (custom_provider::LABEL) }
+                (custom_provider::fields(&v.own,
+                    "Used only when Use my own provider is ticked, instead of an SMTP server.",
+                    errors))
             }
             div.actions {
                 button type="submit" { "Save" }
@@ -481,9 +475,23 @@ async fn save(State(state): State<DashboardState>, at: At, f: Form) -> Response 
         .await;
     let page = at.page("Edit email settings");
     match written {
-        Ok(Written::Done(_)) => {
+        Ok(Written::Done(answer)) => {
             tracing::info!(account = %at.account, "email settings saved from the dashboard");
-            Redirect::to(&at.href("/email?saved=1")).into_response()
+            match custom_provider::made(&answer.body) {
+                Some(secret) => {
+                    let page = at.page("Email settings saved");
+                    page.render(
+                        "Email",
+                        custom_provider::secret_shown(
+                            &page,
+                            "Your provider's signing secret was made.",
+                            "/email",
+                            secret,
+                        ),
+                    )
+                }
+                None => Redirect::to(&at.href("/email?saved=1")).into_response(),
+            }
         }
         Ok(Written::Invalid(errors)) => page.render_with(
             StatusCode::BAD_REQUEST,

@@ -1,5 +1,6 @@
 //! One module per page of the dashboard; each adds its routes in [`routes`].
 
+pub mod custom_provider;
 pub mod domains;
 pub mod email;
 pub mod events;
@@ -138,6 +139,15 @@ impl Form {
         Some(self.text(name)).filter(|s| !s.is_empty())
     }
 
+    /// A secret field as typed: not trimmed (spaces may be part of it).
+    pub fn secret(&self, name: &str) -> String {
+        self.0
+            .get(name)
+            .and_then(|v| v.first())
+            .cloned()
+            .unwrap_or_default()
+    }
+
     pub fn checked(&self, name: &str) -> bool {
         self.0.contains_key(name)
     }
@@ -192,4 +202,27 @@ async fn switch(
         Some(a) => Redirect::to(&format!("/dashboard/accounts/{a}")).into_response(),
         None => html::not_found_page(),
     }
+}
+
+/// A write-only secret's input: always empty; a hint says what leaving it empty does.
+pub(super) fn secret_field(
+    name: &str,
+    label: &str,
+    what: &str,
+    stored: bool,
+    typed: bool,
+    errors: &crate::resources::FieldMessages,
+) -> maud::Markup {
+    let hint = if typed {
+        format!("Type the new {what} again: it was not saved, and is never shown on a page.")
+    } else if stored {
+        format!("Leave empty to keep the stored {what}.")
+    } else {
+        format!("No {what} is stored yet.")
+    };
+    crate::html::Field::text(name, label, "")
+        .kind("password")
+        .hint(&hint)
+        .error(errors.get(name))
+        .render()
 }

@@ -95,7 +95,11 @@ async fn show(State(state): State<DashboardState>, at: At) -> Response {
             .flatten()
             .find(|p| p["id"] == id)
             .and_then(|p| p["name"].as_str())
-            .unwrap_or(id)
+            .unwrap_or(if id == super::custom_provider::ID {
+                super::custom_provider::LABEL
+            } else {
+                id
+            })
             .to_owned()
     };
     let (sms_counts, email_counts) = match (sms_counts, email_counts) {
@@ -127,6 +131,9 @@ async fn show(State(state): State<DashboardState>, at: At) -> Response {
                 dl.facts {
                     dt { "Sender" } dd { (email["defaultSender"].as_str().unwrap_or("")) }
                     dt { "Own SMTP server" } dd { @if email["smtp"].is_object() { (email["smtp"]["host"].as_str().unwrap_or("")) } @else { "Off" } }
+                    @if email["customProvider"].is_object() {
+                        dt { (super::custom_provider::LABEL) } dd { (email["customProvider"]["url"].as_str().unwrap_or("")) }
+                    }
                 }
                 p { a href=(page.href("/email")) { "Email settings" } }
             }

@@ -1,6 +1,7 @@
 //! SMS: sender name, primary provider, and the secondary provider that takes over when the
-//! primary fails (off by default, never the primary). Edit / Save, and Reset to defaults
-//! behind a confirmation.
+//! primary fails (off by default, never the primary). Either may be the account's own
+//! provider ([`super::custom_provider`]). Edit / Save, and Reset to defaults behind a
+//! confirmation.
 
 use axum::Router;
 use std::collections::HashMap;
@@ -12,6 +13,7 @@ use axum::routing::get;
 use maud::{Markup, html};
 use serde_json::{Value, json};
 
+use super::custom_provider::{self, Values as Own};
 use super::{At, Form, failed};
 use crate::DashboardState;
 use crate::html::{self, Field, Page};
@@ -27,9 +29,9 @@ pub fn routes() -> Router<DashboardState> {
         )
 }
 
-/// The offered providers: (id, name, rules as a sentence).
+/// The offered providers and the account's own: (id, name, rules as a sentence).
 fn providers(list: &Value) -> Vec<(String, String, String)> {
-    list["items"]
+    let mut offered: Vec<(String, String, String)> = list["items"]
         .as_array()
         .into_iter()
         .flatten()
@@ -57,7 +59,21 @@ fn providers(list: &Value) -> Vec<(String, String, String)> {
                 rule,
             )
         })
-        .collect()
+        .collect();
+    // Every account may send through its own provider, which takes Herald's own rule.
+    offered.push((
+        custom_provider::ID.to_owned(),
+        custom_provider::LABEL.to_owned(),
+        String::new(),
+    ));
+    offered
+}
+
+/// Whether the settings (or what was typed) name the account's own provider.
+fn uses_own(settings: &Value) -> bool {
+    [&settings["primaryProvider"], &settings["secondaryProvider"]]
+        .iter()
+        .any(|p| p.as_str() == Some(custom_provider::ID))
 }
 
 fn provider_name(list: &[(String, String, String)], id: &str) -> String {
@@ -82,6 +98,9 @@ fn summary(page: &Page, settings: &Value, offered: &[(String, String, String)]) 
             dt { "Primary provider" } dd { (provider_name(offered, settings["primaryProvider"].as_str().unwrap_or(""))) }
             dt { "Secondary provider" }
             dd { @match secondary { Some(s) => (provider_name(offered, s)), None => "Off" } }
+            @if settings["customProvider"].is_object() {
+                (custom_provider::facts(&settings["customProvider"]))
+            }
         }
         p.hint { "When the primary provider fails to send an SMS, Herald sends it again through the secondary provider, if one is set." }
         @if page.signed.may_change() {
@@ -121,6 +140,7 @@ fn reset_form(page: &Page) -> Markup {
 fn form(
     page: &Page,
     values: &Value,
+    own: &Own,
     etag: Option<&str>,
     offered: &[(String, String, String)],
     errors: &FieldMessages,
@@ -131,9 +151,18 @@ fn form(
         .collect();
     let mut secondary = vec![(String::new(), "Off".to_owned())];
     secondary.extend(options.iter().cloned());
-    let rules: Vec<&str> = offered.iter().map(|(_, _, r)| r.as_str()).collect();
+    let rules: Vec<&str> = offered
+        .iter()
+        .map(|(_, _, r)| r.as_str())
+        .filter(|r| !r.is_empty())
+        .collect();
+    let shown = [
+        &["senderName", "primaryProvider", "secondaryProvider"][..],
+        &custom_provider::SHOWN[..],
+    ]
+    .concat();
     html! {
-        (html::other_errors(errors.others(&["senderName", "primaryProvider", "secondaryProvider"])))
+        (html::other_errors(errors.others(&shown)))
         form method="post" action=(page.href("/sms")) novalidate {
             (page.csrf())
             @if let Some(tag) = etag { input type="hidden" name="etag" value=(tag); }
@@ -147,6 +176,13 @@ fn form(
             (html::select("secondaryProvider", "Secondary provider", &secondary,
                 values["secondaryProvider"].as_str().unwrap_or(""), errors.get("secondaryProvider"), false))
             p.hint { "Off by default. It takes over when the primary fails, so it cannot be the same provider." }
+            fieldset id="custom-provider-fields" class=[errors.get("customProvider").map(|_| "invalid")]
+                data-shown-when="primaryProvider=custom;secondaryProvider=custom" {
+                legend { (custom_provider::LABEL) }
+                @if let Some(e) = errors.get("customProvider") { p.error { (e) } }
+                (custom_provider::fields(own,
+                    "Used when the primary or secondary provider is My own provider.", errors))
+            }
             div.actions {
                 button type="submit" { "Save" }
                 a href=(page.href("/sms")) { "Cancel" }
@@ -195,6 +231,7 @@ async fn edit(State(state): State<DashboardState>, at: At) -> Response {
         form(
             &page,
             &settings,
+            &Own::stored(&settings["customProvider"]),
             etag.as_deref(),
             &providers(&offered),
             &FieldMessages::default(),
@@ -203,11 +240,14 @@ async fn edit(State(state): State<DashboardState>, at: At) -> Response {
 }
 
 async fn save(State(state): State<DashboardState>, at: At, f: Form) -> Response {
-    let body = json!({
+    let mut body = json!({
         "senderName": f.text("senderName"),
         "primaryProvider": f.text("primaryProvider"),
         "secondaryProvider": f.optional("secondaryProvider"),
     });
+    if uses_own(&body) {
+        body["customProvider"] = custom_provider::body(&f);
+    }
     let r = at.resources(&state);
     let etag = f.optional("etag");
     let written = r
@@ -224,15 +264,37 @@ async fn save(State(state): State<DashboardState>, at: At, f: Form) -> Response 
     };
     let page = at.page("Edit SMS settings");
     match written {
-        Ok(Written::Done(_)) => {
+        Ok(Written::Done(answer)) => {
             tracing::info!(account = %at.account, "sms settings saved from the dashboard");
-            Redirect::to(&at.href("/sms?saved=1")).into_response()
+            match custom_provider::made(&answer.body) {
+                Some(secret) => {
+                    let page = at.page("SMS settings saved");
+                    page.render(
+                        "SMS",
+                        custom_provider::secret_shown(
+                            &page,
+                            "Your provider's signing secret was made.",
+                            "/sms",
+                            secret,
+                        ),
+                    )
+                }
+                None => Redirect::to(&at.href("/sms?saved=1")).into_response(),
+            }
         }
-        Ok(Written::Invalid(errors)) => page.render_with(
-            StatusCode::BAD_REQUEST,
-            "SMS",
-            form(&page, &body, etag.as_deref(), &offered, &errors),
-        ),
+        Ok(Written::Invalid(errors)) => {
+            // Whether a secret is stored, for what the secret's field says.
+            let (stored, _, _) = match read(&state, &at).await {
+                Ok(r) => r,
+                Err(e) => return e,
+            };
+            let own = Own::submitted(&f, &Own::stored(&stored["customProvider"]));
+            page.render_with(
+                StatusCode::BAD_REQUEST,
+                "SMS",
+                form(&page, &body, &own, etag.as_deref(), &offered, &errors),
+            )
+        }
         Ok(Written::Refused(why)) => {
             // The stored settings, fresh, under the reason.
             let (settings, etag, _) = match read(&state, &at).await {
@@ -244,7 +306,8 @@ async fn save(State(state): State<DashboardState>, at: At, f: Form) -> Response 
                 "SMS",
                 html! {
                     (html::notice("error", &why))
-                    (form(&page, &settings, etag.as_deref(), &offered, &FieldMessages::default()))
+                    (form(&page, &settings, &Own::stored(&settings["customProvider"]),
+                        etag.as_deref(), &offered, &FieldMessages::default()))
                 },
             )
         }

@@ -50,8 +50,8 @@ fn smtp_form<'a>(changes: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
 async fn stored_password(d: &Dashboard) -> Option<String> {
     let account = AccountId::parse("acme").expect("valid");
     let stored = d.state.app.settings.email(&account).await.expect("read");
-    let sealed = match stored.settings?.smtp?.auth {
-        SmtpAuth::Basic { password, .. } => password,
+    let sealed = match &stored.settings?.smtp()?.auth {
+        SmtpAuth::Basic { password, .. } => password.clone(),
         _ => return None,
     };
     let secret = d
@@ -417,4 +417,70 @@ async fn a_viewer_sees_the_settings_without_any_control() {
         .await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
     assert_eq!(stored_password(&d).await.as_deref(), Some("s3cret-pa55"));
+}
+
+#[tokio::test]
+async fn email_through_my_own_provider_shows_its_new_secret_once() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    let form = b.get(EDIT).await;
+    assert!(
+        form.body
+            .contains(r#"<label for="f-customProvider">Use my own provider</label>"#)
+    );
+    let saved = b
+        .submit(
+            PAGE,
+            &[
+                ("fromAddressPrefix", "hello"),
+                ("senderName", "Acme Signing"),
+                ("customProvider", "on"),
+                ("customProvider.url", "https://mail.acme.example/herald"),
+                ("customProvider.signingSecret", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(saved.shows("Email settings saved"));
+    assert!(saved.shows("Copy this secret now: it will not be shown again."));
+    assert!(saved.body.contains(r#"<code id="signing-secret">whsec_"#));
+
+    let page = b.get(PAGE).await;
+    assert!(page.shows("https://mail.acme.example/herald"));
+    assert!(!page.body.contains("whsec_"));
+    // Saved again: the secret is kept, nothing shown.
+    let again = b
+        .submit(
+            PAGE,
+            &[
+                ("fromAddressPrefix", "hello"),
+                ("senderName", "Acme Signing"),
+                ("customProvider", "on"),
+                ("customProvider.url", "https://mail2.acme.example/herald"),
+                ("customProvider.signingSecret", ""),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+}
+
+#[tokio::test]
+async fn smtp_and_my_own_provider_together_are_refused_next_to_the_choice() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    b.get(EDIT).await;
+    let mut form = smtp_form(&[]);
+    form.extend([
+        ("customProvider", "on"),
+        ("customProvider.url", "http://mail.acme.example/herald"),
+        ("customProvider.signingSecret", ""),
+    ]);
+    let refused = b.submit(PAGE, &form).await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let both = error_of(&refused, "f-customProvider").expect("an error by the choice");
+    assert!(both.contains("smtp"), "{both}");
+    let url = error_of(&refused, "f-customProvider-url").expect("an error by the URL");
+    assert!(url.contains("https"), "{url}");
+    assert!(refused.shows("http://mail.acme.example/herald"));
+    assert!(stored_password(&d).await.is_none(), "nothing saved");
 }

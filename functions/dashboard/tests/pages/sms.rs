@@ -119,3 +119,133 @@ async fn reset_asks_first_then_restores_the_defaults() {
     let page = b.get("/dashboard/accounts/acme/sms").await;
     assert!(page.shows("Herald") && !page.shows(">Acme<"));
 }
+
+/// The message shown next to the field `id` (`f-customProvider-url`, ...).
+fn error_of(page: &crate::harness::Page, id: &str) -> Option<String> {
+    page.body
+        .split(&format!(r#"<p class="error" id="{id}-error">"#))
+        .nth(1)
+        .and_then(|s| s.split("</p>").next())
+        .map(str::to_owned)
+}
+
+#[tokio::test]
+async fn my_own_provider_is_chosen_and_its_new_secret_shown_once() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    let form = b.get("/dashboard/accounts/acme/sms/edit").await;
+    assert!(
+        form.body
+            .contains(r#"<option value="custom">My own provider</option>"#)
+    );
+    assert!(
+        form.body
+            .contains(r#"<label for="f-customProvider-url">Provider URL</label>"#)
+    );
+    let saved = b
+        .submit(
+            "/dashboard/accounts/acme/sms",
+            &[
+                ("senderName", "Acme"),
+                ("primaryProvider", "custom"),
+                ("secondaryProvider", "twilio"),
+                ("customProvider.url", "https://sms.acme.example/herald"),
+                ("customProvider.signingSecret", ""),
+            ],
+        )
+        .await;
+    assert_eq!(saved.status, StatusCode::OK, "{}", saved.body);
+    assert!(saved.shows("SMS settings saved"));
+    assert!(saved.shows("Copy this secret now: it will not be shown again."));
+    let secret = saved
+        .body
+        .split(r#"<code id="signing-secret">"#)
+        .nth(1)
+        .and_then(|s| s.split("</code>").next())
+        .expect("the secret, shown")
+        .to_owned();
+    assert!(secret.starts_with("whsec_"), "{secret}");
+
+    let page = b.get("/dashboard/accounts/acme/sms").await;
+    assert!(page.shows("My own provider") && page.shows("https://sms.acme.example/herald"));
+    assert!(page.shows("Set") && !page.body.contains(&secret));
+    let edit = b.get("/dashboard/accounts/acme/sms/edit").await;
+    assert!(edit.shows("Leave empty to keep the stored signing secret."));
+    assert!(!edit.body.contains(&secret));
+
+    // Saved again without a secret: the stored one is kept, and not shown.
+    let again = b
+        .submit(
+            "/dashboard/accounts/acme/sms",
+            &[
+                ("senderName", "Acme"),
+                ("primaryProvider", "twilio"),
+                ("secondaryProvider", "custom"),
+                ("customProvider.url", "https://sms.acme.example/herald"),
+                ("customProvider.signingSecret", ""),
+            ],
+        )
+        .await;
+    assert_eq!(again.status, StatusCode::SEE_OTHER, "{}", again.body);
+    assert_eq!(
+        again.location(),
+        Some("/dashboard/accounts/acme/sms?saved=1")
+    );
+}
+
+#[tokio::test]
+async fn my_own_providers_errors_are_shown_next_to_their_fields() {
+    let d = Dashboard::new();
+    let mut b = d.sign_in(Role::Admin, &["acme"]).await;
+    b.get("/dashboard/accounts/acme/sms/edit").await;
+    let refused = b
+        .submit(
+            "/dashboard/accounts/acme/sms",
+            &[
+                ("senderName", "Acme"),
+                ("primaryProvider", "custom"),
+                (
+                    "customProvider.url",
+                    "https://169.254.169.254/latest/meta-data/",
+                ),
+                ("customProvider.signingSecret", "not-a-whsec"),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.body);
+    let url = error_of(&refused, "f-customProvider-url").expect("an error by the URL");
+    assert!(url.contains("link-local"), "{url}");
+    let secret =
+        error_of(&refused, "f-customProvider-signingSecret").expect("an error by the secret");
+    assert!(secret.contains("whsec_"), "{secret}");
+    assert!(
+        refused.shows("https://169.254.169.254/latest/meta-data/"),
+        "what was typed is kept"
+    );
+    assert!(
+        !refused.body.contains("not-a-whsec"),
+        "a secret is never shown"
+    );
+    assert!(refused.shows("Type the new signing secret again"));
+
+    let missing = b
+        .submit(
+            "/dashboard/accounts/acme/sms",
+            &[
+                ("senderName", "Acme"),
+                ("primaryProvider", "custom"),
+                ("customProvider.url", ""),
+            ],
+        )
+        .await;
+    assert_eq!(missing.status, StatusCode::BAD_REQUEST);
+    assert!(
+        error_of(&missing, "f-customProvider-url").is_some(),
+        "{}",
+        missing.body
+    );
+    assert!(
+        b.get("/dashboard/accounts/acme/sms").await.shows("Herald"),
+        "nothing saved"
+    );
+}

@@ -112,6 +112,26 @@ impl DispatchConfig {
         )))
     }
 
+    /// Accounts' own providers, through the operator's address policy.
+    fn custom_providers(&self) -> Arc<crate::adapters::custom_provider::HttpCustomProvider> {
+        Arc::new(crate::adapters::custom_provider::HttpCustomProvider::new(
+            self.platform.destinations.clone(),
+            crate::adapters::connect::system_lookup(),
+        ))
+    }
+
+    /// The sealer of accounts' secrets, whose KMS client is built when a send first opens one.
+    fn sealer(
+        &self,
+        aws: &Arc<crate::adapters::aws::Clients>,
+    ) -> Arc<dyn crate::common::seal::SecretSealer> {
+        use crate::adapters::aws::first_use::OnFirstUse;
+        let kms_key_id = self.kms_key_id.clone();
+        Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
+            KmsSealer::new(aws.kms(), &kms_key_id)
+        }))
+    }
+
     /// Builds the email dispatcher and its adapters (once per cold start).
     pub fn email_dispatcher(
         &self,
@@ -119,19 +139,16 @@ impl DispatchConfig {
     ) -> Result<EmailDispatcher, reqwest::Error> {
         use crate::adapters::aws::first_use::OnFirstUse;
         let dynamo = aws.dynamo();
-        let (kms_key_id, configuration_set) =
-            (self.kms_key_id.clone(), self.ses_configuration_set.clone());
+        let configuration_set = self.ses_configuration_set.clone();
         Ok(EmailDispatcher {
             log: Arc::new(DynamoMessageLog::new(dynamo.clone(), &self.messages_table)),
             settings: Settings::new(Arc::new(DynamoSettingsStore::new(
                 dynamo,
                 &self.settings_table,
             ))),
-            // KMS only for accounts' own SMTP servers, SES only for the others: each client
-            // is built when a send first needs it.
-            sealer: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
-                KmsSealer::new(aws.kms(), &kms_key_id)
-            })),
+            // KMS only for accounts' own SMTP servers and providers, SES only for the others:
+            // each client is built when a send first needs it.
+            sealer: self.sealer(aws),
             ses: Arc::new(OnFirstUse::new(aws.clone(), move |aws| {
                 Ses::new(aws.sesv2(), configuration_set.clone())
             })),
@@ -140,6 +157,7 @@ impl DispatchConfig {
                 crate::adapters::connect::system_lookup(),
                 self.smtp_port_map.clone(),
             )?),
+            custom: self.custom_providers(),
             domains: Arc::new(crate::adapters::dynamo::domains::DynamoDomainStore::new(
                 aws.dynamo(),
                 &self.domains_table,
@@ -169,6 +187,8 @@ impl DispatchConfig {
                 aws,
                 self.public_api_url.as_deref(),
             )?,
+            custom: self.custom_providers(),
+            sealer: self.sealer(aws),
             failover: Arc::new(SqsQueue::new(aws.sqs(), &self.failover_queue_url)),
             clock: Arc::new(SystemClock),
             events: self.events(aws),

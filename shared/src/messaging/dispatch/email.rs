@@ -1,6 +1,6 @@
-//! Email dispatch: through the account's own SMTP server when it set one, else through SES from
-//! `senderName <prefix@domain>`. A temporary failure is retried by the queue until the attempts
-//! run out; a permanent one is final at once.
+//! Email dispatch: through the account's own SMTP server or its own provider when it set one,
+//! else through SES from `senderName <prefix@domain>`. A temporary failure is retried by the
+//! queue until the attempts run out; a permanent one is final at once.
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -10,10 +10,11 @@ use crate::common::config::PlatformConfig;
 use crate::common::seal::SecretSealer;
 use crate::domains::store::DomainStore;
 use crate::messaging::dispatch::SendJob;
-use crate::messaging::email::{EmailAddress, EmailSettings};
+use crate::messaging::email::{EmailAddress, EmailRoute, EmailSettings};
 use crate::messaging::log::{Content, MessageLog};
 use crate::messaging::message::MessageStatus;
 use crate::messaging::senders::FailureKind;
+use crate::messaging::senders::custom::CustomProviderClient;
 use crate::messaging::senders::email::{EmailSender, OutgoingEmail, SmtpSender};
 use crate::messaging::settings::Settings;
 
@@ -25,6 +26,8 @@ pub struct EmailDispatcher {
     pub sealer: Arc<dyn SecretSealer>,
     pub ses: Arc<dyn EmailSender>,
     pub smtp: Arc<dyn SmtpSender>,
+    /// Accounts' own providers.
+    pub custom: Arc<dyn CustomProviderClient>,
     /// The account's sending domain in use, if any, replaces the platform's default domain.
     pub domains: Arc<dyn DomainStore>,
     /// `email.sent` and `email.failed` go here.
@@ -57,7 +60,7 @@ impl EmailDispatcher {
         let settings = settings.unwrap_or_else(|| EmailSettings {
             from_address_prefix: self.platform.default_from_address_prefix.clone(),
             sender_name: self.platform.default_email_sender_name.clone(),
-            smtp: None,
+            route: None,
         });
         let mut outgoing = OutgoingEmail {
             account_id: job.account_id.as_str().to_owned(),
@@ -75,8 +78,8 @@ impl EmailDispatcher {
             list_unsubscribe: email.list_unsubscribe.clone(),
         };
         let started = Instant::now();
-        let (provider, result) = match &settings.smtp {
-            Some(smtp) => {
+        let (provider, result) = match &settings.route {
+            Some(EmailRoute::Smtp(smtp)) => {
                 // The account's server: its sender address, unless the request names another
                 // and the address is not locked.
                 outgoing.from = match (&email.from, smtp.sender_locked) {
@@ -92,12 +95,28 @@ impl EmailDispatcher {
                     self.smtp.send(smtp, secret.as_ref(), &outgoing).await,
                 )
             }
+            Some(EmailRoute::Custom(custom)) => {
+                // The account's provider sends from what the request names, else from the
+                // account's default sender.
+                outgoing.from = match &email.from {
+                    Some(from) => from.clone(),
+                    None => self.default_from(&job.account_id, outgoing.from).await?,
+                };
+                let body = crate::messaging::senders::custom::email_body(&outgoing);
+                let sent = crate::messaging::senders::custom::deliver(
+                    self.custom.as_ref(),
+                    self.sealer.as_ref(),
+                    &job.account_id,
+                    custom,
+                    job.message_id.as_str(),
+                    body,
+                    now,
+                )
+                .await?;
+                (crate::messaging::custom::PROVIDER, sent)
+            }
             None => {
-                // The account's own verified domain, once put in use, is its default sender.
-                if let Some(in_use) = self.domains.in_use(&job.account_id).await? {
-                    outgoing.from =
-                        EmailAddress::new(in_use.prefix, in_use.domain.as_domain_name().clone());
-                }
+                outgoing.from = self.default_from(&job.account_id, outgoing.from).await?;
                 // SES sends only from the platform's (or the account's verified) domain.
                 if let Some(from) = email
                     .from
@@ -129,6 +148,9 @@ impl EmailDispatcher {
                             .into(),
                     );
                 }
+                if provider == crate::messaging::custom::PROVIDER {
+                    record.tracking = Some(crate::messaging::custom::TRACKING.to_owned());
+                }
                 record.set_status(MessageStatus::Sent, now, None);
                 Outcome::Sent
             }
@@ -158,5 +180,20 @@ impl EmailDispatcher {
                 .await;
         }
         Ok(outcome)
+    }
+
+    /// The account's own verified domain, once put in use, is its default sender; else
+    /// `platform`, the platform's.
+    async fn default_from(
+        &self,
+        account: &crate::common::account::AccountId,
+        platform: EmailAddress,
+    ) -> Result<EmailAddress, DispatchError> {
+        Ok(match self.domains.in_use(account).await? {
+            Some(in_use) => {
+                EmailAddress::new(in_use.prefix, in_use.domain.as_domain_name().clone())
+            }
+            None => platform,
+        })
     }
 }

@@ -1,20 +1,24 @@
 //! SMS dispatch: the primary provider first; on a temporary failure the secondary's turn is
 //! queued (the `sms-failover` queue) when the account has one, else the queue retries until the
-//! attempts run out; a permanent failure is final at once.
+//! attempts run out; a permanent failure is final at once. Either may be the account's own
+//! provider (`custom`), reached through its settings.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::common::account::AccountId;
 use crate::common::clock::Clock;
 use crate::common::queue::JobQueue;
+use crate::common::seal::SecretSealer;
 use crate::messaging::dispatch::SendJob;
 use crate::messaging::log::{Content, MessageLog};
 use crate::messaging::message::MessageStatus;
+use crate::messaging::senders::custom::CustomProviderClient;
 use crate::messaging::senders::sms::{OutgoingSms, SmsSender};
-use crate::messaging::senders::{FailureKind, Settled};
+use crate::messaging::senders::{Accepted, Failure, FailureKind, Settled};
 use crate::messaging::settings::Settings;
-use crate::messaging::sms::{SenderName, SmsProvider};
+use crate::messaging::sms::{SenderName, SmsProvider, SmsSettings};
 
 use crate::messaging::dispatch::{Attempt, DispatchError, Leg, Outcome};
 
@@ -22,6 +26,9 @@ pub struct SmsDispatcher {
     pub log: Arc<dyn MessageLog>,
     pub settings: Settings,
     pub providers: HashMap<SmsProvider, Arc<dyn SmsSender>>,
+    /// Accounts' own providers, and the sealer that opens their signing secrets.
+    pub custom: Arc<dyn CustomProviderClient>,
+    pub sealer: Arc<dyn SecretSealer>,
     pub failover: Arc<dyn JobQueue<SendJob>>,
     pub clock: Arc<dyn Clock>,
     /// `sms.sent` and `sms.failed` go here.
@@ -76,16 +83,16 @@ impl SmsDispatcher {
             Leg::Primary => Some(primary),
             Leg::Secondary => secondary,
         };
+        let outgoing = OutgoingSms {
+            account_id: job.account_id.as_str(),
+            message_id: job.message_id.as_str(),
+            from: &sender_name,
+            to: &sms.to,
+            text: &sms.text,
+        };
         // The last try went out and no answer came: the provider may have the message. Ask it
         // before sending again; with no way to tell, wait for its receipt.
         if let Some(unsettled) = record.unsettled() {
-            let outgoing = OutgoingSms {
-                account_id: job.account_id.as_str(),
-                message_id: job.message_id.as_str(),
-                from: &sender_name,
-                to: &sms.to,
-                text: &sms.text,
-            };
             let asked = SmsProvider::parse(&unsettled.provider)
                 .ok()
                 .and_then(|p| self.providers.get(&p).map(|s| (p, s)));
@@ -148,29 +155,10 @@ impl SmsDispatcher {
         }
         let started = Instant::now();
         let at = self.clock.now();
-        let sender = provider.and_then(|p| self.providers.get(&p));
         let mut attempt = Attempt::started(provider.map_or("none", SmsProvider::id), Some(leg), at);
-        let result = match sender {
-            Some(sender) => {
-                sender
-                    .send(OutgoingSms {
-                        account_id: job.account_id.as_str(),
-                        message_id: job.message_id.as_str(),
-                        from: &sender_name,
-                        to: &sms.to,
-                        text: &sms.text,
-                    })
-                    .await
-            }
-            None => Err(crate::messaging::senders::Failure::permanent(
-                match provider {
-                    Some(p) => format!("the provider {p} is not configured by the operator"),
-                    None => "the account no longer has a secondary provider".to_owned(),
-                },
-                None,
-                serde_json::Value::Null,
-            )),
-        };
+        let result = self
+            .send(&job.account_id, provider, settings.as_ref(), outgoing, at)
+            .await?;
         attempt.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
 
         let now = self.clock.now();
@@ -180,6 +168,9 @@ impl SmsDispatcher {
         let outcome = match result {
             Ok(_) => {
                 record.sent_via = provider.map(|p| p.id().to_owned());
+                if provider == Some(SmsProvider::Custom) {
+                    record.tracking = Some(crate::messaging::custom::TRACKING.to_owned());
+                }
                 record.set_status(MessageStatus::Sent, now, None);
                 Outcome::Sent
             }
@@ -223,6 +214,47 @@ impl SmsDispatcher {
         }
         Ok(outcome)
     }
+
+    /// Hands the SMS to `provider`: one of the operator's, or the account's own, whose secret
+    /// is opened for this send.
+    async fn send(
+        &self,
+        account: &AccountId,
+        provider: Option<SmsProvider>,
+        settings: Option<&SmsSettings>,
+        sms: OutgoingSms<'_>,
+        at: time::OffsetDateTime,
+    ) -> Result<Result<Accepted, Failure>, DispatchError> {
+        let not_configured = |why: String| Failure::permanent(why, None, serde_json::Value::Null);
+        Ok(match provider {
+            Some(SmsProvider::Custom) => match settings.and_then(SmsSettings::custom_provider) {
+                Some(custom) => {
+                    crate::messaging::senders::custom::deliver(
+                        self.custom.as_ref(),
+                        self.sealer.as_ref(),
+                        account,
+                        custom,
+                        sms.message_id,
+                        crate::messaging::senders::custom::sms_body(&sms),
+                        at,
+                    )
+                    .await?
+                }
+                None => Err(not_configured(
+                    "the account no longer has a custom provider".to_owned(),
+                )),
+            },
+            Some(p) => match self.providers.get(&p) {
+                Some(sender) => sender.send(sms).await,
+                None => Err(not_configured(format!(
+                    "the provider {p} is not configured by the operator"
+                ))),
+            },
+            None => Err(not_configured(
+                "the account no longer has a secondary provider".to_owned(),
+            )),
+        })
+    }
 }
 
 #[cfg(test)]
@@ -237,14 +269,18 @@ mod tests {
     use super::*;
     use crate::common::account::AccountId;
     use crate::common::clock::ManualClock;
+    use crate::common::destination::AddressPolicy;
     use crate::common::etag::Precondition;
     use crate::common::queue::MemoryQueue;
+    use crate::common::seal::local::LocalSealer;
+    use crate::common::secret::Secret;
+    use crate::events::webhook::{WebhookSecret, verify_standard};
+    use crate::messaging::custom::{CustomEndpoint, CustomProvider};
     use crate::messaging::log::memory::MemoryMessageLog;
     use crate::messaging::log::{AttemptOutcome, MessageId, MessageRecord};
     use crate::messaging::message::{Channel, PhoneNumber, SmsMessage, SmsText};
-    use crate::messaging::senders::{Accepted, Failure};
+    use crate::messaging::senders::custom::{Answer, CustomRequest};
     use crate::messaging::settings::memory::MemorySettingsStore;
-    use crate::messaging::sms::SmsSettings;
 
     /// A provider answering from a script (then accepting), counting its sends.
     struct Scripted {
@@ -312,16 +348,50 @@ mod tests {
         }
     }
 
+    /// An account's own provider answering from a script (then 200), recording each request.
+    #[derive(Default)]
+    struct OwnProvider {
+        script: Mutex<VecDeque<Result<Answer, Failure>>>,
+        requests: Mutex<Vec<CustomRequest>>,
+    }
+
+    #[async_trait]
+    impl CustomProviderClient for OwnProvider {
+        async fn post(&self, request: &CustomRequest) -> Result<Answer, Failure> {
+            self.requests.lock().expect("lock").push(request.clone());
+            self.script
+                .lock()
+                .expect("lock")
+                .pop_front()
+                .unwrap_or(Ok(Answer {
+                    status: 200,
+                    body: String::new(),
+                }))
+        }
+    }
+
+    const OWN_SECRET: &str = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+
     struct Fixture {
         dispatcher: SmsDispatcher,
         log: Arc<MemoryMessageLog>,
         failover: Arc<MemoryQueue<SendJob>>,
         twilio: Arc<Scripted>,
         vonage: Arc<Scripted>,
+        own: Arc<OwnProvider>,
         job: SendJob,
     }
 
     async fn fixture(
+        secondary: Option<SmsProvider>,
+        twilio: &[FailureKind],
+        vonage: &[FailureKind],
+    ) -> Fixture {
+        fixture_with(SmsProvider::Twilio, secondary, twilio, vonage).await
+    }
+
+    async fn fixture_with(
+        primary: SmsProvider,
         secondary: Option<SmsProvider>,
         twilio: &[FailureKind],
         vonage: &[FailureKind],
@@ -331,10 +401,29 @@ mod tests {
         let log = Arc::new(MemoryMessageLog::new());
         let settings = Settings::new(Arc::new(MemorySettingsStore::new()));
         let account = AccountId::parse("acme").expect("valid");
-        let sms_settings = SmsSettings::new(
+        let sealer = Arc::new(LocalSealer::random());
+        let uses_custom = primary == SmsProvider::Custom || secondary == Some(SmsProvider::Custom);
+        let custom = if uses_custom {
+            let sealed = sealer
+                .seal(&account, &Secret::parse(OWN_SECRET).expect("valid"))
+                .await
+                .expect("sealed");
+            Some(CustomProvider {
+                url: CustomEndpoint::parse(
+                    "https://sms.acme.example/herald",
+                    &AddressPolicy::default(),
+                )
+                .expect("valid"),
+                signing_secret: sealed,
+            })
+        } else {
+            None
+        };
+        let sms_settings = SmsSettings::with_custom_provider(
             SenderName::parse("Acme").expect("valid"),
-            SmsProvider::Twilio,
+            primary,
             secondary,
+            custom,
         )
         .expect("valid");
         settings
@@ -360,11 +449,14 @@ mod tests {
             (SmsProvider::Twilio, twilio.clone() as Arc<dyn SmsSender>),
             (SmsProvider::Vonage, vonage.clone() as Arc<dyn SmsSender>),
         ]);
+        let own = Arc::new(OwnProvider::default());
         Fixture {
             dispatcher: SmsDispatcher {
                 log: log.clone(),
                 settings,
                 providers,
+                custom: own.clone(),
+                sealer,
                 failover: failover.clone(),
                 clock,
                 events: crate::events::publish::EventPublisher::new(Arc::new(
@@ -378,6 +470,7 @@ mod tests {
             failover,
             twilio,
             vonage,
+            own,
             job: SendJob {
                 account_id: account,
                 channel: Channel::Sms,
@@ -596,6 +689,139 @@ mod tests {
         assert_eq!(r.status, MessageStatus::Failed);
         assert_eq!(r.attempts.len(), 3);
         assert_eq!(f.twilio.sends(), 3);
+    }
+
+    fn header<'a>(request: &'a CustomRequest, name: &str) -> &'a str {
+        request
+            .headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or("", |(_, v)| v.as_str())
+    }
+
+    #[tokio::test]
+    async fn the_accounts_own_provider_gets_the_sms_signed_and_a_503_fails_over() {
+        let f = fixture_with(SmsProvider::Custom, Some(SmsProvider::Vonage), &[], &[]).await;
+        f.own.script.lock().expect("lock").push_back(Ok(Answer {
+            status: 503,
+            body: "maintenance".into(),
+        }));
+        let d = &f.dispatcher;
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 1).await.expect("ok"),
+            Outcome::FailedOver
+        );
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Secondary, 1).await.expect("ok"),
+            Outcome::Sent
+        );
+        let requests = f.own.requests.lock().expect("lock").clone();
+        assert_eq!(requests.len(), 1, "the primary is not tried again");
+        let request = &requests[0];
+        assert_eq!(request.url.as_str(), "https://sms.acme.example/herald");
+        assert_eq!(header(request, "webhook-id"), f.job.message_id.as_str());
+        let secret = WebhookSecret::parse(OWN_SECRET).expect("valid");
+        let timestamp: i64 = header(request, "webhook-timestamp")
+            .parse()
+            .expect("a number");
+        assert!(verify_standard(
+            &secret,
+            f.job.message_id.as_str(),
+            timestamp,
+            request.body.as_bytes(),
+            header(request, "webhook-signature"),
+        ));
+        let body: serde_json::Value = serde_json::from_str(&request.body).expect("JSON");
+        assert_eq!(
+            body,
+            json!({"channel": "sms", "messageId": f.job.message_id, "accountId": "acme",
+                   "from": "Acme", "to": "+4712345678", "text": "hello"})
+        );
+        let r = record(&f).await;
+        assert_eq!(r.sent_via.as_deref(), Some("vonage"));
+        assert_eq!(r.attempts[0].provider, "custom");
+        assert_eq!(r.attempts[0].outcome, AttemptOutcome::TemporaryFailure);
+        assert_eq!(r.attempts[0].response["status"], 503);
+    }
+
+    #[tokio::test]
+    async fn the_accounts_own_provider_refusing_fails_the_sms_and_taking_it_sends_it() {
+        let f = fixture_with(SmsProvider::Custom, Some(SmsProvider::Vonage), &[], &[]).await;
+        f.own.script.lock().expect("lock").push_back(Ok(Answer {
+            status: 422,
+            body: r#"{"error": "unknown number"}"#.into(),
+        }));
+        assert_eq!(
+            f.dispatcher
+                .dispatch(&f.job, Leg::Primary, 1)
+                .await
+                .expect("ok"),
+            Outcome::Failed
+        );
+        assert!(f.failover.jobs().is_empty());
+        let r = record(&f).await;
+        assert_eq!(r.status, MessageStatus::Failed);
+        assert!(
+            r.status_history
+                .last()
+                .and_then(|c| c.reason.as_deref())
+                .is_some_and(|why| why.contains("422") && why.contains("unknown number"))
+        );
+
+        // As the secondary, after the primary's 503.
+        let g = fixture_with(
+            SmsProvider::Twilio,
+            Some(SmsProvider::Custom),
+            &[FailureKind::Temporary],
+            &[],
+        )
+        .await;
+        g.own.script.lock().expect("lock").push_back(Ok(Answer {
+            status: 202,
+            body: r#"{"id": "own-7"}"#.into(),
+        }));
+        g.dispatcher
+            .dispatch(&g.job, Leg::Primary, 1)
+            .await
+            .expect("ok");
+        assert_eq!(
+            g.dispatcher
+                .dispatch(&g.job, Leg::Secondary, 1)
+                .await
+                .expect("ok"),
+            Outcome::Sent
+        );
+        let r = record(&g).await;
+        assert_eq!(r.sent_via.as_deref(), Some("custom"));
+        assert_eq!(r.provider_message_id(), Some("own-7"));
+        assert!(r.tracking.is_some());
+        assert_eq!(r.attempts[1].leg, Some(Leg::Secondary));
+    }
+
+    #[tokio::test]
+    async fn no_answer_from_the_accounts_own_provider_neither_fails_over_nor_resends() {
+        let f = fixture_with(SmsProvider::Custom, Some(SmsProvider::Vonage), &[], &[]).await;
+        f.own
+            .script
+            .lock()
+            .expect("lock")
+            .push_back(Err(Failure::unknown("no answer in time", json!(null))));
+        let d = &f.dispatcher;
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 1).await.expect("ok"),
+            Outcome::Retry
+        );
+        assert!(f.failover.jobs().is_empty());
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 2).await.expect("ok"),
+            Outcome::Retry
+        );
+        assert_eq!(
+            d.dispatch(&f.job, Leg::Primary, 3).await.expect("ok"),
+            Outcome::Failed
+        );
+        assert_eq!(f.own.requests.lock().expect("lock").len(), 1, "sent once");
+        assert_eq!(f.vonage.sends(), 0);
     }
 
     #[tokio::test]

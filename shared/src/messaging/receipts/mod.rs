@@ -6,6 +6,7 @@
 //! them) is final. A receipt that arrives late, out of order or twice is recorded in the log
 //! record's `receipts` but changes nothing it should not.
 
+pub mod custom;
 pub mod ses;
 pub mod sns;
 pub mod twilio;
@@ -31,11 +32,13 @@ pub struct StatusUpdate {
     pub channel: Channel,
     pub message_id: MessageId,
     pub receipt: Receipt,
-    /// `ses`, `twilio`, `vonage`, `sns`.
+    /// `ses`, `twilio`, `vonage`, `sns`, `custom`.
     pub source: &'static str,
     /// The id the provider gave the message, as the receipt names it: a receipt applies only
-    /// to the message that provider took under that id.
-    pub provider_message_id: String,
+    /// to the message that provider took under that id. None: the receipt names Herald's
+    /// message alone (an account reporting for its own provider), and applies if `source`
+    /// took the message.
+    pub provider_message_id: Option<String>,
     /// Whether the receipt itself proves it is about this message (Herald's ids in a signed
     /// callback URL or reference, SES's tags). Such a receipt settles a send whose answer
     /// never came: the provider took the message under the receipt's id.
@@ -72,8 +75,8 @@ pub fn next_status(current: MessageStatus, receipt: &Receipt) -> Option<MessageS
 #[serde(rename_all = "camelCase")]
 pub enum Applied {
     Changed(MessageStatus),
-    /// Recorded, status unchanged (a note, a duplicate, a receipt out of order).
-    Recorded,
+    /// Recorded, the status left where it is (a note, a duplicate, a receipt out of order).
+    Recorded(MessageStatus),
     /// No such message (never sent by Herald, or past retention): logged and dropped, so
     /// that the provider stops retrying.
     Unknown,
@@ -104,28 +107,41 @@ impl StatusTracker {
                 tracing::warn!(account = %update.account_id, message = %update.message_id, source = update.source, "receipt for an unknown message; dropped");
                 return Ok(Applied::Unknown);
             };
-            let known = record
-                .provider_message_ids(update.source)
-                .contains(&update.provider_message_id.as_str());
+            let known = match &update.provider_message_id {
+                Some(id) => record
+                    .provider_message_ids(update.source)
+                    .contains(&id.as_str()),
+                None => record.sent_via.as_deref() == Some(update.source),
+            };
             let unsettled = record.unsettled_by(update.source);
-            if !known && update.names_message && record.status == MessageStatus::Queued && unsettled
-            {
-                record.settle_by_receipt(update.source, &update.provider_message_id, now);
+            let settles = !known
+                && update.names_message
+                && record.status == MessageStatus::Queued
+                && unsettled;
+            if settles {
+                // Without the provider's own id, the message is known by Herald's.
+                let taken_as = update
+                    .provider_message_id
+                    .clone()
+                    .unwrap_or_else(|| record.id.as_str().to_owned());
+                record.settle_by_receipt(update.source, &taken_as, now);
                 tracing::info!(account = %record.account_id, message = %record.id, source = update.source, "unknown outcome settled by a receipt: the provider had taken it");
             } else if !known {
                 if record.status == MessageStatus::Queued {
                     return Ok(Applied::NotYet);
                 }
-                tracing::warn!(account = %update.account_id, message = %update.message_id, source = update.source, provider_message = %update.provider_message_id, "receipt names another provider message; refused");
+                tracing::warn!(account = %update.account_id, message = %update.message_id, source = update.source, provider_message = ?update.provider_message_id, "receipt names another provider message; refused");
                 return Ok(Applied::Mismatch);
             }
             let next = next_status(record.status, &update.receipt);
+            // Settling an unknown outcome moved the message to sent, whatever else it says.
+            let changed = next.or(settles.then_some(MessageStatus::Sent));
             record.push_receipt(LoggedReceipt {
                 source: update.source.to_owned(),
                 received_at: rfc3339(now),
                 receipt: update.receipt.clone(),
                 at: update.at.map(rfc3339),
-                applied: next.is_some(),
+                applied: changed.is_some(),
                 raw: update.raw.clone(),
             });
             let reason = match &update.receipt {
@@ -142,8 +158,8 @@ impl StatusTracker {
                 Err(StoreError::PreconditionFailed) => continue,
                 Err(e) => return Err(e),
             }
-            let Some(status) = next else {
-                return Ok(Applied::Recorded);
+            let Some(status) = changed else {
+                return Ok(Applied::Recorded(record.status));
             };
             tracing::info!(account = %record.account_id, message = %record.id, status = status.as_str(), source = update.source, "status changed");
             let (reason, code) = match &update.receipt {
@@ -185,6 +201,119 @@ mod tests {
             detail: "mailbox full".into(),
         };
         assert_eq!(next_status(Sent, &note), None);
+    }
+
+    /// Receipts that name Herald's message alone (an account reporting for its own provider):
+    /// they apply to what that provider took, settle a send whose answer never came, and are
+    /// refused for a message another provider took.
+    #[tokio::test]
+    async fn receipts_naming_heralds_message_alone_apply_to_what_the_source_took() {
+        use crate::common::queue::MemoryQueue;
+        use crate::messaging::log::memory::MemoryMessageLog;
+        use crate::messaging::log::{Attempt, AttemptOutcome, Content, Leg};
+        use crate::messaging::message::{PhoneNumber, SmsMessage, SmsText};
+        use time::macros::datetime;
+
+        let now = datetime!(2030-01-01 00:00:00 UTC);
+        let log = Arc::new(MemoryMessageLog::new());
+        let tracker = StatusTracker {
+            log: log.clone(),
+            events: EventPublisher::new(Arc::new(MemoryQueue::default())),
+            clock: Arc::new(crate::common::clock::ManualClock::at(now)),
+        };
+        let account = AccountId::parse("acme").expect("valid");
+        let record = |id: &str, provider: &str, outcome: AttemptOutcome| {
+            let mut r = MessageRecord::queued(
+                MessageId::parse(id).expect("a ULID"),
+                account.clone(),
+                Content::Sms(SmsMessage {
+                    to: PhoneNumber::parse("+4712345678").expect("valid"),
+                    text: SmsText::parse("hello").expect("valid"),
+                }),
+                vec![],
+                now,
+                time::Duration::days(90),
+            );
+            let mut attempt = Attempt::started(provider, Some(Leg::Primary), now);
+            attempt.outcome = outcome;
+            if outcome == AttemptOutcome::Accepted {
+                attempt.provider_message_id = Some("own-1".into());
+                r.sent_via = Some(provider.to_owned());
+                r.set_status(MessageStatus::Sent, now, None);
+            }
+            r.push_attempt(attempt);
+            r
+        };
+        let taken = record(
+            "01JD6ZK5Q2V7X8Y9Z0A1B2C3D4",
+            "custom",
+            AttemptOutcome::Accepted,
+        );
+        let unknown = record(
+            "01JD6ZK5Q2V7X8Y9Z0A1B2C3D5",
+            "custom",
+            AttemptOutcome::Unknown,
+        );
+        let elsewhere = record(
+            "01JD6ZK5Q2V7X8Y9Z0A1B2C3D6",
+            "twilio",
+            AttemptOutcome::Accepted,
+        );
+        for r in [&taken, &unknown, &elsewhere] {
+            log.create(r, None).await.expect("created");
+        }
+        let report = |r: &MessageRecord, receipt| StatusUpdate {
+            account_id: account.clone(),
+            channel: Channel::Sms,
+            message_id: r.id.clone(),
+            receipt,
+            source: "custom",
+            provider_message_id: None,
+            names_message: true,
+            at: None,
+            raw: json!({"status": "reported"}),
+        };
+        let sent = Receipt::Note {
+            kind: NoteKind::ProviderStatus,
+            detail: "sent".into(),
+        };
+        assert_eq!(
+            tracker
+                .apply(&report(&taken, Receipt::Delivered))
+                .await
+                .expect("applied"),
+            Applied::Changed(MessageStatus::Delivered)
+        );
+        assert_eq!(
+            tracker
+                .apply(&report(&taken, sent.clone()))
+                .await
+                .expect("applied"),
+            Applied::Recorded(MessageStatus::Delivered)
+        );
+        // A "sent" settles the unknown outcome, and says it did.
+        assert_eq!(
+            tracker
+                .apply(&report(&unknown, sent))
+                .await
+                .expect("applied"),
+            Applied::Changed(MessageStatus::Sent)
+        );
+        let settled = log
+            .get(&account, Channel::Sms, &unknown.id, now)
+            .await
+            .expect("read")
+            .expect("logged");
+        assert_eq!(settled.sent_via.as_deref(), Some("custom"));
+        assert_eq!(settled.provider_message_id(), Some(unknown.id.as_str()));
+        assert!(settled.receipts[0].applied);
+        assert_eq!(
+            tracker
+                .apply(&report(&elsewhere, Receipt::Delivered))
+                .await
+                .expect("applied"),
+            Applied::Mismatch
+        );
     }
 
     /// The `eventData` of every status event, field for field: what the message is, who took
@@ -286,7 +415,7 @@ mod tests {
             message_id: r.id.clone(),
             receipt,
             source,
-            provider_message_id: taken_as.to_owned(),
+            provider_message_id: Some(taken_as.to_owned()),
             names_message: true,
             at: None,
             raw: Value::Null,

@@ -114,7 +114,7 @@ pub fn parse(body: &str) -> Result<Option<StatusUpdate>, String> {
         message_id,
         receipt,
         source: "ses",
-        provider_message_id: ses_id,
+        provider_message_id: Some(ses_id),
         // Herald's own tags name the message.
         names_message: true,
         at,

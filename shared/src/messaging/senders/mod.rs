@@ -3,6 +3,7 @@
 //! secondary provider), permanent (the message can never go through this way: failed at once,
 //! with the provider's reason) or unknown (the request went out and no answer came).
 
+pub mod custom;
 pub mod email;
 pub mod sms;
 

@@ -17,7 +17,6 @@ use herald::common::account::AccountId;
 use herald::common::clock::{rfc3339, to_millis};
 use herald::common::etag::ETag;
 use herald::common::json_fields::{ObjectReader, boolean, string};
-use herald::common::secret::Secret;
 use herald::common::validation::FieldErrors;
 use herald::events::delivery::fanout::first_job;
 use herald::events::subscription::{
@@ -173,9 +172,7 @@ async fn new_secret(
     account: &AccountId,
     now: OffsetDateTime,
 ) -> Result<(WebhookSecret, StoredSecret), ApiError> {
-    let secret = WebhookSecret::generate();
-    let plain = Secret::parse(secret.expose()).map_err(ApiError::internal)?;
-    let sealed = state.sealer.seal(account, &plain).await?;
+    let (secret, sealed) = super::signing::new_secret(state, account).await?;
     Ok((
         secret,
         StoredSecret {

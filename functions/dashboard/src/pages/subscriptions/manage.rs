@@ -26,12 +26,7 @@ pub(super) fn secret_shown(
     html! {
         (html::notice("ok", done))
         h2 { "Signing secret" }
-        div.notice.warn role="alert" {
-            strong { "Copy this secret now: it will not be shown again." }
-            " Herald keeps it sealed and cannot show it to anyone, you included. If it is \
-             lost, rotate the secret to get a new one."
-        }
-        p.secret { (html::copyable("signing-secret", secret)) }
+        (html::secret_once(secret, "If it is lost, rotate the secret to get a new one."))
         p.hint {
             "Your endpoint checks each request with it: the signature header holds the \
              HMAC-SHA256 of the exact request body keyed by this secret, in uppercase hex, and \
