@@ -209,6 +209,8 @@ async fn a_link_signs_in_once_and_sign_out_ends_the_session() {
     assert_eq!(browser.text_of("main h1").await, "Overview");
 
     browser.click("Sign out").await;
+    // The overview stays on screen until the sign-out's answer replaces it.
+    browser.wait_for_text("You are signed out.").await;
     assert_eq!(browser.text_of("h1").await, "Signed out");
     assert!(browser.page_text().await.contains("You are signed out."));
     assert!(

@@ -333,13 +333,20 @@ impl Browser {
         self.lookup(Kind::Link, text).await
     }
 
-    /// The visible text of the first visible element matching `css`, waited for.
+    /// The visible text of the first visible element matching `css`, waited for. An element
+    /// that a navigation under way replaces before its text is read is looked up again.
     pub async fn text_of(&self, css: &str) -> String {
-        let element = self.wait_for(css).await;
-        element
-            .text()
-            .await
-            .unwrap_or_else(|e| panic!("the text of {css:?}: {e}"))
+        let deadline = Instant::now() + self.timeout;
+        loop {
+            let element = self.wait_for(css).await;
+            match element.text().await {
+                Ok(text) => return text,
+                Err(e) if is_transient(&e) && Instant::now() < deadline => {
+                    tokio::time::sleep(POLL).await;
+                }
+                Err(e) => panic!("the text of {css:?}: {e}"),
+            }
+        }
     }
 
     /// The whole page's visible text.
