@@ -1,11 +1,19 @@
 //! The message log in DynamoDB.
 //!
 //! Items: partition key `pk` = `{accountId}#{channel}`, sort key `sk` = the message id (a ULID,
-//! so the key orders by time). The index `ByStatus` keys `statusKey` =
-//! `{accountId}#{channel}#{status}` with the same sort key, for the status filter. The record is
-//! the map attribute `record`; `expiresAt` (epoch seconds) is the table's TTL attribute.
+//! so the key orders by time). The record is `doc`, its JSON deflated ([`packed`]), so that a
+//! message's writes cost one write unit each in the common case; beside it `st` (the status,
+//! for the status filter), `v` (the version the writes are conditional on) and `expiresAt`
+//! (epoch seconds, the table's TTL). Two sparse indexes hold only what they are asked for:
+//! `Failed` (`failed` = the `pk`, present only while the message has failed) for the failed
+//! filter, and `ByProviderMessage` (keys only) for receipts that name the provider's id. A
+//! message on its way to `sent` or `delivered` enters neither. The other status filters read
+//! the channel's partition with a filter, a few reads at most per page.
 //! Idempotency claims live beside them: `pk` = `{accountId}#idempotency`, `sk` = the key.
-//! Every read is a GetItem or a Query on a key; nothing scans.
+//! Every read is a GetItem or a Query on a key; nothing scans. Items written before records
+//! were packed (the map attribute `record`) are still read, and rewritten by their next write.
+//!
+//! [`packed`]: crate::adapters::dynamo::packed
 
 use std::collections::HashMap;
 
@@ -14,7 +22,8 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem};
 use time::OffsetDateTime;
 
-use crate::adapters::dynamo::{n, next_version, s, version};
+use crate::adapters::dynamo::packed::{pack, unpack};
+use crate::adapters::dynamo::{n, s};
 use crate::common::account::AccountId;
 use crate::messaging::log::{
     Created, IdempotencyClaim, ListQuery, MessageId, MessageKey, MessageLog, MessageRecord, Order,
@@ -22,7 +31,10 @@ use crate::messaging::log::{
 };
 use crate::messaging::message::{Channel, MessageStatus};
 
-pub const STATUS_INDEX: &str = "ByStatus";
+/// Sparse: failed messages only.
+pub const FAILED_INDEX: &str = "Failed";
+/// A filtered listing reads at most this many pages of the partition to fill one page.
+pub const MAX_READS_PER_PAGE: usize = 8;
 /// Sparse, keys only: records of providers looked up by their own message id.
 pub const PROVIDER_INDEX: &str = "ByProviderMessage";
 
@@ -35,9 +47,10 @@ fn pk(account: &AccountId, channel: Channel) -> String {
     format!("{account}#{}", channel.as_str())
 }
 
-fn status_key(account: &AccountId, channel: Channel, status: MessageStatus) -> String {
-    format!("{account}#{}#{}", channel.as_str(), status.as_str())
-}
+/// The condition of a write expecting the stored record at version `read`: an item of the
+/// earlier layout keeps its version inside its record.
+const EXPECTS_VERSION: &str =
+    "v = :expected OR (attribute_not_exists(v) AND #record.version = :expected)";
 
 fn code<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(e: &E) -> Option<&str> {
     e.code()
@@ -51,27 +64,35 @@ impl DynamoMessageLog {
         }
     }
 
-    fn item(&self, record: &MessageRecord) -> Result<HashMap<String, AttributeValue>, StoreError> {
+    /// The item of `record` written as version `version`.
+    fn item(
+        &self,
+        record: &MessageRecord,
+        version: u64,
+    ) -> Result<HashMap<String, AttributeValue>, StoreError> {
         let channel = record.channel();
-        let lookup = record
-            .provider_lookup_key()
-            .map(|key| ("providerMessageKey".to_owned(), s(key)));
-        Ok(HashMap::from_iter(lookup.into_iter().chain([
-            ("pk".to_owned(), s(pk(&record.account_id, channel))),
+        let key = pk(&record.account_id, channel);
+        let mut item = HashMap::from([
             ("sk".to_owned(), s(record.id.as_str())),
-            (
-                "statusKey".to_owned(),
-                s(status_key(&record.account_id, channel, record.status)),
-            ),
+            ("st".to_owned(), s(record.status.as_str())),
             (
                 "expiresAt".to_owned(),
                 n(record.expires_at.unix_timestamp()),
             ),
+            ("v".to_owned(), AttributeValue::N(version.to_string())),
             (
-                "record".to_owned(),
-                serde_dynamo::to_attribute_value(record).map_err(StoreError::unavailable)?,
+                "doc".to_owned(),
+                pack(record).map_err(|e| StoreError::Unavailable(e.into()))?,
             ),
-        ])))
+        ]);
+        if let Some(lookup) = record.provider_lookup_key() {
+            item.insert("providerMessageKey".to_owned(), s(lookup));
+        }
+        if record.status == MessageStatus::Failed {
+            item.insert("failed".to_owned(), s(key.clone()));
+        }
+        item.insert("pk".to_owned(), s(key));
+        Ok(item)
     }
 
     fn parse(
@@ -84,6 +105,17 @@ impl DynamoMessageLog {
             kind: "message log record",
             reason,
         };
+        if let Some(doc) = item.get("doc") {
+            let mut record: MessageRecord = unpack(doc).map_err(corrupt)?;
+            record.version = match item.get("v") {
+                Some(AttributeValue::N(v)) => {
+                    v.parse().map_err(|_| corrupt("bad version".into()))?
+                }
+                _ => return Err(corrupt("no version".into())),
+            };
+            return Ok(record);
+        }
+        // Written before records were packed.
         let record = item
             .remove("record")
             .ok_or_else(|| corrupt("no record attribute".into()))?;
@@ -133,7 +165,7 @@ impl MessageLog for DynamoMessageLog {
         record: &MessageRecord,
         idempotency: Option<&IdempotencyClaim>,
     ) -> Result<Created, StoreError> {
-        let item = self.item(record)?;
+        let item = self.item(record, record.version)?;
         let Some(claim) = idempotency else {
             self.client
                 .put_item()
@@ -216,23 +248,36 @@ impl MessageLog for DynamoMessageLog {
         since: OffsetDateTime,
         now: OffsetDateTime,
     ) -> Result<u64, StoreError> {
-        // A COUNT query on the status index from the first id of `since`: DynamoDB reads the
-        // keys (and the TTL filter's attribute) but returns no item.
+        // Failed messages: a COUNT on the sparse index, which holds nothing else. Any other
+        // status: the channel's partition from the first id of `since`, filtered. DynamoDB
+        // returns no item either way; it bills what it read.
+        let failed = status == MessageStatus::Failed;
         let mut total = 0u64;
         let mut start: Option<HashMap<String, AttributeValue>> = None;
         loop {
-            let out = self
+            let mut req = self
                 .client
                 .query()
                 .table_name(&self.table)
-                .index_name(STATUS_INDEX)
-                .key_condition_expression("statusKey = :key AND sk >= :since")
-                .filter_expression("expiresAt > :now")
-                .expression_attribute_values(":key", s(status_key(account, channel, status)))
+                .expression_attribute_values(":key", s(pk(account, channel)))
                 .expression_attribute_values(":since", s(MessageId::lowest_at(since).as_str()))
                 .expression_attribute_values(":now", n(now.unix_timestamp()))
                 .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start)
+                .set_exclusive_start_key(start);
+            req = if failed {
+                req.index_name(FAILED_INDEX)
+                    .key_condition_expression("failed = :key AND sk >= :since")
+                    .filter_expression("expiresAt > :now")
+            } else {
+                req.key_condition_expression("pk = :key AND sk >= :since")
+                    .filter_expression(
+                        "expiresAt > :now AND (st = :status OR #record.#status = :status)",
+                    )
+                    .expression_attribute_names("#record", "record")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status.as_str()))
+            };
+            let out = req
                 .send()
                 .await
                 .map_err(|e| StoreError::unavailable(aws_sdk_dynamodb::Error::from(e)))?;
@@ -251,65 +296,86 @@ impl MessageLog for DynamoMessageLog {
         query: &ListQuery,
         now: OffsetDateTime,
     ) -> Result<Page, StoreError> {
-        let (index, key_name, key_value) = match query.status {
-            Some(status) => (
-                Some(STATUS_INDEX),
-                "statusKey",
-                status_key(account, channel, status),
-            ),
-            None => (None, "pk", pk(account, channel)),
+        let failed = query.status == Some(MessageStatus::Failed);
+        let (index, key_name) = if failed {
+            (Some(FAILED_INDEX), "failed")
+        } else {
+            (None, "pk")
         };
-        let mut condition = format!("{key_name} = :key");
-        if query.after.is_some() {
-            condition.push_str(match query.order {
-                Order::Asc => " AND sk > :after",
-                Order::Desc => " AND sk < :after",
-            });
+        // Retention has passed but the TTL sweep has not come yet.
+        let mut filter = "expiresAt > :now".to_owned();
+        let status = query.status.filter(|_| !failed);
+        if status.is_some() {
+            // `record.status` is where items of the earlier layout keep it.
+            filter.push_str(" AND (st = :status OR #record.#status = :status)");
         }
-        let mut req = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .set_index_name(index.map(str::to_owned))
-            .key_condition_expression(condition)
-            .expression_attribute_values(":key", s(key_value))
-            // Retention has passed but the TTL sweep has not come yet.
-            .filter_expression("expiresAt > :now")
-            .expression_attribute_values(":now", n(now.unix_timestamp()))
-            .scan_index_forward(query.order == Order::Asc)
-            .limit(i32::try_from(query.limit).unwrap_or(i32::MAX));
-        if let Some(after) = &query.after {
-            req = req.expression_attribute_values(":after", s(after.as_str()));
+        let limit = query.limit.max(1);
+        let mut items = Vec::new();
+        let mut after = query.after.clone();
+        for _ in 0..MAX_READS_PER_PAGE {
+            let mut condition = format!("{key_name} = :key");
+            if after.is_some() {
+                condition.push_str(match query.order {
+                    Order::Asc => " AND sk > :after",
+                    Order::Desc => " AND sk < :after",
+                });
+            }
+            let mut req = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .set_index_name(index.map(str::to_owned))
+                .key_condition_expression(condition)
+                .expression_attribute_values(":key", s(pk(account, channel)))
+                .filter_expression(&filter)
+                .expression_attribute_values(":now", n(now.unix_timestamp()))
+                .scan_index_forward(query.order == Order::Asc)
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX));
+            if let Some(after) = &after {
+                req = req.expression_attribute_values(":after", s(after.as_str()));
+            }
+            if let Some(status) = status {
+                req = req
+                    .expression_attribute_names("#record", "record")
+                    .expression_attribute_names("#status", "status")
+                    .expression_attribute_values(":status", s(status.as_str()));
+            }
+            let out = req
+                .send()
+                .await
+                .map_err(|e| StoreError::unavailable(aws_sdk_dynamodb::Error::from(e)))?;
+            for item in out.items.unwrap_or_default() {
+                items.push(self.parse(account, item)?);
+            }
+            // Continue after the last key read, which the filter may have dropped.
+            after = match out.last_evaluated_key.as_ref().and_then(|k| k.get("sk")) {
+                Some(AttributeValue::S(id)) => MessageId::parse(id).ok(),
+                _ => None,
+            };
+            if items.len() >= limit || after.is_none() {
+                break;
+            }
         }
-        let out = req
-            .send()
-            .await
-            .map_err(|e| StoreError::unavailable(aws_sdk_dynamodb::Error::from(e)))?;
-        let items = out
-            .items
-            .unwrap_or_default()
-            .into_iter()
-            .map(|item| self.parse(account, item))
-            .collect::<Result<Vec<_>, _>>()?;
-        // Continue after the last key read, which the filter may have dropped.
-        let last = match out.last_evaluated_key.as_ref().and_then(|k| k.get("sk")) {
-            Some(AttributeValue::S(id)) => MessageId::parse(id).ok(),
-            _ => None,
-        };
-        Ok(Page { items, last })
+        if items.len() > limit {
+            items.truncate(limit);
+            after = items.last().map(|r| r.id.clone());
+        }
+        Ok(Page { items, last: after })
     }
 
     async fn replace(&self, record: &mut MessageRecord) -> Result<(), StoreError> {
-        let mut item = self.item(record)?;
-        let next = next_version(&mut item, "record", record.version)?;
+        let next = record
+            .version
+            .checked_add(1)
+            .ok_or(StoreError::PreconditionFailed)?;
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression("#record.version = :expected")
+            .set_item(Some(self.item(record, next)?))
+            .condition_expression(EXPECTS_VERSION)
             .expression_attribute_names("#record", "record")
-            .expression_attribute_values(":expected", version(record.version))
+            .expression_attribute_values(":expected", AttributeValue::N(record.version.to_string()))
             .send()
             .await;
         match result {

@@ -8,6 +8,7 @@ pub mod event_types;
 pub mod idempotency;
 pub mod message_log;
 pub mod notifications;
+pub mod packed;
 pub mod settings;
 pub mod subscriptions;
 

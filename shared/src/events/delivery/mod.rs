@@ -234,6 +234,12 @@ impl DeliveryRecord {
         self.claimed_until.is_some_and(|t| t > now)
     }
 
+    /// Whether the job holding `ticket` may claim it at `now`: pending under that ticket, and
+    /// no claim held.
+    pub fn claimable(&self, ticket: u32, now: OffsetDateTime) -> bool {
+        self.status == DeliveryStatus::Pending && self.ticket() == ticket && !self.claimed_at(now)
+    }
+
     pub fn expired(&self, now: OffsetDateTime) -> bool {
         self.expires_at <= now
     }
@@ -378,6 +384,15 @@ impl ListQuery {
     }
 }
 
+/// What [`DeliveryStore::claim`] did.
+#[derive(Debug)]
+pub enum Claimed {
+    /// Claimed: the record as written.
+    Ours(Box<DeliveryRecord>),
+    /// Not claimed: the record as stored (none when unknown or expired).
+    Not(Option<Box<DeliveryRecord>>),
+}
+
 pub struct Page {
     pub items: Vec<DeliveryRecord>,
     /// The last key read, when there may be more.
@@ -398,6 +413,32 @@ pub trait DeliveryStore: Send + Sync {
     /// (`record.version`); then `record.version` is the version written. Otherwise
     /// `PreconditionFailed`, and nothing changes.
     async fn replace(&self, record: &mut DeliveryRecord) -> Result<(), StoreError>;
+    /// Claims the delivery until `until` for the job holding `ticket`: only if it is pending
+    /// under that ticket and nobody holds a claim at `now`. Otherwise it answers what is
+    /// stored, for the caller to tell a stale job from a busy one. A store that can make this
+    /// one conditional write overrides it; this one reads, then writes on the version read.
+    async fn claim(
+        &self,
+        account: &AccountId,
+        id: &DeliveryId,
+        ticket: u32,
+        now: OffsetDateTime,
+        until: OffsetDateTime,
+    ) -> Result<Claimed, StoreError> {
+        let Some(mut record) = self.get(account, id, now).await? else {
+            return Ok(Claimed::Not(None));
+        };
+        if !record.claimable(ticket, now) {
+            return Ok(Claimed::Not(Some(Box::new(record))));
+        }
+        record.claimed_until = Some(until);
+        match self.replace(&mut record).await {
+            Ok(()) => Ok(Claimed::Ours(Box::new(record))),
+            // Another deliverer wrote in between: it holds the claim now.
+            Err(StoreError::PreconditionFailed) => Ok(Claimed::Not(Some(Box::new(record)))),
+            Err(e) => Err(e),
+        }
+    }
     async fn list(
         &self,
         account: &AccountId,
