@@ -2,10 +2,14 @@
 //! at once, with the failures reported back as `batchItemFailures` so that only they are
 //! delivered again (the event source mapping has `ReportBatchItemFailures`).
 
+use std::collections::BTreeSet;
 use std::future::Future;
+use std::pin::Pin;
 
 use aws_lambda_events::event::sqs::{BatchItemFailure, SqsBatchResponse, SqsEvent, SqsMessage};
 use serde::de::DeserializeOwned;
+
+use crate::adapters::sqs::Outbox;
 
 /// A record's body parsed as `J`, with how often the queue has delivered it.
 pub struct Delivery<J> {
@@ -51,29 +55,39 @@ where
     .await
 }
 
+/// What [`Outbox::run`] answers for a batch: each record's outcome, and those it failed.
+type Ran<'a> = Pin<Box<dyn Future<Output = (Vec<bool>, BTreeSet<usize>)> + 'a>>;
+
 /// Runs `handle` on every record at once; the ones it returns `false` for are the batch item
-/// failures.
+/// failures, and so are those a message of which the batch's outbox could not send (see
+/// [`Outbox`]).
 async fn each_record<F, Fut>(event: SqsEvent, handle: F) -> SqsBatchResponse
 where
     F: Fn(SqsMessage) -> Fut,
     Fut: Future<Output = bool>,
 {
-    let records = event.records.into_iter().map(|record| {
-        let handle = &handle;
-        async move {
-            let id = record.message_id.clone().unwrap_or_default();
-            (!handle(record).await).then(|| {
-                let mut failure = BatchItemFailure::default();
-                failure.item_identifier = id;
-                failure
-            })
-        }
-    });
+    let ids: Vec<String> = event
+        .records
+        .iter()
+        .map(|r| r.message_id.clone().unwrap_or_default())
+        .collect();
+    let handle = &handle;
+    let records: Vec<_> = event.records.into_iter().map(handle).collect();
+    // Boxed as a trait object: the handlers' futures, inside the outbox's scopes, nest deeper
+    // than the compiler's default limit allows when it lays out the functions' futures.
+    let run: Ran<'_> = Box::pin(Outbox::run(records));
+    let (handled, unsent) = run.await;
     let mut response = SqsBatchResponse::default();
-    response.batch_item_failures = futures::future::join_all(records)
-        .await
+    response.batch_item_failures = ids
         .into_iter()
-        .flatten()
+        .zip(handled)
+        .enumerate()
+        .filter(|(i, (_, ok))| !ok || unsent.contains(i))
+        .map(|(_, (id, _))| {
+            let mut failure = BatchItemFailure::default();
+            failure.item_identifier = id;
+            failure
+        })
         .collect();
     response
 }

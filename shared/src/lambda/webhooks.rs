@@ -107,9 +107,10 @@ impl WebhookConfig {
                 aws.dynamo(),
                 &self.subscriptions_table,
             )),
-            queue: Arc::new(SqsQueue::new(aws.sqs(), &self.deliveries_queue_url)),
+            // Fan-out may run twice: jobs and forwards are keyed by the event.
+            queue: Arc::new(SqsQueue::new(aws.sqs(), &self.deliveries_queue_url).batched()),
             notifications: self.notifications_queue_url.as_ref().map(|url| {
-                Arc::new(SqsQueue::new(aws.sqs(), url))
+                Arc::new(SqsQueue::new(aws.sqs(), url).batched())
                     as Arc<dyn crate::common::queue::JobQueue<Event>>
             }),
         }
@@ -171,8 +172,12 @@ impl WebhookConfig {
             deliveries: Arc::new(DynamoDeliveryStore::new(dynamo, &self.deliveries_table)),
             subscriptions: store,
             couriers,
-            queue: Arc::new(SqsQueue::new(sqs.clone(), &self.deliveries_queue_url)),
-            events: EventPublisher::new(Arc::new(SqsQueue::new(sqs, &self.events_queue_url))),
+            // A job handled again finds its attempt made and queues its retry again; events
+            // carry ids of their own, which fan-out keys deliveries by.
+            queue: Arc::new(SqsQueue::new(sqs.clone(), &self.deliveries_queue_url).batched()),
+            events: EventPublisher::new(Arc::new(
+                SqsQueue::new(sqs, &self.events_queue_url).batched(),
+            )),
             clock,
             rng: Mutex::new(rand::rngs::StdRng::from_os_rng()),
             retention: self.retention,
@@ -232,8 +237,11 @@ impl WebhookDeliver {
 
     pub async fn handle(&self, event: SqsEvent) -> Result<SqsBatchResponse, Error> {
         let deliverer = &self.deliverer;
+        // Taken now: the batch's jobs share their reads of subscriptions, made after all of
+        // them were received.
+        let reads = &deliverer.batch();
         Ok(run_batch(event, |d: Delivery<DeliveryJob>| async move {
-            match deliverer.handle(&d.job).await {
+            match deliverer.handle_in(reads, &d.job).await {
                 Ok(handled) => handled != Handled::Retry,
                 Err(e) => {
                     tracing::error!(delivery = %d.job.delivery_id, error = %e, "delivery failed; will retry");

@@ -27,12 +27,14 @@ pub use crate::events::delivery::DeliverError;
 use crate::events::delivery::client::WebhookResponse;
 use crate::events::delivery::sqs_hop::remaining_until;
 use crate::events::delivery::{
-    DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore, StoreError,
+    Claimed, DeliveryAttempt, DeliveryJob, DeliveryRecord, DeliveryStatus, DeliveryStore,
+    StoreError,
 };
 use crate::events::destination::webhook::GONE;
 use crate::events::destination::{Couriers, Outbound, Report};
 use crate::events::payload::SubscriptionDisabled;
 use crate::events::publish::EventPublisher;
+use crate::events::subscription::cache::BatchReads;
 use crate::events::subscription::{Subscription, SubscriptionStore};
 use crate::events::webhook::{RetryState, Verdict, next_attempt_at, next_hop};
 
@@ -60,8 +62,9 @@ pub enum Handled {
 
 pub struct Deliverer {
     pub deliveries: Arc<dyn DeliveryStore>,
-    /// Read afresh for every attempt (no cache): a subscription deactivated, deleted or moved
-    /// to another destination gets nothing more the moment the API has saved it.
+    /// Read once per batch of jobs and never kept longer ([`BatchReads`]): a subscription
+    /// deactivated, deleted or moved to another destination before a batch was received gets
+    /// nothing from it.
     pub subscriptions: Arc<dyn SubscriptionStore>,
     /// Who hands the envelope over, per kind of destination.
     pub couriers: Couriers,
@@ -84,7 +87,22 @@ enum Claim {
 }
 
 impl Deliverer {
+    /// The reads of one batch of jobs: make one per batch received, before handling any.
+    pub fn batch(&self) -> BatchReads {
+        BatchReads::new(self.subscriptions.clone())
+    }
+
+    /// Handles one job on its own, with reads of its own.
     pub async fn handle(&self, job: &DeliveryJob) -> Result<Handled, DeliverError> {
+        self.handle_in(&self.batch(), job).await
+    }
+
+    /// Handles one job of the batch `reads` belongs to.
+    pub async fn handle_in(
+        &self,
+        reads: &BatchReads,
+        job: &DeliveryJob,
+    ) -> Result<Handled, DeliverError> {
         let now = self.clock.now();
         if let Some(not_before) = job.not_before {
             let remaining = remaining_until(not_before, now);
@@ -95,7 +113,7 @@ impl Deliverer {
             }
         }
         match self.claim(job, now).await? {
-            Claim::Ours(mut record) => self.attempt(job, &mut record).await,
+            Claim::Ours(mut record) => self.attempt(reads, job, &mut record).await,
             Claim::Busy => Ok(Handled::Retry),
             Claim::Nothing => Ok(Handled::Skipped),
         }
@@ -103,7 +121,7 @@ impl Deliverer {
 
     /// Claims the delivery for this job's attempt (creating it on a first attempt).
     async fn claim(&self, job: &DeliveryJob, now: OffsetDateTime) -> Result<Claim, DeliverError> {
-        let claimed_until = Some(to_millis(now + CLAIM));
+        let until = to_millis(now + CLAIM);
         if let (Some(first), 1) = (&job.first, job.attempt) {
             let record = DeliveryRecord {
                 id: job.delivery_id.clone(),
@@ -121,7 +139,7 @@ impl Deliverer {
                 job_ticket: job.attempt,
                 next_attempt_at: Some(to_millis(now)),
                 window_start: Some(to_millis(now)),
-                claimed_until,
+                claimed_until: Some(until),
                 reason: None,
                 created_at: to_millis(now),
                 updated_at: to_millis(now),
@@ -135,13 +153,17 @@ impl Deliverer {
                 Err(e) => return Err(e.into()),
             }
         }
-        let Some(mut record) = self
+        let record = match self
             .deliveries
-            .get(&job.account_id, &job.delivery_id, now)
+            .claim(&job.account_id, &job.delivery_id, job.attempt, now, until)
             .await?
-        else {
-            tracing::warn!(account = %job.account_id, delivery = %job.delivery_id, "no such delivery (expired or never created); job dropped");
-            return Ok(Claim::Nothing);
+        {
+            Claimed::Ours(record) => return Ok(Claim::Ours(record)),
+            Claimed::Not(Some(record)) => record,
+            Claimed::Not(None) => {
+                tracing::warn!(account = %job.account_id, delivery = %job.delivery_id, "no such delivery (expired or never created); job dropped");
+                return Ok(Claim::Nothing);
+            }
         };
         if record.status != DeliveryStatus::Pending {
             return Ok(Claim::Nothing);
@@ -159,25 +181,18 @@ impl Deliverer {
             }
             return Ok(Claim::Nothing);
         }
-        if record.claimed_at(now) {
-            return Ok(Claim::Busy);
-        }
-        record.claimed_until = claimed_until;
-        match self.deliveries.replace(&mut record).await {
-            Ok(()) => Ok(Claim::Ours(Box::new(record))),
-            Err(StoreError::PreconditionFailed) => Ok(Claim::Busy),
-            Err(e) => Err(e.into()),
-        }
+        // Pending under this job's ticket, yet not claimed: another deliverer holds it.
+        Ok(Claim::Busy)
     }
 
     async fn attempt(
         &self,
+        reads: &BatchReads,
         job: &DeliveryJob,
         record: &mut DeliveryRecord,
     ) -> Result<Handled, DeliverError> {
-        let subscription = self
-            .subscriptions
-            .get(&job.account_id, &job.subscription_id)
+        let subscription = reads
+            .subscription(&job.account_id, &job.subscription_id)
             .await?;
         let started_at = self.clock.now();
         let give_up_at = self.give_up_at(record, started_at);
@@ -201,7 +216,7 @@ impl Deliverer {
             error: None,
             next_attempt_at: None,
         };
-        let outcome = match &subscription {
+        let outcome = match subscription.as_deref() {
             // Late (a job that waited in the queue, a last hop that landed after the limit):
             // never sent after the event's expiresAt or the five-day window.
             _ if started_at > give_up_at => {

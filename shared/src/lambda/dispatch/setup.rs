@@ -106,10 +106,11 @@ impl DispatchConfig {
         &self,
         aws: &crate::adapters::aws::Clients,
     ) -> crate::events::publish::EventPublisher {
-        crate::events::publish::EventPublisher::new(Arc::new(SqsQueue::new(
-            aws.sqs(),
-            &self.events_queue_url,
-        )))
+        // Status events go out with the batch's others (a record handled again finds its
+        // message settled and publishes nothing twice).
+        crate::events::publish::EventPublisher::new(Arc::new(
+            SqsQueue::new(aws.sqs(), &self.events_queue_url).batched(),
+        ))
     }
 
     /// Accounts' own providers, through the operator's address policy.
