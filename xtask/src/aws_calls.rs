@@ -4,10 +4,20 @@
 //! `GET /__herald/aws-calls` answers the counts so far, which is how tests and the benchmark
 //! measure what a unit of work costs in AWS calls.
 //!
+//! It also meters what those calls are billed for, and `GET /__herald/aws-capacity` answers it
+//! (see [`Usage`]): DynamoDB read and write units by table and index, worked out from the items
+//! moto stores because moto cannot report them ([`dynamo`]); SQS requests, each 64 KB of a
+//! request's payload being one; and, recorded by the SQS-to-Lambda pumps that reach moto
+//! directly ([`crate::pump`]), their receives, deletes and invocations. SNS and SES calls are
+//! counted as calls only: their per-message fees are the providers', not Herald's.
+//!
 //! It also makes moto answer two things as AWS would, for the tests of Herald's AWS
 //! destinations: `sts:AssumeRole` is refused unless the role's trust policy allows it (see
 //! [`crate::trust`]), and an SQS queue whose name contains [`THROTTLED_MARK`] answers its first
 //! [`THROTTLED_SENDS`] SendMessage calls with a throttling error, as a busy queue does.
+
+mod capacity;
+mod dynamo;
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -22,6 +32,25 @@ use axum::routing::get;
 use crate::sent::SentLog;
 
 pub const COUNTS_PATH: &str = "/__herald/aws-calls";
+pub const CAPACITY_PATH: &str = "/__herald/aws-capacity";
+
+// The keys of the usage, each a prefix followed by what it counts.
+/// Calls the function made through the proxy, by operation (`call dynamodb:PutItem`).
+pub const CALL: &str = "call ";
+/// DynamoDB write units in thousandths, by table or `table/index`
+/// (`wru herald-local-MessagesTable`).
+pub const WRU: &str = "wru ";
+/// DynamoDB read units in thousandths, by table or `table/index`.
+pub const RRU: &str = "rru ";
+/// SQS requests as billed (64 KB chunks of payload), by action and queue name
+/// (`sqs SendMessageBatch herald-local-DeliveriesQueue`; the action alone when it names no queue).
+pub const SQS: &str = "sqs ";
+/// What the SQS-to-Lambda pump of the function did for it: `pump sqs:ReceiveMessage`,
+/// `pump sqs:DeleteMessageBatch` and `pump lambda:Invoke` (requests and invocations, whole),
+/// and `pump records` (the records it handed over, summed over invocations).
+pub const PUMP: &str = "pump ";
+/// Each 64 KB chunk of an SQS request's payload is billed as one request.
+const SQS_CHUNK_BYTES: u64 = 64 * 1024;
 
 /// Queues whose name contains this are throttled at first.
 pub const THROTTLED_MARK: &str = "throttled";
@@ -31,11 +60,60 @@ pub const THROTTLED_SENDS: u32 = 3;
 
 type Counts = BTreeMap<String, BTreeMap<String, u64>>;
 
+/// What the local stack's functions used of AWS, by function, then by key ([`CALL`], [`WRU`],
+/// [`RRU`], [`SQS`], [`PUMP`]). Only ever added to, so that a reading before a unit of work and
+/// one after it differ by what the unit used. Shared by the proxy and the pumps.
+#[derive(Clone, Default)]
+pub struct Usage(Arc<Mutex<Counts>>);
+
+impl Usage {
+    pub fn add(&self, function: &str, key: &str, amount: u64) {
+        if amount == 0 {
+            return;
+        }
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(function.to_owned())
+            .or_default()
+            .entry(key.to_owned())
+            .or_default() += amount;
+    }
+
+    /// Records what a pump did for `function`: `what` is an operation or `records`.
+    pub fn pump(&self, function: &str, what: &str, amount: u64) {
+        self.add(function, &format!("{PUMP}{what}"), amount);
+    }
+
+    fn snapshot(&self) -> Counts {
+        self.0
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// The calls alone, by function and operation.
+    fn calls(&self) -> Counts {
+        self.snapshot()
+            .into_iter()
+            .filter_map(|(function, keys)| {
+                let calls: BTreeMap<String, u64> = keys
+                    .into_iter()
+                    .filter_map(|(k, n)| Some((k.strip_prefix(CALL)?.to_owned(), n)))
+                    .collect();
+                (!calls.is_empty()).then_some((function, calls))
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone)]
 struct Proxy {
     upstream: String,
     http: reqwest::Client,
-    counts: Arc<Mutex<Counts>>,
+    usage: Usage,
+    meter: dynamo::Meter,
     /// SendMessage calls throttled so far, by queue URL.
     throttled: Arc<Mutex<BTreeMap<String, u32>>>,
     sent: SentLog,
@@ -117,6 +195,35 @@ fn record_sent(sent: &SentLog, op: &str, body: &[u8]) {
     }
 }
 
+/// The SQS requests a call is billed as: one per started 64 KB of the messages it sends (bodies
+/// and attributes, summed over a batch's entries), and one for any other action.
+fn sqs_requests(action: &str, body: &[u8]) -> u64 {
+    let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    let message = |m: &serde_json::Value| -> u64 {
+        let attributes: u64 = m["MessageAttributes"]
+            .as_object()
+            .into_iter()
+            .flatten()
+            .map(|(name, a)| {
+                let text = |k: &str| a[k].as_str().map_or(0, str::len);
+                (name.len() + text("DataType") + text("StringValue") + text("BinaryValue")) as u64
+            })
+            .sum();
+        m["MessageBody"].as_str().map_or(0, str::len) as u64 + attributes
+    };
+    let payload = match action {
+        "SendMessage" => message(&request),
+        "SendMessageBatch" => request["Entries"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(message)
+            .sum(),
+        _ => 0,
+    };
+    payload.div_ceil(SQS_CHUNK_BYTES).max(1)
+}
+
 fn header<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
@@ -162,14 +269,8 @@ async fn forward(
     body: Bytes,
 ) -> Response {
     let op = operation(&method, &uri, &headers, &body);
-    *proxy
-        .counts
-        .lock()
-        .unwrap_or_else(PoisonError::into_inner)
-        .entry(caller(&headers))
-        .or_default()
-        .entry(op.clone())
-        .or_default() += 1;
+    let function = caller(&headers);
+    proxy.usage.add(&function, &format!("{CALL}{op}"), 1);
     if op == "sts:AssumeRole"
         && let Some(refusal) =
             crate::trust::refusal(&proxy.http, &proxy.upstream, &headers, &body).await
@@ -179,6 +280,24 @@ async fn forward(
     if proxy.throttles(&op, &body) {
         return throttled();
     }
+    if let Some(action) = op.strip_prefix("sqs:") {
+        let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        let key = match request["QueueUrl"].as_str() {
+            Some(url) => format!("{SQS}{action} {}", url.rsplit('/').next().unwrap_or(url)),
+            None => format!("{SQS}{action}"),
+        };
+        proxy
+            .usage
+            .add(&function, &key, sqs_requests(action, &body));
+    }
+    let credentials = dynamo::Credentials::of(&headers);
+    let metered = match op.strip_prefix("dynamodb:") {
+        Some(action) => {
+            let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            proxy.meter.before(&credentials, action, &request).await
+        }
+        None => None,
+    };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let body_copy = body.clone();
     let mut request = proxy
@@ -200,6 +319,18 @@ async fn forward(
             headers.remove("content-length");
             headers.remove("transfer-encoding");
             let body = answer.bytes().await.unwrap_or_default();
+            // Metered before answering, so that what the caller did next is never read
+            // back as this call's outcome, and a reading taken once the caller is done
+            // includes it.
+            if let Some(pending) = metered {
+                for (key, amount) in proxy
+                    .meter
+                    .after(&credentials, pending, status.is_success(), &body)
+                    .await
+                {
+                    proxy.usage.add(&function, &key, amount);
+                }
+            }
             (status, headers, body).into_response()
         }
         Err(e) => (StatusCode::BAD_GATEWAY, e.to_string()).into_response(),
@@ -207,26 +338,32 @@ async fn forward(
 }
 
 async fn counts(State(proxy): State<Proxy>) -> axum::Json<Counts> {
-    axum::Json(
-        proxy
-            .counts
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone(),
-    )
+    axum::Json(proxy.usage.calls())
 }
 
-/// Serves the proxy on `listener`, forwarding to `upstream` (moto).
-pub async fn serve(listener: tokio::net::TcpListener, upstream: String, sent: SentLog) {
+async fn capacity(State(proxy): State<Proxy>) -> axum::Json<Counts> {
+    axum::Json(proxy.usage.snapshot())
+}
+
+/// Serves the proxy on `listener`, forwarding to `upstream` (moto) and recording into `usage`.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    upstream: String,
+    sent: SentLog,
+    usage: Usage,
+) {
+    let http = reqwest::Client::new();
     let proxy = Proxy {
+        meter: dynamo::Meter::new(upstream.clone(), http.clone()),
         upstream,
-        http: reqwest::Client::new(),
-        counts: Arc::default(),
+        http,
+        usage,
         throttled: Arc::default(),
         sent,
     };
     let app = Router::new()
         .route(COUNTS_PATH, get(counts))
+        .route(CAPACITY_PATH, get(capacity))
         .fallback(forward)
         .with_state(proxy);
     let _ = axum::serve(listener, app).await;
@@ -277,5 +414,47 @@ mod tests {
             "dynamodb:SendEmail"
         );
         assert_eq!(caller(&HeaderMap::new()), "other");
+    }
+
+    #[test]
+    fn sqs_requests_are_billed_per_64_kb_of_payload() {
+        let small = br#"{"QueueUrl": "q", "MessageBody": "{}"}"#;
+        assert_eq!(sqs_requests("SendMessage", small), 1);
+        let big = serde_json::json!({"QueueUrl": "q", "MessageBody": "x".repeat(64 * 1024 + 1)});
+        assert_eq!(sqs_requests("SendMessage", big.to_string().as_bytes()), 2);
+        // A batch is billed on its entries' payloads summed.
+        let entry = |id: &str| serde_json::json!({"Id": id, "MessageBody": "x".repeat(30_000)});
+        let batch = serde_json::json!({"QueueUrl": "q", "Entries": [entry("0"), entry("1")]});
+        assert_eq!(
+            sqs_requests("SendMessageBatch", batch.to_string().as_bytes()),
+            1
+        );
+        let batch = serde_json::json!({"QueueUrl": "q",
+                                       "Entries": [entry("0"), entry("1"), entry("2")]});
+        assert_eq!(
+            sqs_requests("SendMessageBatch", batch.to_string().as_bytes()),
+            2
+        );
+        let attributes = serde_json::json!({"MessageBody": "x".repeat(65_530),
+            "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "job"}}});
+        assert_eq!(
+            sqs_requests("SendMessage", attributes.to_string().as_bytes()),
+            2
+        );
+        assert_eq!(sqs_requests("DeleteMessage", b"{}"), 1);
+    }
+
+    #[test]
+    fn calls_are_served_apart_from_the_rest_of_the_usage() {
+        let usage = Usage::default();
+        usage.add("api", "call dynamodb:PutItem", 1);
+        usage.add("api", "wru t", 1000);
+        usage.pump("notify", "lambda:Invoke", 1);
+        usage.add("notify", "sqs ReceiveMessage", 0);
+        let calls = usage.calls();
+        assert_eq!(calls.len(), 1);
+        assert_eq!(calls["api"]["dynamodb:PutItem"], 1);
+        assert_eq!(usage.snapshot()["notify"]["pump lambda:Invoke"], 1);
+        assert_eq!(usage.snapshot()["notify"].len(), 1);
     }
 }

@@ -2,6 +2,10 @@
 //! template polls its queue, invokes its function (through `cargo lambda watch`'s invoke API)
 //! with a real SQS event, deletes the records the function handled, and leaves its reported
 //! batch item failures to come back after the visibility timeout, as SQS does.
+//!
+//! The pumps reach moto directly, not through the counting proxy, so they record what they do
+//! for each function into the proxy's [`Usage`]: these are requests and invocations AWS bills
+//! for the event source mapping.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -9,6 +13,8 @@ use std::time::Duration;
 
 use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 use serde_json::{Value, json};
+
+use crate::aws_calls::Usage;
 
 pub struct Mapping {
     pub function: String,
@@ -56,12 +62,13 @@ fn event(mapping: &Mapping, messages: &[aws_sdk_sqs::types::Message]) -> Value {
     json!({ "Records": records })
 }
 
-/// Polls one mapping until the task is dropped.
+/// Polls one mapping until the task is dropped, recording its work for the function in `usage`.
 pub async fn run(
     mapping: Mapping,
     sqs: aws_sdk_sqs::Client,
     lambda_url: String,
     log_file: PathBuf,
+    usage: Usage,
 ) {
     let http = reqwest::Client::new();
     let invoke = format!(
@@ -88,9 +95,16 @@ pub async fn run(
                 continue;
             }
         };
+        // Only receives that brought messages are recorded: the empty long polls go on whether
+        // or not there is work (AWS's pollers make them too), a fixed cost per queue that no
+        // unit of work adds to.
         if messages.is_empty() {
             continue;
         }
+        usage.pump(&mapping.function, "sqs:ReceiveMessage", 1);
+        // An invocation is billed whether or not the function succeeds.
+        usage.pump(&mapping.function, "lambda:Invoke", 1);
+        usage.pump(&mapping.function, "records", messages.len() as u64);
         let reply = http
             .post(&invoke)
             .json(&event(&mapping, &messages))
@@ -142,13 +156,16 @@ pub async fn run(
                 failed.len()
             ),
         );
-        if !done.is_empty()
-            && let Err(e) = sqs
-                .delete_message_batch()
-                .queue_url(&mapping.queue_url)
-                .set_entries(Some(done))
-                .send()
-                .await
+        if done.is_empty() {
+            continue;
+        }
+        usage.pump(&mapping.function, "sqs:DeleteMessageBatch", 1);
+        if let Err(e) = sqs
+            .delete_message_batch()
+            .queue_url(&mapping.queue_url)
+            .set_entries(Some(done))
+            .send()
+            .await
         {
             log(
                 &log_file,

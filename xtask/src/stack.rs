@@ -341,9 +341,13 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
     let aws_calls_url = format!("{functions_aws_endpoint}{}", crate::aws_calls::COUNTS_PATH);
     let upstream = aws_endpoint.clone();
     let proxy_sent = sent.clone();
+    // What the functions use of AWS: recorded by the proxy and by the SQS-to-Lambda pumps,
+    // which reach moto directly.
+    let usage = crate::aws_calls::Usage::default();
+    let proxy_usage = usage.clone();
     background.spawn(async move {
         if let Ok(listener) = tokio::net::TcpListener::from_std(proxy_listener) {
-            crate::aws_calls::serve(listener, upstream, proxy_sent).await;
+            crate::aws_calls::serve(listener, upstream, proxy_sent, proxy_usage).await;
         }
     });
     let (inbox, inbox_secrets) = crate::inbox::router(sent.clone());
@@ -601,6 +605,7 @@ pub fn start(root: &Path, venv: &Venv, options: &Options) -> Result<Stack> {
                 aws_sdk_sqs::Client::new(&sdk),
                 lambda_url.clone(),
                 options.log_dir.join("pump.log"),
+                usage.clone(),
             ));
         }
     }
