@@ -32,7 +32,8 @@ use crate::adapters::dynamo::packed::{pack, unpack};
 use crate::adapters::dynamo::{document, n, s, write_error};
 use crate::common::account::AccountId;
 use crate::events::delivery::{
-    Claimed, DeliveryId, DeliveryRecord, DeliveryStatus, DeliveryStore, ListQuery, Page, StoreError,
+    Claimed, DeliveryId, DeliveryRecord, DeliveryStatus, DeliveryStore, ListQuery, Page,
+    StoreError, claim_by_rewrite,
 };
 
 pub const FAILED_INDEX: &str = "Failed";
@@ -209,23 +210,11 @@ impl DeliveryStore for DynamoDeliveryStore {
                 Ok(Claimed::Ours(Box::new(Self::parse(account, item)?)))
             }
             Err(e) => match write_error(e) {
+                // Not claimable, or unknown, or an item of the earlier layout (no plain status
+                // or ticket to test): the record says which, and an earlier item is claimed
+                // by rewriting it.
                 StoreError::PreconditionFailed => {
-                    // Not claimable, or unknown, or an item of the earlier layout (no plain
-                    // status or ticket to test): the record says which.
-                    let Some(mut record) = self.get(account, id, now).await? else {
-                        return Ok(Claimed::Not(None));
-                    };
-                    if !record.claimable(ticket, now) {
-                        return Ok(Claimed::Not(Some(Box::new(record))));
-                    }
-                    record.claimed_until = Some(until);
-                    match self.replace(&mut record).await {
-                        Ok(()) => Ok(Claimed::Ours(Box::new(record))),
-                        Err(StoreError::PreconditionFailed) => {
-                            Ok(Claimed::Not(Some(Box::new(record))))
-                        }
-                        Err(e) => Err(e),
-                    }
+                    claim_by_rewrite(self, account, id, ticket, now, until).await
                 }
                 e => Err(e),
             },

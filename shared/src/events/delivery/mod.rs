@@ -393,6 +393,31 @@ pub enum Claimed {
     Not(Option<Box<DeliveryRecord>>),
 }
 
+/// [`DeliveryStore::claim`] made of a read and a write on the version read: the way of a store
+/// without one conditional write for it, and the way of one whose write cannot test an item.
+pub async fn claim_by_rewrite<S: DeliveryStore + ?Sized>(
+    store: &S,
+    account: &AccountId,
+    id: &DeliveryId,
+    ticket: u32,
+    now: OffsetDateTime,
+    until: OffsetDateTime,
+) -> Result<Claimed, StoreError> {
+    let Some(mut record) = store.get(account, id, now).await? else {
+        return Ok(Claimed::Not(None));
+    };
+    if !record.claimable(ticket, now) {
+        return Ok(Claimed::Not(Some(Box::new(record))));
+    }
+    record.claimed_until = Some(until);
+    match store.replace(&mut record).await {
+        Ok(()) => Ok(Claimed::Ours(Box::new(record))),
+        // Another deliverer wrote in between: it holds the claim now.
+        Err(StoreError::PreconditionFailed) => Ok(Claimed::Not(Some(Box::new(record)))),
+        Err(e) => Err(e),
+    }
+}
+
 pub struct Page {
     pub items: Vec<DeliveryRecord>,
     /// The last key read, when there may be more.
@@ -425,19 +450,7 @@ pub trait DeliveryStore: Send + Sync {
         now: OffsetDateTime,
         until: OffsetDateTime,
     ) -> Result<Claimed, StoreError> {
-        let Some(mut record) = self.get(account, id, now).await? else {
-            return Ok(Claimed::Not(None));
-        };
-        if !record.claimable(ticket, now) {
-            return Ok(Claimed::Not(Some(Box::new(record))));
-        }
-        record.claimed_until = Some(until);
-        match self.replace(&mut record).await {
-            Ok(()) => Ok(Claimed::Ours(Box::new(record))),
-            // Another deliverer wrote in between: it holds the claim now.
-            Err(StoreError::PreconditionFailed) => Ok(Claimed::Not(Some(Box::new(record)))),
-            Err(e) => Err(e),
-        }
+        claim_by_rewrite(self, account, id, ticket, now, until).await
     }
     async fn list(
         &self,
