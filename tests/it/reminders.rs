@@ -45,6 +45,19 @@ async fn schedules() -> Vec<String> {
         .collect()
 }
 
+/// The reminder schedules once `done` holds for them: notify makes a series' schedules after
+/// it has queued the event's notices, so the notices may be sent before the last is made.
+async fn schedules_until(done: impl Fn(&[String]) -> bool) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let waiting = schedules().await;
+        if done(&waiting) || tokio::time::Instant::now() >= deadline {
+            return waiting;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
 /// The account's notification log once `done` holds for it, none pending.
 async fn log_until(api: &Api, account: &AccountId, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
     let deadline = tokio::time::Instant::now() + WAIT;
@@ -173,7 +186,8 @@ async fn reminders_reference_001_signing_flow_on_a_moved_clock() {
         &RuleId::parse(&sent_rule).expect("an id"),
         &request,
     );
-    let waiting = schedules().await;
+    let names: Vec<String> = (1..=3).map(|n| series.schedule_name(n)).collect();
+    let waiting = schedules_until(|w| names.iter().all(|n| w.contains(n))).await;
     for number in 1..=3 {
         assert!(
             waiting.contains(&series.schedule_name(number)),
