@@ -121,11 +121,10 @@ struct Proxy {
 
 impl Proxy {
     /// Whether to answer this SendMessage with a throttling error (see [`THROTTLED_MARK`]).
-    fn throttles(&self, op: &str, body: &[u8]) -> bool {
+    fn throttles(&self, op: &str, request: &serde_json::Value) -> bool {
         if op != "sqs:SendMessage" {
             return false;
         }
-        let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
         let Some(queue) = request["QueueUrl"].as_str() else {
             return false;
         };
@@ -157,10 +156,10 @@ fn throttled() -> Response {
 }
 
 /// Records a message the functions handed to AWS to send: an SES email or an SNS SMS.
-fn record_sent(sent: &SentLog, op: &str, body: &[u8]) {
+/// `request` is the body as JSON (SES's protocol), `body` as sent (SNS's is a form).
+fn record_sent(sent: &SentLog, op: &str, request: &serde_json::Value, body: &[u8]) {
     match op {
         "ses:SendEmail" => {
-            let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
             let simple = &request["Content"]["Simple"];
             let to = &request["Destination"]["ToAddresses"];
             let from = request["FromEmailAddress"].as_str().unwrap_or("?");
@@ -197,8 +196,7 @@ fn record_sent(sent: &SentLog, op: &str, body: &[u8]) {
 
 /// The SQS requests a call is billed as: one per started 64 KB of the messages it sends (bodies
 /// and attributes, summed over a batch's entries), and one for any other action.
-fn sqs_requests(action: &str, body: &[u8]) -> u64 {
-    let request: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+fn sqs_requests(action: &str, request: &serde_json::Value) -> u64 {
     let message = |m: &serde_json::Value| -> u64 {
         let attributes: u64 = m["MessageAttributes"]
             .as_object()
@@ -212,7 +210,7 @@ fn sqs_requests(action: &str, body: &[u8]) -> u64 {
         m["MessageBody"].as_str().map_or(0, str::len) as u64 + attributes
     };
     let payload = match action {
-        "SendMessage" => message(&request),
+        "SendMessage" => message(request),
         "SendMessageBatch" => request["Entries"]
             .as_array()
             .into_iter()
@@ -270,6 +268,8 @@ async fn forward(
 ) -> Response {
     let op = operation(&method, &uri, &headers, &body);
     let function = caller(&headers);
+    // The JSON protocols' request (null for the query protocol's forms), parsed once.
+    let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
     proxy.usage.add(&function, &format!("{CALL}{op}"), 1);
     if op == "sts:AssumeRole"
         && let Some(refusal) =
@@ -277,43 +277,39 @@ async fn forward(
     {
         return refusal;
     }
-    if proxy.throttles(&op, &body) {
+    if proxy.throttles(&op, &request) {
         return throttled();
     }
     if let Some(action) = op.strip_prefix("sqs:") {
-        let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         let key = match request["QueueUrl"].as_str() {
             Some(url) => format!("{SQS}{action} {}", url.rsplit('/').next().unwrap_or(url)),
             None => format!("{SQS}{action}"),
         };
         proxy
             .usage
-            .add(&function, &key, sqs_requests(action, &body));
+            .add(&function, &key, sqs_requests(action, &request));
     }
     let credentials = dynamo::Credentials::of(&headers);
     let metered = match op.strip_prefix("dynamodb:") {
-        Some(action) => {
-            let request: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-            proxy.meter.before(&credentials, action, &request).await
-        }
+        Some(action) => proxy.meter.before(&credentials, action, &request).await,
         None => None,
     };
     let path = uri.path_and_query().map_or("/", |p| p.as_str());
     let body_copy = body.clone();
-    let mut request = proxy
+    let mut upstream = proxy
         .http
         .request(method, format!("{}{path}", proxy.upstream))
         .body(body);
     for (name, value) in &headers {
         if name != "host" && name != "content-length" {
-            request = request.header(name, value);
+            upstream = upstream.header(name, value);
         }
     }
-    match request.send().await {
+    match upstream.send().await {
         Ok(answer) => {
             let status = answer.status();
             if status.is_success() {
-                record_sent(&proxy.sent, &op, &body_copy);
+                record_sent(&proxy.sent, &op, &request, &body_copy);
             }
             let mut headers = answer.headers().clone();
             headers.remove("content-length");
@@ -418,30 +414,21 @@ mod tests {
 
     #[test]
     fn sqs_requests_are_billed_per_64_kb_of_payload() {
-        let small = br#"{"QueueUrl": "q", "MessageBody": "{}"}"#;
-        assert_eq!(sqs_requests("SendMessage", small), 1);
+        let small = serde_json::json!({"QueueUrl": "q", "MessageBody": "{}"});
+        assert_eq!(sqs_requests("SendMessage", &small), 1);
         let big = serde_json::json!({"QueueUrl": "q", "MessageBody": "x".repeat(64 * 1024 + 1)});
-        assert_eq!(sqs_requests("SendMessage", big.to_string().as_bytes()), 2);
+        assert_eq!(sqs_requests("SendMessage", &big), 2);
         // A batch is billed on its entries' payloads summed.
         let entry = |id: &str| serde_json::json!({"Id": id, "MessageBody": "x".repeat(30_000)});
         let batch = serde_json::json!({"QueueUrl": "q", "Entries": [entry("0"), entry("1")]});
-        assert_eq!(
-            sqs_requests("SendMessageBatch", batch.to_string().as_bytes()),
-            1
-        );
+        assert_eq!(sqs_requests("SendMessageBatch", &batch), 1);
         let batch = serde_json::json!({"QueueUrl": "q",
                                        "Entries": [entry("0"), entry("1"), entry("2")]});
-        assert_eq!(
-            sqs_requests("SendMessageBatch", batch.to_string().as_bytes()),
-            2
-        );
+        assert_eq!(sqs_requests("SendMessageBatch", &batch), 2);
         let attributes = serde_json::json!({"MessageBody": "x".repeat(65_530),
             "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "job"}}});
-        assert_eq!(
-            sqs_requests("SendMessage", attributes.to_string().as_bytes()),
-            2
-        );
-        assert_eq!(sqs_requests("DeleteMessage", b"{}"), 1);
+        assert_eq!(sqs_requests("SendMessage", &attributes), 2);
+        assert_eq!(sqs_requests("DeleteMessage", &serde_json::json!({})), 1);
     }
 
     #[test]

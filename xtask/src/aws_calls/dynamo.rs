@@ -38,17 +38,18 @@ pub type Charges = Vec<(String, u64)>;
 
 /// The key read units of `table` (or of its `index`) are counted under.
 pub fn read_key(table: &str, index: Option<&str>) -> String {
-    match index {
-        Some(index) => format!("{}{table}/{index}", super::RRU),
-        None => format!("{}{table}", super::RRU),
-    }
+    key(super::RRU, table, index)
 }
 
 /// The key write units of `table` (or of its `index`) are counted under.
 pub fn write_key(table: &str, index: Option<&str>) -> String {
+    key(super::WRU, table, index)
+}
+
+fn key(kind: &str, table: &str, index: Option<&str>) -> String {
     match index {
-        Some(index) => format!("{}{table}/{index}", super::WRU),
-        None => format!("{}{table}", super::WRU),
+        Some(index) => format!("{kind}{table}/{index}"),
+        None => format!("{kind}{table}"),
     }
 }
 
